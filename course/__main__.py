@@ -1,0 +1,14 @@
+"""Entry point for ``python3 -m course``."""
+
+import sys
+
+if sys.version_info < (3, 10):
+    sys.stderr.write(
+        "course: Python 3.10 or newer is needed (this is %d.%d). "
+        "Install a newer Python and run `python3 -m course lab` again.\n" % sys.version_info[:2]
+    )
+    sys.exit(2)
+
+from course.cli import main  # noqa: E402
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""Make sure the course runs inside its own ``.venv`` with the pinned stack.
+
+Standard library only: this runs under whatever ``python3`` the learner has.
+It creates ``.venv`` when missing, reinstalls only when ``requirements.txt``
+(or the Python version) changed, shows progress while pip works, then
+re-executes the same command inside ``.venv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from course import paths
+
+STAMP_NAME = "course-requirements.sha256"
+MIN_PYTHON = (3, 10)
+
+
+class BootstrapError(Exception):
+    """A set-up problem with a one-line explanation of what to do."""
+
+
+def requirements_digest(requirements: Path = paths.REQUIREMENTS) -> str:
+    """Hash of the requirements file and the Python version that installed them."""
+    digest = hashlib.sha256(requirements.read_bytes())
+    digest.update(sys.version.split()[0].encode())
+    return digest.hexdigest()
+
+
+def stamp_path(venv: Path = paths.VENV) -> Path:
+    return venv / STAMP_NAME
+
+
+def venv_is_current(venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS) -> bool:
+    """True when ``venv`` exists and was installed from this exact requirements file."""
+    stamp = stamp_path(venv)
+    if not paths.venv_python(venv).exists() or not stamp.exists():
+        return False
+    return stamp.read_text().strip() == requirements_digest(requirements)
+
+
+def running_inside(venv: Path = paths.VENV) -> bool:
+    """True when this interpreter is the venv's own."""
+    try:
+        return Path(sys.prefix).resolve() == venv.resolve()
+    except OSError:
+        return False
+
+
+def check_python(version: tuple[int, ...] = tuple(sys.version_info[:2])) -> None:
+    if version < MIN_PYTHON:
+        raise BootstrapError(
+            f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer is needed "
+            f"(this is {version[0]}.{version[1]})."
+        )
+
+
+def create_venv(venv: Path = paths.VENV) -> None:
+    """Create ``venv`` with pip, explaining the usual Debian/Ubuntu gap."""
+    if venv.exists():
+        shutil.rmtree(venv)
+    print(f"course: creating {venv.name} with Python {sys.version.split()[0]} …", flush=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        if "ensurepip" in (result.stdout + result.stderr):
+            major, minor = sys.version_info[:2]
+            raise BootstrapError(
+                "this Python has no `ensurepip`, so it cannot create a virtual environment. "
+                f"Install it (Debian/Ubuntu: `sudo apt install python{major}.{minor}-venv`) "
+                "and run the command again."
+            )
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+        raise BootstrapError(f"could not create {venv}: {' '.join(last)}")
+
+
+def count_requirements(requirements: Path = paths.REQUIREMENTS) -> int:
+    lines = requirements.read_text().splitlines()
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def install_requirements(
+    venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS
+) -> None:
+    """pip-install the pinned stack, with a one-line progress display."""
+    total = count_requirements(requirements)
+    python = paths.venv_python(venv)
+    command = [
+        str(python), "-m", "pip", "install", "--disable-pip-version-check",
+        "--progress-bar", "off", "-r", str(requirements),
+    ]
+    print(f"course: installing the pinned stack ({total} packages and their dependencies) …",
+          flush=True)
+    log_path = venv / "course-install.log"
+    started = time.monotonic()
+    collected = 0
+    interactive = sys.stdout.isatty()
+    with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as pip:
+        assert pip.stdout is not None
+        for line in pip.stdout:
+            log.write(line)
+            if line.startswith("Collecting "):
+                collected += 1
+                name = line.split()[1]
+                message = f"  [{collected:3d}] collecting {name}"
+            elif line.startswith("Installing collected packages"):
+                message = "  installing …"
+            else:
+                continue
+            if interactive:
+                print(f"\r{message[:70]:<70}", end="", flush=True)
+            elif collected % 20 == 1 or message.endswith("…"):
+                print(message, flush=True)
+        code = pip.wait()
+    if interactive:
+        print()
+    if code != 0:
+        tail = log_path.read_text(encoding="utf-8").strip().splitlines()[-1:]
+        raise BootstrapError(
+            f"pip could not install requirements.txt ({' '.join(tail)}). Full log: {log_path}"
+        )
+    stamp_path(venv).write_text(requirements_digest(requirements))
+    print(f"course: stack ready in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def ensure_venv(venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS) -> Path:
+    """Create or refresh ``venv`` as needed; return its Python."""
+    check_python()
+    if venv_is_current(venv, requirements):
+        return paths.venv_python(venv)
+    if not paths.venv_python(venv).exists():
+        create_venv(venv)
+    else:
+        print("course: requirements.txt changed since the last install; updating .venv",
+              flush=True)
+    install_requirements(venv, requirements)
+    return paths.venv_python(venv)
+
+
+def reexec_in_venv(argv: list[str]) -> None:
+    """Replace this process with ``python -m course <argv>`` inside ``.venv``.
+
+    Returns only when already running inside the venv.
+    """
+    if running_inside() and venv_is_current():
+        return
+    python = ensure_venv()
+    env = dict(os.environ, COURSE_BOOTSTRAPPED="1")
+    sys.stdout.flush()
+    os.execve(str(python), [str(python), "-m", "course", *argv], env)

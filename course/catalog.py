@@ -1,0 +1,145 @@
+"""The exercise catalog: ``exercises_tests/catalog.toml``, the one place exercises are declared."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from course import paths
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ID_PATTERN = re.compile(r"^\d{2}\.\d+$")
+CHAPTER_PATTERN = re.compile(r"^\d{2}$")
+
+
+class CatalogError(Exception):
+    """A bad exercise id or chapter, with a message for humans."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    chapter: str  # e.g. "01_measure_first"
+    files: tuple[str, ...]
+    tests: tuple[str, ...]
+    hints: tuple[str, ...]
+    docs: str = ""
+    target: str = ""  # what the grader measures, in words
+
+    @property
+    def chapter_number(self) -> str:
+        return self.chapter[:2]
+
+    @property
+    def notebook(self) -> Path:
+        return paths.NOTEBOOKS / f"{self.chapter}.ipynb"
+
+    @property
+    def test_file(self) -> str:
+        return self.tests[0].split("::")[0]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: str
+    slug: str  # e.g. "01_measure_first"
+    title: str
+    exercises: tuple[Exercise, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Catalog:
+    chapters: tuple[Chapter, ...]
+
+    @property
+    def exercises(self) -> tuple[Exercise, ...]:
+        return tuple(ex for chapter in self.chapters for ex in chapter.exercises)
+
+    def chapter(self, number: str) -> Chapter:
+        number = number.strip()
+        if number.isdigit() and len(number) == 1:
+            number = f"0{number}"
+        if not CHAPTER_PATTERN.match(number):
+            raise CatalogError(f"'{number}' is not a chapter number; use two digits, e.g. 01.")
+        for chapter in self.chapters:
+            if chapter.number == number:
+                return chapter
+        known = ", ".join(c.number for c in self.chapters)
+        raise CatalogError(f"there is no chapter {number}; chapters: {known}.")
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        exercise_id = exercise_id.strip()
+        if not ID_PATTERN.match(exercise_id):
+            raise CatalogError(
+                f"'{exercise_id}' is not an exercise id; ids look like 01.2 "
+                "(`python3 -m course progress` lists them)."
+            )
+        for ex in self.exercises:
+            if ex.id == exercise_id:
+                return ex
+        chapter = exercise_id.split(".")[0]
+        ids = [ex.id for ex in self.exercises if ex.chapter_number == chapter]
+        if ids:
+            raise CatalogError(
+                f"there is no exercise {exercise_id}; chapter {chapter} has {', '.join(ids)}."
+            )
+        raise CatalogError(f"there is no exercise {exercise_id} (no chapter {chapter} exercises).")
+
+    def select(self, selector: str | None) -> list[Exercise]:
+        """Exercises for ``None`` (all), a chapter ``NN`` or an id ``NN.M``."""
+        if not selector:
+            return list(self.exercises)
+        if "." in selector:
+            return [self.exercise(selector)]
+        chapter = self.chapter(selector)
+        if not chapter.exercises:
+            raise CatalogError(
+                f"chapter {chapter.number} ({chapter.title}) has no graded exercises; "
+                "its notebook is a guided tour."
+            )
+        return list(chapter.exercises)
+
+    def chapters_up_to(self, number: str) -> list[Chapter]:
+        return [c for c in self.chapters if c.number <= number]
+
+
+def parse(text: str) -> Catalog:
+    data = tomllib.loads(text)
+    chapters = []
+    for raw_chapter in data.get("chapter", []):
+        slug = raw_chapter["slug"]
+        exercises = tuple(
+            Exercise(
+                id=raw["id"],
+                title=raw["title"],
+                chapter=slug,
+                files=tuple(raw.get("files", ())),
+                tests=tuple(raw.get("tests", ())),
+                hints=tuple(raw.get("hints", ())),
+                docs=raw.get("docs", ""),
+                target=raw.get("target", ""),
+            )
+            for raw in raw_chapter.get("exercise", [])
+        )
+        chapters.append(
+            Chapter(number=slug[:2], slug=slug, title=raw_chapter["title"], exercises=exercises)
+        )
+    return Catalog(chapters=tuple(chapters))
+
+
+@lru_cache(maxsize=None)
+def _load_cached(path: Path, mtime: float) -> Catalog:
+    return parse(path.read_text(encoding="utf-8"))
+
+
+def load(path: Path = paths.CATALOG) -> Catalog:
+    """Load the catalog (cached until the file changes)."""
+    return _load_cached(path, path.stat().st_mtime)

@@ -1,0 +1,167 @@
+"""Project states: the starter as shipped, plus solution overlays up to a chapter.
+
+The reference state after chapter N is the shipped starter with the overlays
+``solutions/01_*`` … ``solutions/NN_*`` copied over it, in order. States are
+built under ``.course/reference/`` and reused while their inputs are unchanged.
+
+"As shipped" means the starter at the course's base commit: the commit
+recorded in ``.course/base`` the first time the tooling ran on a clean
+checkout (so a learner who commits their own work still has a pristine
+starter to reset to). Without git, the working copy is the only starter there is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+from course import paths
+from course.catalog import Catalog
+
+STARTER_DIR = "starter_project"
+IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
+BASE_FILE = paths.STATE / "base"
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=paths.ROOT, capture_output=True)
+
+
+def has_git() -> bool:
+    try:
+        return _git("rev-parse", "--verify", "HEAD").returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+def starter_is_clean() -> bool:
+    """True when ``starter_project/`` has no uncommitted changes (untracked files count)."""
+    result = _git("status", "--porcelain", "--", STARTER_DIR)
+    return result.returncode == 0 and not result.stdout.strip()
+
+
+def dirty_files(relative: list[str] | None = None) -> list[str]:
+    """Uncommitted files under the starter (optionally only these relative paths)."""
+    spec = [f"{STARTER_DIR}/{p}" for p in relative] if relative else [STARTER_DIR]
+    result = _git("status", "--porcelain", "--", *spec)
+    if result.returncode != 0:
+        return []
+    return [line[3:] for line in result.stdout.decode().splitlines() if line.strip()]
+
+
+def base_commit() -> str | None:
+    """The commit whose starter counts as shipped; recorded on first use."""
+    if not has_git():
+        return None
+    if BASE_FILE.exists():
+        commit = BASE_FILE.read_text().strip()
+        if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode == 0:
+            return commit
+    head = _git("rev-parse", "HEAD").stdout.decode().strip()
+    if starter_is_clean():
+        BASE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        BASE_FILE.write_text(head + "\n")
+    return head
+
+
+def shipped_file(relative: str) -> bytes | None:
+    """A starter file's content as shipped, or None when it did not exist."""
+    commit = base_commit()
+    if commit is None:
+        path = paths.STARTER / relative
+        return path.read_bytes() if path.exists() else None
+    result = _git("show", f"{commit}:{STARTER_DIR}/{relative}")
+    return result.stdout if result.returncode == 0 else None
+
+
+def _export_shipped_starter(destination: Path) -> None:
+    commit = base_commit()
+    if commit is None:
+        shutil.copytree(paths.STARTER, destination, ignore=shutil.ignore_patterns(*IGNORED_PARTS))
+        return
+    archive = _git("archive", "--format=tar", commit, STARTER_DIR)
+    if archive.returncode != 0:
+        raise RuntimeError(archive.stderr.decode().strip())
+    destination.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        for member in tar.getmembers():
+            if member.name == STARTER_DIR or not member.name.startswith(STARTER_DIR + "/"):
+                continue
+            member.name = member.name[len(STARTER_DIR) + 1 :]
+            _extract(tar, member, destination)
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Path) -> None:
+    try:
+        tar.extract(member, destination, filter="data")
+    except TypeError:  # Python 3.10 before 3.10.12 has no extraction filters
+        tar.extract(member, destination)
+
+
+def overlay_dirs(catalog: Catalog, through: str) -> list[Path]:
+    """Solution overlays for chapters 01..``through`` that exist, in order."""
+    return [
+        paths.SOLUTIONS / chapter.slug
+        for chapter in catalog.chapters_up_to(through)
+        if (paths.SOLUTIONS / chapter.slug).is_dir()
+    ]
+
+
+def overlay_files(overlay: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(overlay))
+        for p in overlay.rglob("*")
+        if p.is_file() and not IGNORED_PARTS.intersection(p.parts)
+    )
+
+
+def _state_key(overlays: list[Path]) -> str:
+    digest = hashlib.sha256((base_commit() or "working-copy").encode())
+    if base_commit() is None:
+        for rel in overlay_files(paths.STARTER):
+            digest.update(rel.encode() + (paths.STARTER / rel).read_bytes())
+    for overlay in overlays:
+        for rel in overlay_files(overlay):
+            digest.update(rel.encode() + (overlay / rel).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def reference_state(catalog: Catalog, through: str) -> Path:
+    """Build (or reuse) the project as it is after chapter ``through`` is solved.
+
+    ``through="00"`` is the starter as shipped.
+    """
+    overlays = overlay_dirs(catalog, through)
+    destination = paths.REFERENCE / f"after_{through}"
+    key_file = destination / ".course-state"
+    key = _state_key(overlays)
+    if key_file.exists() and key_file.read_text() == key:
+        return destination
+    if destination.exists():
+        shutil.rmtree(destination)
+    _export_shipped_starter(destination)
+    for overlay in overlays:
+        for rel in overlay_files(overlay):
+            target = destination / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(overlay / rel, target)
+    key_file.write_text(key)
+    return destination
+
+
+def final_chapter(catalog: Catalog) -> str:
+    return catalog.chapters[-1].number
+
+
+def previous_chapter(catalog: Catalog, number: str) -> str:
+    earlier = [c.number for c in catalog.chapters if c.number < number]
+    return earlier[-1] if earlier else "00"
+
+
+def file_in_state(state: Path, relative: str) -> bytes | None:
+    path = state / relative
+    return path.read_bytes() if path.exists() else None

@@ -1,0 +1,94 @@
+"""The catalog is the single source: every entry points at things that exist, and back."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from course import catalog, paths, targets
+
+CATALOG = catalog.load()
+EXERCISES = CATALOG.exercises
+DOCS = "https://docs.djangoproject.com/en/5.2/"
+
+
+def _test_functions(test_file: str) -> set[str]:
+    tree = ast.parse((paths.EXERCISES_TESTS / test_file).read_text())
+    return {node.name for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def test_ids_are_unique_and_well_formed() -> None:
+    ids = [ex.id for ex in EXERCISES]
+    assert len(ids) == len(set(ids))
+    for ex in EXERCISES:
+        assert catalog.ID_PATTERN.match(ex.id), ex.id
+        assert ex.id.startswith(ex.chapter_number + "."), ex.id
+
+
+def test_chapters_are_numbered_in_order() -> None:
+    numbers = [chapter.number for chapter in CATALOG.chapters]
+    assert numbers == sorted(numbers) and len(numbers) == len(set(numbers))
+
+
+@pytest.mark.parametrize("chapter", CATALOG.chapters, ids=lambda c: c.slug)
+def test_chapter_has_notebook_and_lesson(chapter: catalog.Chapter) -> None:
+    assert (paths.NOTEBOOKS / f"{chapter.slug}.ipynb").exists()
+    assert (paths.LESSONS / f"{chapter.slug}.md").exists()
+    if chapter.exercises:
+        assert (paths.SOLUTIONS / chapter.slug).is_dir()
+        assert (paths.EXERCISES_TESTS / f"test_{chapter.slug}.py").exists()
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_exercise_points_at_real_things(exercise: catalog.Exercise) -> None:
+    assert exercise.title and exercise.files and exercise.tests
+    for test in exercise.tests:
+        test_file, _, name = test.partition("::")
+        assert test_file == f"test_{exercise.chapter}.py", test
+        assert name in _test_functions(test_file), f"{test} does not exist"
+    for rel in exercise.files:
+        assert (paths.STARTER / rel).exists(), f"starter_project/{rel} does not exist"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_hints_are_progressive_and_end_on_the_docs(exercise: catalog.Exercise) -> None:
+    assert len(exercise.hints) >= 2
+    assert DOCS in exercise.hints[-1], "the last hint links the exact Django docs section"
+    assert re.search(r"#[\w-]+", exercise.hints[-1].split(DOCS)[-1]), "link a section (#anchor)"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_markers_in_starter_and_not_in_reference(exercise: catalog.Exercise) -> None:
+    marker = f"TODO({exercise.id})"
+    assert any(marker in (paths.STARTER / rel).read_text() for rel in exercise.files), (
+        f"no {marker} in {exercise.files}"
+    )
+    final = targets.reference_state(CATALOG, targets.final_chapter(CATALOG))
+    for rel in exercise.files:
+        assert marker not in (final / rel).read_text(), f"{marker} left in the reference {rel}"
+
+
+def test_every_grader_is_in_the_catalog() -> None:
+    graded = {test.split("::")[1] for ex in EXERCISES for test in ex.tests}
+    for test_file in paths.EXERCISES_TESTS.glob("test_*.py"):
+        orphans = _test_functions(test_file.name) - graded
+        assert not orphans, f"{test_file.name} has graders no exercise uses: {orphans}"
+
+
+def test_every_solution_overlay_belongs_to_a_chapter() -> None:
+    slugs = {chapter.slug for chapter in CATALOG.chapters}
+    for overlay in paths.SOLUTIONS.iterdir():
+        if overlay.is_dir():
+            assert overlay.name in slugs, f"solutions/{overlay.name} has no chapter"
+
+
+def test_every_chapter_exercise_file_changes_in_its_solution() -> None:
+    for ex in EXERCISES:
+        before = targets.reference_state(CATALOG, targets.previous_chapter(CATALOG, ex.chapter_number))
+        after = targets.reference_state(CATALOG, ex.chapter_number)
+        changed = [rel for rel in ex.files
+                   if targets.file_in_state(before, rel) != targets.file_in_state(after, rel)]
+        assert changed, f"{ex.id}: the solution changes none of {ex.files}"

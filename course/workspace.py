@@ -1,0 +1,138 @@
+"""Write reference files into the learner's ``starter_project/`` without losing anything.
+
+``apply`` fast-forwards to the state after a chapter; ``reset`` puts files
+back to how they were before an exercise's chapter. Both refuse to run on
+uncommitted changes unless forced, and both copy every file they replace or
+remove to ``.course/backups/<timestamp>/`` first, and say where.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course import paths, targets
+from course.catalog import Catalog, Exercise
+
+
+class WorkspaceError(Exception):
+    """Refused: the message says why and what to do."""
+
+
+@dataclass
+class Change:
+    backup: Path | None
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = []
+        if self.written:
+            lines.append(f"wrote {len(self.written)} file(s): " + ", ".join(self.written))
+        if self.removed:
+            lines.append(f"removed {len(self.removed)} file(s): " + ", ".join(self.removed))
+        if not self.written and not self.removed:
+            lines.append("nothing to change: those files are already in that state")
+        if self.backup:
+            lines.append(f"your previous versions are saved in {self.backup}")
+        return "\n".join(lines)
+
+
+def _refuse_if_dirty(relative: list[str], force: bool) -> None:
+    if force:
+        return
+    dirty = targets.dirty_files(relative)
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (" …" if len(dirty) > 5 else "")
+        raise WorkspaceError(
+            f"you have uncommitted changes ({shown}). Commit them (git add -A && git commit) "
+            "or run again with --force; a backup is made either way."
+        )
+
+
+def _new_backup_dir() -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = paths.BACKUPS / stamp
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = paths.BACKUPS / f"{stamp}-{suffix}"
+    return candidate
+
+
+def write_state(
+    source: Path, relative: list[str], *, force: bool, starter: Path = paths.STARTER
+) -> Change:
+    """Make ``relative`` files in ``starter`` equal to those in ``source``.
+
+    A file missing from ``source`` is removed from ``starter``.
+    """
+    _refuse_if_dirty(relative, force)
+    plan: list[tuple[str, bytes | None]] = []
+    change = Change(backup=None)
+    for rel in sorted(set(relative)):
+        wanted = targets.file_in_state(source, rel)
+        if targets.file_in_state(starter, rel) == wanted:
+            change.unchanged.append(rel)
+        else:
+            plan.append((rel, wanted))
+    if not plan:
+        return change
+    backup = _new_backup_dir()
+    for rel, _ in plan:
+        current = starter / rel
+        if current.exists():
+            saved = backup / "starter_project" / rel
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(current, saved)
+            change.backup = backup
+    for rel, wanted in plan:
+        current = starter / rel
+        if wanted is None:
+            current.unlink(missing_ok=True)
+            change.removed.append(rel)
+        else:
+            current.parent.mkdir(parents=True, exist_ok=True)
+            current.write_bytes(wanted)
+            change.written.append(rel)
+    return change
+
+
+def chapter_files(catalog: Catalog, through: str) -> list[str]:
+    """Every starter file that the overlays up to chapter ``through`` touch."""
+    files: set[str] = set()
+    for overlay in targets.overlay_dirs(catalog, through):
+        files.update(targets.overlay_files(overlay))
+    return sorted(files)
+
+
+def apply_chapter(catalog: Catalog, chapter: str, *, force: bool = False) -> Change:
+    """Fast-forward the starter to the reference state after ``chapter``."""
+    catalog.chapter(chapter)
+    state = targets.reference_state(catalog, chapter)
+    return write_state(state, chapter_files(catalog, chapter), force=force)
+
+
+def reset_exercises(
+    catalog: Catalog,
+    exercises: list[Exercise],
+    *,
+    whole_chapters: bool = False,
+    force: bool = False,
+) -> Change:
+    """Put the exercises' files back to the state before the earliest of their chapters.
+
+    With ``whole_chapters``, every file those chapters' solutions touch is reset too.
+    """
+    files = {rel for exercise in exercises for rel in exercise.files}
+    if whole_chapters:
+        for slug in {exercise.chapter for exercise in exercises}:
+            overlay = paths.SOLUTIONS / slug
+            if overlay.is_dir():
+                files.update(targets.overlay_files(overlay))
+    earliest = min(exercise.chapter_number for exercise in exercises)
+    before = targets.reference_state(catalog, targets.previous_chapter(catalog, earliest))
+    return write_state(before, sorted(files), force=force)

@@ -1,0 +1,118 @@
+"""Run the target project in a fresh process under a chosen settings module.
+
+Graders that must see what development or production really serve (the
+debug toolbar, a profiler, security headers) cannot switch settings inside
+one test process; this runs a real request through ``django.test.Client`` in
+a subprocess, against a small seeded SQLite database made once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MARK = "@@course-result@@"
+
+REQUEST_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+
+path, secure = sys.argv[1], sys.argv[2] == "1"
+response = Client(raise_request_exception=False).get(path, secure=secure)
+if getattr(response, "streaming", False):
+    body = b"".join(response.streaming_content)
+else:
+    body = response.content
+print(%(mark)r + json.dumps({
+    "status": response.status_code,
+    "headers": dict(response.items()),
+    "body": body.decode("utf-8", "replace"),
+    "debug": settings.DEBUG,
+    "installed_apps": list(settings.INSTALLED_APPS),
+    "middleware": list(settings.MIDDLEWARE),
+}))
+""" % {"mark": MARK}
+
+
+class ProjectRunError(AssertionError):
+    """The project could not run; the message is its last error line."""
+
+
+@dataclass
+class ProjectResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+    debug: bool
+    installed_apps: list[str] = field(default_factory=list)
+    middleware: list[str] = field(default_factory=list)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+@dataclass
+class ProjectRunner:
+    target: Path
+    workdir: Path
+    exercises_dir: Path = Path(__file__).resolve().parent
+
+    def env(self, settings_module: str, database: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "COURSE_DB"}}
+        env.update(
+            DJANGO_SETTINGS_MODULE=settings_module,
+            COURSE_SQLITE_PATH=str(database),
+            PYTHONPATH=os.pathsep.join([str(self.target), str(self.exercises_dir)]),
+            COURSE_TARGET_DIR=str(self.target),
+            DJANGO_SECRET_KEY="grading-only-secret-key-" + "x" * 40,
+            DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+        )
+        return env
+
+    def run(self, settings_module: str, args: list[str], database: Path) -> str:
+        completed = subprocess.run(
+            [sys.executable, *args],
+            cwd=self.target,
+            env=self.env(settings_module, database),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if completed.returncode != 0:
+            raise ProjectRunError(
+                f"{settings_module} failed: {_last_line(completed.stderr or completed.stdout)}"
+            )
+        return completed.stdout
+
+    def seeded_database(self) -> Path:
+        """A migrated SQLite database with the tiny shop, made once and copied per use."""
+        template = self.workdir / "tiny-template.sqlite3"
+        if not template.exists():
+            manage = str(self.target / "manage.py")
+            self.run("grading_settings", [manage, "migrate", "--no-input", "-v0"], template)
+            self.run("grading_settings", [manage, "seed_shop", "--scale", "tiny"], template)
+        copy = self.workdir / f"db-{len(list(self.workdir.glob('db-*')))}.sqlite3"
+        shutil.copy(template, copy)
+        return copy
+
+    def get(self, settings_module: str, path: str, *, secure: bool = False) -> ProjectResponse:
+        """GET ``path`` with the project configured by ``settings_module``."""
+        output = self.run(
+            settings_module,
+            ["-c", REQUEST_SCRIPT, path, "1" if secure else "0"],
+            self.seeded_database(),
+        )
+        for line in reversed(output.splitlines()):
+            if line.startswith(MARK):
+                return ProjectResponse(**json.loads(line[len(MARK) :]))
+        raise ProjectRunError(f"{settings_module}: no response from the project")
