@@ -39,7 +39,9 @@ def _short_message(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
-        return str(crash.message)
+        lines = str(crash.message).splitlines()
+        kept = [line for line in lines if not line.lstrip().startswith(("assert ", "+ ", "where"))]
+        return "\n".join(kept or lines[:1]).strip()
     if isinstance(longrepr, tuple):  # skipped: (path, line, reason)
         return str(longrepr[-1])
     return str(longrepr or "").strip().splitlines()[-1:][0] if longrepr else ""

@@ -1,0 +1,54 @@
+"""The admin, as the team set it up."""
+
+from django.contrib import admin
+
+from .models import Category, Customer, Order, OrderItem, Product, Review, Tag
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "city", "user", "created_at"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "price", "stock", "is_active"]
+    list_filter = ["is_active", "category"]
+    search_fields = ["name"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["product", "customer", "rating", "created_at"]
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "status", "created_at", "items_in_order"]
+    list_filter = ["status"]
+    inlines = [OrderItemInline]
+
+    @admin.display(description="items")
+    def items_in_order(self, order):
+        return order.items.count()
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(admin.ModelAdmin):
+    list_display = ["order", "product", "quantity", "unit_price"]

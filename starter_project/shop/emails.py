@@ -1,0 +1,15 @@
+"""Emails the shop sends."""
+
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+
+def send_order_confirmation(order):
+    items = list(order.items.all())
+    body = render_to_string("emails/order_confirmation.txt", {"order": order, "items": items})
+    send_mail(
+        subject=f"Your order #{order.pk}",
+        message=body,
+        from_email=None,
+        recipient_list=[order.customer.email],
+    )

@@ -1,0 +1,16 @@
+"""Template helpers for the shop's layout."""
+
+from django import template
+
+from shop.models import Category
+
+register = template.Library()
+
+
+@register.inclusion_tag("shop/_category_sidebar.html")
+def category_sidebar():
+    categories = []
+    for category in Category.objects.order_by("name"):
+        count = category.product_set.filter(is_active=True).count()
+        categories.append({"name": category.name, "slug": category.slug, "count": count})
+    return {"categories": categories}
