@@ -26,8 +26,9 @@ def navigation_text(slugs: list[str], index: int) -> str:
     return " · ".join(parts)
 
 
-def _nav_cell(text: str) -> dict:
-    return {"cell_type": "markdown", "metadata": {"tags": [NAV_TAG]}, "source": text}
+def _nav_cell(text: str, cell_id: str) -> dict:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {"tags": [NAV_TAG]},
+            "source": text}
 
 
 def expected_cells(path: Path, slugs: list[str]) -> list[dict]:
@@ -35,7 +36,7 @@ def expected_cells(path: Path, slugs: list[str]) -> list[dict]:
     notebook = json.loads(path.read_text(encoding="utf-8"))
     text = navigation_text(slugs, slugs.index(path.stem))
     body = [c for c in notebook["cells"] if NAV_TAG not in c.get("metadata", {}).get("tags", [])]
-    return [_nav_cell(text), *body, _nav_cell(text)]
+    return [_nav_cell(text, "navigation-top"), *body, _nav_cell(text, "navigation-bottom")]
 
 
 def existing_notebooks() -> tuple[list[str], list[Path]]:

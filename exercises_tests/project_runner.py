@@ -25,21 +25,33 @@ django.setup()
 from django.conf import settings
 from django.test import Client
 
-path, secure = sys.argv[1], sys.argv[2] == "1"
-response = Client(raise_request_exception=False).get(path, secure=secure)
-if getattr(response, "streaming", False):
-    body = b"".join(response.streaming_content)
-else:
-    body = response.content
-print(%(mark)r + json.dumps({
-    "status": response.status_code,
-    "headers": dict(response.items()),
-    "body": body.decode("utf-8", "replace"),
-    "debug": settings.DEBUG,
-    "installed_apps": list(settings.INSTALLED_APPS),
-    "middleware": list(settings.MIDDLEWARE),
-}))
+secure = sys.argv[1] == "1"
+client = Client(raise_request_exception=False)
+for path in sys.argv[2:]:
+    response = client.get(path, secure=secure)
+    if getattr(response, "streaming", False):
+        body = b"".join(response.streaming_content)
+    else:
+        body = response.content
+    print(%(mark)r + json.dumps({
+        "path": path,
+        "status": response.status_code,
+        "headers": dict(response.items()),
+        "body": body.decode("utf-8", "replace"),
+        "debug": settings.DEBUG,
+        "installed_apps": list(settings.INSTALLED_APPS),
+        "middleware": list(settings.MIDDLEWARE),
+    }))
 """ % {"mark": MARK}
+
+
+SEED_SCRIPT = """
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+call_command("seed_shop", scale="tiny", verbosity=0)
+"""
 
 
 class ProjectRunError(AssertionError):
@@ -48,6 +60,7 @@ class ProjectRunError(AssertionError):
 
 @dataclass
 class ProjectResponse:
+    path: str
     status: int
     headers: dict[str, str]
     body: str
@@ -66,6 +79,7 @@ class ProjectRunner:
     target: Path
     workdir: Path
     exercises_dir: Path = Path(__file__).resolve().parent
+    _responses: dict[tuple[str, str, bool], ProjectResponse] = field(default_factory=dict)
 
     def env(self, settings_module: str, database: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "COURSE_DB"}}
@@ -98,21 +112,31 @@ class ProjectRunner:
         """A migrated SQLite database with the tiny shop, made once and copied per use."""
         template = self.workdir / "tiny-template.sqlite3"
         if not template.exists():
-            manage = str(self.target / "manage.py")
-            self.run("grading_settings", [manage, "migrate", "--no-input", "-v0"], template)
-            self.run("grading_settings", [manage, "seed_shop", "--scale", "tiny"], template)
+            self.run("grading_settings", ["-c", SEED_SCRIPT], template)
         copy = self.workdir / f"db-{len(list(self.workdir.glob('db-*')))}.sqlite3"
         shutil.copy(template, copy)
         return copy
 
+    def get_many(
+        self, settings_module: str, paths: list[str], *, secure: bool = False
+    ) -> list[ProjectResponse]:
+        """GET each path in one fresh process configured by ``settings_module``."""
+        missing = [p for p in paths if (settings_module, p, secure) not in self._responses]
+        if missing:
+            output = self.run(
+                settings_module,
+                ["-c", REQUEST_SCRIPT, "1" if secure else "0", *missing],
+                self.seeded_database(),
+            )
+            for line in output.splitlines():
+                if line.startswith(MARK):
+                    response = ProjectResponse(**json.loads(line[len(MARK) :]))
+                    self._responses[(settings_module, response.path, secure)] = response
+        try:
+            return [self._responses[(settings_module, p, secure)] for p in paths]
+        except KeyError as missing_path:
+            raise ProjectRunError(f"{settings_module}: no response for {missing_path}") from None
+
     def get(self, settings_module: str, path: str, *, secure: bool = False) -> ProjectResponse:
         """GET ``path`` with the project configured by ``settings_module``."""
-        output = self.run(
-            settings_module,
-            ["-c", REQUEST_SCRIPT, path, "1" if secure else "0"],
-            self.seeded_database(),
-        )
-        for line in reversed(output.splitlines()):
-            if line.startswith(MARK):
-                return ProjectResponse(**json.loads(line[len(MARK) :]))
-        raise ProjectRunError(f"{settings_module}: no response from the project")
+        return self.get_many(settings_module, [path], secure=secure)[0]

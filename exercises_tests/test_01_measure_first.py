@@ -17,8 +17,11 @@ TOOLBAR_MARK = 'id="djDebug"'
 PAGE = "/products/"
 
 
+DEV_PAGES = [PAGE, PAGE + "?profile"]
+
+
 def test_01_1_toolbar_in_dev_only(project, measured):
-    dev = project.get("config.settings.dev", PAGE)
+    dev, _ = project.get_many("config.settings.dev", DEV_PAGES)
     shown = dev.status == 200 and TOOLBAR_MARK in dev.body
     measured(
         "toolbar on the page" if shown else f"no toolbar (HTTP {dev.status})",
@@ -30,7 +33,7 @@ def test_01_1_toolbar_in_dev_only(project, measured):
         "middleware, INTERNAL_IPS and its URLs in development"
     )
 
-    production = project.get("config.settings.production", PAGE, secure=True)
+    production, _ = project.get_many("config.settings.production", DEV_PAGES, secure=True)
     assert production.status == 200, f"{PAGE} answered {production.status} in production"
     assert TOOLBAR_MARK not in production.body, "production pages show the debug toolbar"
     assert not any(app.startswith("debug_toolbar") for app in production.installed_apps), (
@@ -89,7 +92,7 @@ def test_01_2_query_budget_helper(shop, measured):
 
 
 def test_01_3_profile_in_dev_only(project, measured):
-    profiled = project.get("config.settings.dev", PAGE + "?profile")
+    plain, profiled = project.get_many("config.settings.dev", DEV_PAGES)
     is_profile = profiled.status == 200 and "pyinstrument" in profiled.body.lower()
     measured(
         "profile report" if is_profile else f"no profile (HTTP {profiled.status})",
@@ -98,11 +101,10 @@ def test_01_3_profile_in_dev_only(project, measured):
     assert is_profile, f"{PAGE}?profile under config.settings.dev is not a pyinstrument report"
     assert "product_list" in profiled.body, "the profile does not show the product list view"
 
-    plain = project.get("config.settings.dev", PAGE)
     assert plain.status == 200 and "pyinstrument" not in plain.body.lower(), (
         "without ?profile the development page must be the normal page"
     )
 
-    production = project.get("config.settings.production", PAGE + "?profile", secure=True)
+    _, production = project.get_many("config.settings.production", DEV_PAGES, secure=True)
     assert production.status == 200, f"{PAGE}?profile answered {production.status} in production"
     assert "pyinstrument" not in production.body.lower(), "production serves profiles"
