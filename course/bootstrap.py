@@ -133,10 +133,23 @@ def install_requirements(
     print(f"course: stack ready in {time.monotonic() - started:.0f} s", flush=True)
 
 
+PTH_NAME = "django_under_load.pth"
+
+
+def ensure_course_importable(venv: Path = paths.VENV) -> None:
+    """Put the course's root on the venv's path, so notebook kernels can import ``course``."""
+    for site_packages in (venv / "lib").glob("python3*/site-packages"):
+        pth = site_packages / PTH_NAME
+        wanted = f"{paths.ROOT}\n"
+        if not pth.exists() or pth.read_text() != wanted:
+            pth.write_text(wanted)
+
+
 def ensure_venv(venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS) -> Path:
     """Create or refresh ``venv`` as needed; return its Python."""
     check_python()
     if venv_is_current(venv, requirements):
+        ensure_course_importable(venv)
         return paths.venv_python(venv)
     if not paths.venv_python(venv).exists():
         create_venv(venv)
@@ -144,6 +157,7 @@ def ensure_venv(venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS
         print("course: requirements.txt changed since the last install; updating .venv",
               flush=True)
     install_requirements(venv, requirements)
+    ensure_course_importable(venv)
     return paths.venv_python(venv)
 
 
@@ -153,6 +167,7 @@ def reexec_in_venv(argv: list[str]) -> None:
     Returns only when already running inside the venv.
     """
     if running_inside() and venv_is_current():
+        ensure_course_importable()
         return
     python = ensure_venv()
     env = dict(os.environ, COURSE_BOOTSTRAPPED="1")

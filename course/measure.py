@@ -60,17 +60,23 @@ def _repeats(statements: list[str]) -> tuple[int, tuple[str, int] | None]:
 
 
 def capture(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
-    """Run ``function`` and return its result and the SQL it ran on every connection."""
+    """Run ``function`` and return its result and the SQL it ran on every connection.
+
+    Uses execution wrappers rather than ``connection.queries``, so there is no
+    cap on how many statements are recorded and ``DEBUG`` does not matter.
+    """
     from django.db import connections
-    from django.test.utils import CaptureQueriesContext
+
+    statements: list[str] = []
+
+    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
+        statements.append(sql)
+        return execute(sql, params, many, context)
 
     with ExitStack() as stack:
-        contexts = [
-            stack.enter_context(CaptureQueriesContext(connections[alias]))
-            for alias in connections
-        ]
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(record))
         result = function(*args, **kwargs)
-    statements = [q["sql"] for ctx in contexts for q in ctx.captured_queries]
     return result, [sql for sql in statements if is_counted(sql)]
 
 
@@ -116,12 +122,15 @@ def measure_url(
     name: str | None = None,
     method: str = "get",
     data: Mapping[str, Any] | None = None,
-    repeat: int = 5,
-    warmup: int = 1,
+    repeat: int = 3,
+    warmup: int = 0,
     client: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> PageMeasurement:
-    """Queries (one counted run), median/p95 time (``repeat`` runs) and size of one URL."""
+    """Queries (one counted run), median/p95 time (``repeat`` runs) and size of one URL.
+
+    The counted run also warms caches and imports, so ``warmup`` defaults to 0.
+    """
     from django.test import Client
 
     client = client or Client()

@@ -2,7 +2,9 @@
 
 from django.http import JsonResponse
 
-from .models import Order, Product
+from .models import Order, Product, recent_since
+
+ORDER_DAYS = 14
 
 
 def product_list(request):
@@ -21,7 +23,8 @@ def product_list(request):
 
 def order_list(request):
     data = []
-    for order in Order.objects.order_by("-created_at", "-pk"):
+    since = recent_since(days=ORDER_DAYS)
+    for order in Order.objects.filter(created_at__gte=since).order_by("-created_at", "-pk"):
         data.append({
             "id": order.pk,
             "customer": order.customer.email,

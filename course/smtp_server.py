@@ -1,0 +1,138 @@
+"""The course's SMTP server: a real mail server that can be slow or refuse mail on demand.
+
+Run under supervisord as ``python -m course.smtp_server --port N --maildir DIR
+--control FILE``. Each accepted message is stored as one ``.eml`` file in
+the mail directory, named so that names sort by arrival. Its behaviour is
+read from the JSON control file on every message, so tests and notebooks
+change it without a restart::
+
+    from course import smtp_server
+    smtp_server.set_behaviour(delay_seconds=2)   # a slow provider
+    smtp_server.set_behaviour(refuse_next=3)     # 451 for the next three messages
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import itertools
+import json
+import os
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from course import paths
+
+_sequence = itertools.count()
+
+
+def control_file() -> Path:
+    return paths.STATE / "run" / "smtp_control.json"
+
+
+def mail_dir() -> Path:
+    return paths.STATE / "mail"
+
+
+def _read_control(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def set_behaviour(*, delay_seconds: float | None = None, refuse_next: int | None = None,
+                  path: Path | None = None) -> dict[str, Any]:
+    """Change how the running server answers; ``None`` leaves a setting as it is."""
+    path = path or control_file()
+    data = _read_control(path)
+    if delay_seconds is not None:
+        data["delay_seconds"] = float(delay_seconds)
+    if refuse_next is not None:
+        data["refuse_next"] = int(refuse_next)
+    _write_json(path, data)
+    return data
+
+
+def reset_behaviour(path: Path | None = None) -> None:
+    _write_json(path or control_file(), {"delay_seconds": 0.0, "refuse_next": 0})
+
+
+def messages(folder: Path | None = None) -> list[EmailMessage]:
+    """Every stored message, oldest first."""
+    folder = folder or mail_dir()
+    if not folder.exists():
+        return []
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for path in sorted(folder.glob("*.eml"))
+    ]
+
+
+def clear(folder: Path | None = None) -> None:
+    for path in (folder or mail_dir()).glob("*.eml"):
+        path.unlink(missing_ok=True)
+
+
+class MailboxHandler:
+    """aiosmtpd handler: applies the control file, then stores the message."""
+
+    def __init__(self, maildir: Path, control: Path) -> None:
+        self.maildir = maildir
+        self.control = control
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        settings = _read_control(self.control)
+        delay = float(settings.get("delay_seconds", 0) or 0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        refuse = int(settings.get("refuse_next", 0) or 0)
+        if refuse > 0:
+            settings["refuse_next"] = refuse - 1
+            _write_json(self.control, settings)
+            return "451 4.3.0 Temporary failure, try again later"
+        self.maildir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_sequence):06d}.eml"
+        tmp = self.maildir / (name + ".tmp")
+        tmp.write_bytes(envelope.original_content or envelope.content)
+        os.replace(tmp, self.maildir / name)
+        return "250 Message accepted for delivery"
+
+
+def serve(port: int, maildir: Path, control: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(MailboxHandler(maildir, control), hostname="127.0.0.1", port=port)
+    controller.start()
+    print(f"SMTP server listening on 127.0.0.1:{port}, storing mail in {maildir}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--maildir", type=Path, default=mail_dir())
+    parser.add_argument("--control", type=Path, default=control_file())
+    args = parser.parse_args(argv)
+    serve(args.port, args.maildir, args.control)
+
+
+if __name__ == "__main__":
+    main()
