@@ -1,0 +1,119 @@
+"""Services really start, answer, survive a second `up`, heal stale state and stop.
+
+Runs against a throw-away COURSE_HOME, in subprocesses, so the developer's own
+services and `.course/` are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from course import paths
+
+SCRIPT = """
+import json, sys
+from course import services
+action = sys.argv[1]
+if action == "up":
+    status = services.up(postgres=sys.argv[2] == "pg", quiet=True)
+elif action == "down":
+    services.down(); status = services.status()
+else:
+    status = services.status()
+print(json.dumps({"supervisor": status.supervisor,
+                  "services": {s.name: [s.state, s.url, s.healthy] for s in status.services}}))
+"""
+
+
+def _services(home: Path, action: str, postgres: bool = False) -> dict:
+    env = dict(os.environ, COURSE_HOME=str(home), PYTHONPATH=str(paths.ROOT))
+    env.pop("COURSE_DB", None)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, action, "pg" if postgres else "-"],
+        env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    home = tmp_path / "state"
+    home.mkdir()
+    yield home
+    _services(home, "down")
+
+
+def test_up_status_ping_second_up_and_down(home: Path) -> None:
+    import redis
+
+    first = _services(home, "up")
+    assert first["supervisor"] is True
+    assert first["services"]["redis"][0] == "running" and first["services"]["redis"][2]
+    redis_url = first["services"]["redis"][1]
+    assert redis.Redis.from_url(redis_url).ping() is True
+    env_text = (home / "env").read_text()
+    assert f"REDIS_URL={redis_url}" in env_text
+
+    pid = int((home / "run" / "supervisord.pid").read_text())
+    started = time.monotonic()
+    again = _services(home, "up")
+    assert time.monotonic() - started < 10
+    assert again["services"]["redis"][1] == redis_url, "a second up keeps the same services"
+    assert int((home / "run" / "supervisord.pid").read_text()) == pid
+
+    stopped = _services(home, "down")
+    assert stopped["supervisor"] is False
+    assert stopped["services"]["redis"][0] == "stopped"
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+
+
+def test_busy_port_is_avoided_and_stale_state_is_healed(home: Path) -> None:
+    (home / "run").mkdir()
+    (home / "run" / "ports.json").write_text(json.dumps({"redis": 0}))
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        (home / "run" / "ports.json").write_text(json.dumps({"redis": busy}))
+        status = _services(home, "up")
+    redis_port = _port(status["services"]["redis"][1])
+    assert redis_port != busy and status["services"]["redis"][2]
+
+    # Kill supervisord and its children hard, as a reboot would: files stay behind.
+    pid = int((home / "run" / "supervisord.pid").read_text())
+    os.killpg(os.getpgid(pid), signal.SIGKILL) if os.getpgid(pid) != os.getpgid(0) \
+        else os.kill(pid, signal.SIGKILL)
+    subprocess.run(["pkill", "-9", "-f", str(home)], check=False)
+    time.sleep(0.5)
+    assert (home / "run" / "supervisor.sock").exists()
+    healed = _services(home, "up")
+    assert healed["supervisor"] is True and healed["services"]["redis"][2]
+
+
+@pytest.mark.skipif(os.environ.get("COURSE_SKIP_POSTGRES") == "1", reason="COURSE_SKIP_POSTGRES=1")
+def test_postgres_really_runs(home: Path) -> None:
+    import psycopg
+
+    status = _services(home, "up", postgres=True)
+    state, url, healthy = status["services"]["postgres"]
+    assert state == "running" and healthy
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS probe (id int)")
+        conn.execute("INSERT INTO probe VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM probe").fetchone()[0] >= 1
+    assert f"POSTGRES_URL={url}" in (home / "env").read_text()

@@ -1,0 +1,79 @@
+"""The SMTP server stores real messages, can answer slowly and can refuse for a while."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import threading
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from course import smtp_server
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    control = tmp_path / "control.json"
+    maildir = tmp_path / "mail"
+    controller = Controller(smtp_server.MailboxHandler(maildir, control),
+                            hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, maildir, control
+    controller.stop()
+
+
+def _send(port: int, subject: str) -> None:
+    message = EmailMessage()
+    message["From"] = "shop@example.com"
+    message["To"] = "learner@example.com"
+    message["Subject"] = subject
+    message.set_content("hello")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.send_message(message)
+
+
+def test_messages_are_stored_in_arrival_order(server) -> None:
+    port, maildir, _ = server
+    _send(port, "first")
+    _send(port, "second")
+    assert [m["Subject"] for m in smtp_server.messages(maildir)] == ["first", "second"]
+    smtp_server.clear(maildir)
+    assert smtp_server.messages(maildir) == []
+
+
+def test_slow_mode_really_delays(server) -> None:
+    port, maildir, control = server
+    smtp_server.set_behaviour(delay_seconds=1.0, path=control)
+    started = time.monotonic()
+    _send(port, "slow")
+    assert time.monotonic() - started >= 1.0
+    assert len(smtp_server.messages(maildir)) == 1
+
+
+def test_refusing_then_accepting(server) -> None:
+    port, maildir, control = server
+    smtp_server.set_behaviour(refuse_next=2, path=control)
+    for _ in range(2):
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            _send(port, "refused")
+        assert refused.value.smtp_code == 451
+    _send(port, "accepted")
+    assert [m["Subject"] for m in smtp_server.messages(maildir)] == ["accepted"]
+
+
+def test_concurrent_messages_all_arrive(server) -> None:
+    port, maildir, _ = server
+    threads = [threading.Thread(target=_send, args=(port, f"m{n}")) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(smtp_server.messages(maildir)) == 5
