@@ -5,7 +5,8 @@ import sys
 if sys.version_info < (3, 10):
     sys.stderr.write(
         "course: Python 3.10 or newer is needed (this is %d.%d). "
-        "Install a newer Python and run `python3 -m course lab` again.\n" % sys.version_info[:2]
+        "Install a newer Python and run `python3 -m course lab` again.\n"
+        % sys.version_info[:2]
     )
     sys.exit(2)
 

@@ -137,7 +137,13 @@ PTH_NAME = "django_under_load.pth"
 
 
 def ensure_course_importable(venv: Path = paths.VENV) -> None:
-    """Put the course's root on the venv's path, so notebook kernels can import ``course``."""
+    """Put the course's root on the venv's path, so notebook kernels can import ``course``.
+
+    Only for the course's own ``.venv``: a venv borrowed through COURSE_VENV
+    (the tooling tests drive copies of the course that way) is left alone.
+    """
+    if venv.resolve().parent != paths.ROOT.resolve():
+        return
     for site_packages in (venv / "lib").glob("python3*/site-packages"):
         pth = site_packages / PTH_NAME
         wanted = f"{paths.ROOT}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from course import paths
@@ -135,7 +135,7 @@ def parse(text: str) -> Catalog:
     return Catalog(chapters=tuple(chapters))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(path: Path, mtime: float) -> Catalog:
     return parse(path.read_text(encoding="utf-8"))
 

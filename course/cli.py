@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
 
     test = verb("test", cmd_test, "run the course's whole test suite (what CI runs)")
-    parts = ["lint", "tooling", "proof", "postgres", "notebooks"]
+    parts = ["lint", "tooling", "shop", "proof", "postgres", "notebooks"]
     test.add_argument("--skip", action="append", choices=parts, help="skip a part (repeatable)")
     test.add_argument("--only", action="append", choices=parts, help="run only these parts")
 

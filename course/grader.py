@@ -193,18 +193,19 @@ def grade(
         else:
             runnable.append(exercise)
     if runnable:
-        project_problems = project_syntax_problems(target)
-        if project_problems:
-            for exercise in runnable:
-                verdicts[exercise.id] = Verdict(exercise, ERROR, project_problems[0])
-            runnable = []
-    if runnable:
         started = time.monotonic()
         node_ids = [test for exercise in runnable for test in exercise.tests]
         data, output = run_tests(node_ids, target, time_limit=time_limit, database=database)
         elapsed = time.monotonic() - started
+        problems: list[str] | None = None
         for exercise in runnable:
             verdict = _verdict_for(exercise, data, output, time_limit)
+            if verdict.status == ERROR:
+                # The project did not load: a syntax error anywhere is the likely cause.
+                if problems is None:
+                    problems = project_syntax_problems(target)
+                if problems:
+                    verdict.message = problems[0]
             if not verdict.duration:
                 verdict.duration = elapsed / len(runnable)
             verdicts[exercise.id] = verdict

@@ -1,101 +1,178 @@
-"""Measure pages and code the same way everywhere: notebooks, graders and the CLI.
+"""Measure pages and code the same way everywhere: notebooks, graders and ``course bench``.
 
-Django must already be set up (``course.setup_django()`` in a notebook).
-Queries are counted on every database connection, leaving out transaction
-control (``SAVEPOINT`` …); times are medians of repeated in-process requests
-through Django's test client, so the network is not in the way.
+Django must already be set up by the caller (``course.setup_django()`` in a
+notebook); this module never calls ``django.setup()`` and imports matplotlib
+only when a chart is drawn.
+
+What a measurement means:
+
+* **queries** — statements sent to any configured database while the page is
+  served once, leaving out transaction control (``BEGIN``, ``COMMIT``,
+  ``SAVEPOINT``, ``RELEASE SAVEPOINT``, ``ROLLBACK TO SAVEPOINT`` …): the same
+  code then counts the same whether or not it already runs inside a transaction;
+* **time** — median and 95th percentile of ``repeat`` in-process requests made
+  with Django's test client (no network, no web server), after ``warmup`` runs;
+* **bytes** — size of the response body, streamed bodies included;
+* **duplicate queries** — statements that repeat an earlier one once literals
+  are replaced by ``?``: the signature of an N+1 loop.
+
+Typical use::
+
+    from course import measure
+    pages = measure.measure_pages({"Products": "/products/", "Orders": "/orders/"})
+    print(measure.table(pages))
+    measure.bar_chart(pages, metric="queries")
 """
 
 from __future__ import annotations
 
+import html
+import io
+import os
 import platform
 import re
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "MeasureError",
+    "PageMeasurement",
+    "bar_chart",
+    "compare",
+    "environment_note",
+    "html_table",
+    "is_counted",
+    "measure_pages",
+    "measure_url",
+    "normalise",
+    "percentile",
+    "queries_for",
+    "repeated",
+    "table",
+    "time_callable",
+]
+
+Rows = Sequence["PageMeasurement"] | Sequence[Mapping[str, Any]]
+
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(?:BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b",
+    re.IGNORECASE,
+)
+_STRING = r"'(?:[^']|'')*'"
+_NUMBER = r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b"
+_LITERAL = re.compile(f"{_STRING}|{_NUMBER}")
+_IN_LIST = re.compile(r"\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
 
 
 class MeasureError(Exception):
-    """A page could not be measured (for example it answered 500)."""
+    """A page could not be measured: it answered 5xx or raised while being served."""
+
+    def __init__(self, url: str, status: int, reason: str) -> None:
+        self.url = url
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{url} answered {status}: {reason}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PageMeasurement:
+    """One page, measured: what it costs the database, the clock and the wire."""
+
     name: str
     url: str
     status: int
     queries: int
+    sql: list[str] = field(default_factory=list, repr=False)
     median_ms: float
     p95_ms: float
     runs: int
     bytes: int
     duplicate_queries: int = 0
     top_repeated: tuple[str, int] | None = None
-    sql: list[str] = field(default_factory=list, repr=False)
+
+
+# --------------------------------------------------------------------------- SQL
 
 
 def is_counted(sql: str) -> bool:
-    """False for transaction control statements, which are not queries code asked for."""
-    return not sql.lstrip().upper().startswith(TRANSACTION_CONTROL)
+    """False for transaction control statements, which no code asked for as data."""
+    return _TRANSACTION_CONTROL.match(sql) is None
 
 
 def normalise(sql: str) -> str:
-    """The SQL with literals replaced by ``?``, so repeats of one query look the same."""
-    return _LITERALS.sub("?", sql)
+    """The SQL with literals as ``?`` and ``IN (…)`` lists collapsed, so repeats look alike."""
+    shape = _LITERAL.sub("?", sql)
+    shape = _IN_LIST.sub("IN (…)", shape)
+    return _SPACES.sub(" ", shape).strip()
 
 
-def _repeats(statements: list[str]) -> tuple[int, tuple[str, int] | None]:
+def repeated(statements: Iterable[str]) -> tuple[int, tuple[str, int] | None]:
+    """How many statements repeat an earlier one (normalised), and the most repeated one."""
     counts = Counter(normalise(sql) for sql in statements)
-    duplicates = sum(count - 1 for count in counts.values() if count > 1)
-    top = counts.most_common(1)
-    return duplicates, (top[0] if top and top[0][1] > 1 else None)
+    duplicates = sum(count - 1 for count in counts.values())
+    most = counts.most_common(1)
+    top = most[0] if most and most[0][1] > 1 else None
+    return duplicates, top
 
 
-def capture(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
-    """Run ``function`` and return its result and the SQL it ran on every connection.
-
-    Uses execution wrappers rather than ``connection.queries``, so there is no
-    cap on how many statements are recorded and ``DEBUG`` does not matter.
-    """
-    from django.db import connections
-
-    statements: list[str] = []
-
-    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
-        statements.append(sql)
-        return execute(sql, params, many, context)
+@contextmanager
+def _capturing() -> Iterator[list[Any]]:
+    """Capture the queries of every configured connection while the block runs."""
+    from django.db import Error, connections
+    from django.test.utils import CaptureQueriesContext
 
     with ExitStack() as stack:
+        contexts = []
         for alias in connections:
-            stack.enter_context(connections[alias].execute_wrapper(record))
-        result = function(*args, **kwargs)
-    return result, [sql for sql in statements if is_counted(sql)]
+            try:
+                contexts.append(stack.enter_context(CaptureQueriesContext(connections[alias])))
+            except Error:  # a configured database that is not reachable runs no queries
+                continue
+        yield contexts
 
 
-def queries_for(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, list[str]]:
+def _counted_sql(contexts: list[Any]) -> list[str]:
+    statements = [query["sql"] for ctx in contexts for query in ctx.captured_queries]
+    return [sql for sql in statements if is_counted(sql)]
+
+
+def queries_for(
+    function: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> tuple[int, list[str]]:
     """How many queries ``function(*args, **kwargs)`` runs, and their SQL."""
-    _, statements = capture(function, *args, **kwargs)
+    with _capturing() as contexts:
+        function(*args, **kwargs)
+    statements = _counted_sql(contexts)
     return len(statements), statements
 
 
-def _percentile(values: list[float], fraction: float) -> float:
+# --------------------------------------------------------------------------- time
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Percentile by linear interpolation between the closest ranks (exact for tiny samples)."""
+    if not values:
+        raise ValueError("no values")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+    position = fraction * (len(ordered) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def time_callable(
-    function: Callable[[], Any], *, repeat: int = 7, warmup: int = 1
-) -> dict[str, float]:
-    """Median and p95 wall time of ``function()`` in milliseconds."""
+def _samples_ms(function: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
+    if repeat < 1:
+        raise ValueError("repeat must be at least 1")
     for _ in range(warmup):
         function()
     samples = []
@@ -103,17 +180,66 @@ def time_callable(
         started = time.perf_counter()
         function()
         samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def time_callable(
+    function: Callable[[], Any], repeat: int = 7, warmup: int = 1
+) -> dict[str, float]:
+    """Median and p95 wall time of ``function()`` in milliseconds, after ``warmup`` calls."""
+    samples = _samples_ms(function, repeat, warmup)
     return {
-        "median_ms": statistics.median(samples),
-        "p95_ms": _percentile(samples, 0.95),
+        "median_ms": round(statistics.median(samples), 3),
+        "p95_ms": round(percentile(samples, 0.95), 3),
         "runs": repeat,
     }
 
 
+# --------------------------------------------------------------------------- pages
+
+
+def _short_reason(response: Any) -> str:
+    """A one-line reason for an error response: its title, or the start of its text."""
+    phrase = getattr(response, "reason_phrase", "") or "server error"
+    if getattr(response, "streaming", False):
+        return phrase
+    body = response.content.decode(getattr(response, "charset", None) or "utf-8", "replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+    text = title.group(1) if title else re.sub(r"<[^>]+>", " ", body)
+    text = _SPACES.sub(" ", html.unescape(text)).strip()
+    if len(text) > 120:
+        text = text[:119] + "…"
+    return f"{phrase} — {text}" if text else phrase
+
+
 def _body_size(response: Any) -> int:
+    """Bytes in the body; a streamed body is read to the end (its queries run meanwhile)."""
     if getattr(response, "streaming", False):
         return sum(len(chunk) for chunk in response.streaming_content)
     return len(response.content)
+
+
+def _fetcher(
+    url: str,
+    method: str,
+    data: Mapping[str, Any] | None,
+    client: Any,
+    headers: Mapping[str, str] | None,
+) -> Callable[[], tuple[int, int]]:
+    """A function making one request and returning ``(status, body bytes)``; raises on 5xx."""
+    send = getattr(client, method.lower())
+
+    def fetch() -> tuple[int, int]:
+        try:
+            response = send(url, data=data, headers=headers)
+            size = _body_size(response)
+        except Exception as error:  # the test client re-raises what the view raised
+            raise MeasureError(url, 500, f"{type(error).__name__}: {error}") from error
+        if response.status_code >= 500:
+            raise MeasureError(url, response.status_code, _short_reason(response))
+        return response.status_code, size
+
+    return fetch
 
 
 def measure_url(
@@ -122,42 +248,65 @@ def measure_url(
     name: str | None = None,
     method: str = "get",
     data: Mapping[str, Any] | None = None,
-    repeat: int = 3,
-    warmup: int = 0,
+    repeat: int = 5,
+    warmup: int = 1,
     client: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> PageMeasurement:
-    """Queries (one counted run), median/p95 time (``repeat`` runs) and size of one URL.
+    """Measure one URL: warm up, count queries on one run, then time ``repeat`` runs.
 
-    The counted run also warms caches and imports, so ``warmup`` defaults to 0.
+    Raises :class:`MeasureError` if the page answers 5xx or raises.
     """
-    from django.test import Client
+    if client is None:
+        from django.test import Client
 
-    client = client or Client()
-    send = getattr(client, method.lower())
-
-    def request() -> tuple[Any, int]:
-        response = send(url, data=data, headers=headers)
-        return response, _body_size(response)  # streaming bodies are consumed while timed
-
-    (response, size), statements = capture(request)
-    if response.status_code >= 500:
-        raise MeasureError(f"{url} answered {response.status_code}")
-    timing = time_callable(request, repeat=repeat, warmup=warmup)
-    duplicates, top = _repeats(statements)
+        client = Client()
+    fetch = _fetcher(url, method, data, client, headers)
+    for _ in range(warmup):
+        fetch()
+    with _capturing() as contexts:
+        status, size = fetch()
+    statements = _counted_sql(contexts)
+    timing = time_callable(fetch, repeat=repeat, warmup=0)
+    duplicates, top = repeated(statements)
     return PageMeasurement(
         name=name or url,
         url=url,
-        status=response.status_code,
+        status=status,
         queries=len(statements),
-        median_ms=round(timing["median_ms"], 2),
-        p95_ms=round(timing["p95_ms"], 2),
+        sql=statements,
+        median_ms=timing["median_ms"],
+        p95_ms=timing["p95_ms"],
         runs=repeat,
         bytes=size,
         duplicate_queries=duplicates,
         top_repeated=top,
-        sql=statements,
     )
+
+
+class _TextProgress:
+    """One self-overwriting progress line on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = time.perf_counter()
+
+    def show(self, index: int, name: str) -> None:
+        line = f"[{index}/{self.total}] measuring {name} …"
+        print(f"\r{line[:78]:<78}", end="", file=sys.stderr, flush=True)
+
+    def close(self, done: int) -> None:
+        seconds = time.perf_counter() - self.started
+        line = f"measured {done}/{self.total} page(s) in {seconds:.1f} s"
+        print(f"\r{line:<78}", file=sys.stderr, flush=True)
+
+
+def _tqdm(total: int) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="measuring", unit="page", file=sys.stderr, leave=False)
 
 
 def measure_pages(
@@ -166,144 +315,308 @@ def measure_pages(
     progress: bool = True,
     **options: Any,
 ) -> list[PageMeasurement]:
-    """Measure several named pages; shows one progress line per page on stderr."""
+    """Measure named pages (``{name: url}`` or ``[(name, url), …]``) with :func:`measure_url`.
+
+    ``options`` go to :func:`measure_url`. Progress is shown on stderr (with
+    ``tqdm`` when it is installed) unless ``progress=False``.
+    """
     items = list(pages.items() if isinstance(pages, Mapping) else pages)
-    results = []
-    for index, (name, url) in enumerate(items, start=1):
-        if progress:
-            print(f"\r[{index}/{len(items)}] measuring {name} …".ljust(60), end="",
-                  file=sys.stderr, flush=True)
-        results.append(measure_url(url, name=name, **options))
-    if progress:
-        print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
+    bar = _tqdm(len(items)) if progress else None
+    text = _TextProgress(len(items)) if progress and bar is None else None
+    results: list[PageMeasurement] = []
+    try:
+        for index, (name, url) in enumerate(items, start=1):
+            if bar is not None:
+                bar.set_postfix_str(name)
+            if text is not None:
+                text.show(index, name)
+            results.append(measure_url(url, name=name, **options))
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+        if text is not None:
+            text.close(len(results))
     return results
 
 
+# --------------------------------------------------------------------------- comparing
+
+
 def compare(
-    before: list[PageMeasurement], after: list[PageMeasurement]
+    before: Sequence[PageMeasurement], after: Sequence[PageMeasurement]
 ) -> list[dict[str, Any]]:
-    """Join two runs by page name; ``speedup`` is the ratio of medians."""
+    """Join two runs by page name; ``speedup`` is the before/after ratio of the medians."""
     later = {m.name: m for m in after}
     rows = []
     for old in before:
         new = later.get(old.name)
         if new is None:
             continue
+        speedup = round(old.median_ms / new.median_ms, 2) if new.median_ms > 0 else None
         rows.append({
             "name": old.name,
             "queries_before": old.queries,
             "queries_after": new.queries,
             "median_ms_before": old.median_ms,
             "median_ms_after": new.median_ms,
-            "speedup": round(old.median_ms / new.median_ms, 1) if new.median_ms else None,
+            "speedup": speedup,
         })
     return rows
 
 
-def _rows(data: list[PageMeasurement] | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if data and isinstance(data[0], PageMeasurement):
-        return [
-            {"page": m.name, "status": m.status, "queries": m.queries,
-             "repeated": m.duplicate_queries, "median ms": m.median_ms, "p95 ms": m.p95_ms,
-             "KiB": round(m.bytes / 1024, 1)}
-            for m in data  # type: ignore[union-attr]
-        ]
-    return [dict(row) for row in data]  # type: ignore[arg-type]
+# --------------------------------------------------------------------------- tables
+
+_LABELS = {
+    "name": "page",
+    "queries_before": "queries before",
+    "queries_after": "queries after",
+    "median_ms_before": "median ms before",
+    "median_ms_after": "median ms after",
+}
 
 
-def table(data: list[PageMeasurement] | list[dict[str, Any]]) -> str:
-    """A plain aligned text table."""
-    rows = _rows(data)
-    if not rows:
+def _cell(key: str, value: Any) -> tuple[str, bool]:
+    """Display text of one value, and whether it is a number (aligned right)."""
+    if value is None:
+        return "–", True
+    if isinstance(value, bool):
+        return str(value), False
+    if key == "speedup" and isinstance(value, (int, float)):
+        return f"{value:.2f}×", True
+    if key == "KiB" and isinstance(value, float):
+        return f"{value:.1f}", True
+    if isinstance(value, float):
+        return (f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}"), True
+    if isinstance(value, int):
+        return str(value), True
+    if isinstance(value, tuple):
+        return " × ".join(str(part) for part in value), False
+    return str(value), False
+
+
+def _measurement_row(m: PageMeasurement) -> dict[str, Any]:
+    return {
+        "page": m.name,
+        "status": m.status,
+        "queries": m.queries,
+        "repeated": m.duplicate_queries,
+        "median ms": m.median_ms,
+        "p95 ms": m.p95_ms,
+        "KiB": round(m.bytes / 1024, 1),
+    }
+
+
+def _grid(data: Rows) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Column headings and display cells for measurements, comparison rows or any dicts."""
+    rows: list[Mapping[str, Any]] = [
+        _measurement_row(item) if isinstance(item, PageMeasurement) else item for item in data
+    ]
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(key for key in row if key not in keys)
+    headings = [_LABELS.get(key, key.replace("_", " ")) for key in keys]
+    cells = [[_cell(key, row.get(key)) if key in row else ("", False) for key in keys]
+             for row in rows]
+    return headings, cells
+
+
+def table(data: Rows) -> str:
+    """A plain text table with aligned columns (numbers to the right), for the terminal."""
+    headings, cells = _grid(data)
+    if not cells:
         return "(nothing measured)"
-    columns = list(rows[0])
-    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    widths = [max(len(h), *(len(row[i][0]) for row in cells)) for i, h in enumerate(headings)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
-        lines.append("  ".join(
-            v.rjust(w) if v.replace(".", "", 1).isdigit() else v.ljust(w)
-            for v, w in zip(row, widths)
-        ))
+        line = "  ".join(
+            text.rjust(w) if number else text.ljust(w)
+            for (text, number), w in zip(row, widths, strict=True)
+        )
+        lines.append(line.rstrip())
     return "\n".join(lines)
 
 
 class HtmlTable:
-    """A table that renders as HTML in a notebook and as text elsewhere."""
+    """A table that renders as HTML in a notebook and as aligned text anywhere else."""
 
-    def __init__(self, data: list[PageMeasurement] | list[dict[str, Any]]) -> None:
-        self.rows = _rows(data)
+    def __init__(self, data: Rows, caption: str | None = None) -> None:
+        self.headings, self.cells = _grid(data)
+        self.caption = caption
+        self.text = table(data)
 
     def _repr_html_(self) -> str:
-        import html
+        if not self.cells:
+            return "<p><em>(nothing measured)</em></p>"
+        pad = "padding:3px 10px"
+        numbers = self.cells[0]
 
-        if not self.rows:
-            return "<p>(nothing measured)</p>"
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.rows[0])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>"
-            for row in self.rows
+        def align(index: int) -> str:
+            return "right" if numbers[index][1] else "left"
+
+        head = "".join(
+            f'<th style="text-align:{align(i)};{pad};border-bottom:1px solid #888">'
+            f"{html.escape(h)}</th>"
+            for i, h in enumerate(self.headings)
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        body = "".join(
+            "<tr>" + "".join(
+                f'<td style="text-align:{"right" if number else "left"};{pad}">'
+                f"{html.escape(text)}</td>"
+                for text, number in row
+            ) + "</tr>"
+            for row in self.cells
+        )
+        caption = (
+            f'<caption style="caption-side:bottom;color:#666;font-size:85%">'
+            f"{html.escape(self.caption)}</caption>"
+            if self.caption else ""
+        )
+        return (
+            '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">'
+            f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
-    def __repr__(self) -> str:
-        return table(self.rows)
+    def __str__(self) -> str:
+        return self.text if not self.caption else f"{self.text}\n{self.caption}"
+
+    __repr__ = __str__
 
 
-def html_table(data: list[PageMeasurement] | list[dict[str, Any]]) -> HtmlTable:
-    return HtmlTable(data)
+def html_table(data: Rows, caption: str | None = None) -> HtmlTable:
+    """The table for a notebook cell; ``caption`` (e.g. :func:`environment_note`) goes below."""
+    return HtmlTable(data, caption)
+
+
+# --------------------------------------------------------------------------- charts
+
+_METRIC_LABELS = {
+    "median_ms": "median time (ms)",
+    "p95_ms": "p95 time (ms)",
+    "queries": "SQL queries",
+    "bytes": "response size (bytes)",
+    "duplicate_queries": "repeated queries",
+}
+_COLOUR = "#3b6fb6"
+_BEFORE_COLOUR = "#b8c0cc"
+
+
+def _name(item: PageMeasurement | Mapping[str, Any]) -> str:
+    if isinstance(item, PageMeasurement):
+        return item.name
+    return str(item.get("name", item.get("page", "?")))
+
+
+def _value(item: PageMeasurement | Mapping[str, Any], metric: str) -> float:
+    value = getattr(item, metric) if isinstance(item, PageMeasurement) else item[metric]
+    return float(value or 0)
+
+
+def _short_number(value: float) -> str:
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+_chart_class: type | None = None
+
+
+def _figure_class() -> type:
+    """A Figure that shows itself as a PNG in Jupyter, without pyplot or ``plt.show()``."""
+    global _chart_class
+    if _chart_class is None:
+        from matplotlib.figure import Figure
+
+        class ChartFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+                return buffer.getvalue()
+
+        _chart_class = ChartFigure
+    return _chart_class
+
+
+def _style(axes: Any, names: list[str], metric: str, title: str, log: bool, top: float) -> None:
+    axes.set_xticks(range(len(names)))
+    axes.set_xlim(-0.6, len(names) - 0.4)  # a lone page keeps slim bars
+    long = len(names) > 6 or any(len(n) > 12 for n in names)
+    axes.set_xticklabels(names, rotation=30 if long else 0, ha="right" if long else "center")
+    axes.set_ylabel(_METRIC_LABELS.get(metric, metric.replace("_", " ")))
+    axes.set_title(title or _METRIC_LABELS.get(metric, metric.replace("_", " ")))
+    if log:
+        axes.set_yscale("log")
+        if top > 0:
+            axes.set_ylim(top=top * 3)  # room for the labels above the bars
+    else:
+        axes.margins(y=0.15)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.yaxis.grid(True, color="#e3e3e3")
+    axes.set_axisbelow(True)
+
+
+def _is_comparison(data: Rows, metric: str) -> bool:
+    first = data[0] if data else None
+    return isinstance(first, Mapping) and f"{metric}_before" in first and f"{metric}_after" in first
 
 
 def bar_chart(
-    data: list[PageMeasurement] | list[dict[str, Any]],
+    data: Rows,
     metric: str = "median_ms",
     *,
     title: str = "",
     log: bool = False,
-) -> Any:
-    """A matplotlib Figure: one bar per page, or before/after pairs with their ratio."""
-    from matplotlib.figure import Figure
+) -> Figure:
+    """A bar per page for ``metric``; for :func:`compare` rows, before/after pairs with ratios.
 
-    figure = Figure(figsize=(9, 4))
+    Returns a matplotlib Figure (no pyplot involved); a notebook shows it as an image.
+    """
+    items = list(data)
+    width = min(16.0, max(6.0, 1.0 * len(items) + 2.5))
+    figure = _figure_class()(figsize=(width, 4.2))
     axes = figure.subplots()
-    if data and isinstance(data[0], dict) and f"{metric}_before" in data[0]:
-        rows: list[dict[str, Any]] = data  # type: ignore[assignment]
-        names = [row["name"] for row in rows]
-        positions = range(len(rows))
-        before = [row[f"{metric}_before"] for row in rows]
-        after = [row[f"{metric}_after"] for row in rows]
-        axes.bar([p - 0.2 for p in positions], before, width=0.4, label="before")
-        axes.bar([p + 0.2 for p in positions], after, width=0.4, label="after")
-        for p, old, new in zip(positions, before, after):
-            if new:
-                axes.annotate(f"{old / new:.1f}×", (p, max(old, new)), ha="center",
-                              va="bottom", fontsize=9)
-        axes.legend()
+    names = [_name(item) for item in items]
+    if _is_comparison(items, metric):
+        before = [_value(item, f"{metric}_before") for item in items]
+        after = [_value(item, f"{metric}_after") for item in items]
+        left = [i - 0.2 for i in range(len(items))]
+        right = [i + 0.2 for i in range(len(items))]
+        axes.bar(left, before, width=0.4, color=_BEFORE_COLOUR, label="before")
+        axes.bar(right, after, width=0.4, color=_COLOUR, label="after")
+        for i, (old, new) in enumerate(zip(before, after, strict=True)):
+            label = f"{old / new:.1f}×" if new > 0 else ("" if old <= 0 else "→ 0")
+            axes.annotate(label, (i, max(old, new)), xytext=(0, 3), textcoords="offset points",
+                          ha="center", va="bottom", fontsize=9, fontweight="bold")
+        axes.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        top = max([*before, *after], default=0.0)
     else:
-        measurements: list[PageMeasurement] = data  # type: ignore[assignment]
-        names = [m.name for m in measurements]
-        values = [getattr(m, metric) for m in measurements]
-        bars = axes.bar(range(len(values)), values, color="#4472c4")
-        axes.bar_label(bars, labels=[f"{v:g}" for v in values], fontsize=8)
-    axes.set_xticks(range(len(names)))
-    axes.set_xticklabels(names, rotation=30, ha="right")
-    axes.set_ylabel(metric.replace("_", " "))
-    if log:
-        axes.set_yscale("log")
-    axes.set_title(title or metric.replace("_", " "))
+        values = [_value(item, metric) for item in items]
+        bars = axes.bar(range(len(values)), values, width=0.6, color=_COLOUR)
+        axes.bar_label(bars, labels=[_short_number(v) for v in values], padding=2, fontsize=8)
+        top = max(values, default=0.0)
+    _style(axes, names, metric, title, log, top)
     figure.tight_layout()
     return figure
 
 
-def environment_note() -> str:
-    """Where these numbers were measured, in one line."""
-    import os
+# --------------------------------------------------------------------------- context
 
+
+def environment_note() -> str:
+    """Where the numbers were measured, in one line: Python, Django, database, CPUs."""
     import django
+    from django.conf import settings
     from django.db import connection
 
-    return (
+    database = getattr(connection, "display_name", connection.vendor)
+    note = (
         f"Python {platform.python_version()}, Django {django.get_version()}, "
-        f"{connection.vendor} database, {os.cpu_count()} CPU(s), {platform.system()}"
+        f"{database} database, {os.cpu_count() or '?'} CPU(s), "
+        f"{platform.system()} {platform.machine()}".rstrip()
     )
+    if settings.DEBUG:
+        note += ", DEBUG on (slower)"
+    return note

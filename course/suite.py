@@ -4,6 +4,7 @@ Parts, in order (``--only`` / ``--skip`` pick some):
 
 - ``lint``: ruff over the tooling, graders, starter and solutions;
 - ``tooling``: unit tests of ``course/`` (services, catalog consistency, apply/reset safety …);
+- ``shop``: the starter project's own tests, on the starter and on the final reference state;
 - ``proof``: for every chapter, its graders fail on the state before it and
   pass on the state after it and on the final state (SQLite);
 - ``postgres``: the same proof on a real PostgreSQL;
@@ -24,7 +25,7 @@ from pathlib import Path
 from course import catalog as catalog_module
 from course import grader, paths, project, targets
 
-PARTS = ("lint", "tooling", "proof", "postgres", "notebooks")
+PARTS = ("lint", "tooling", "shop", "proof", "postgres", "notebooks")
 
 
 @dataclass
@@ -60,6 +61,18 @@ def part_lint(tally: Tally) -> None:
 def part_tooling(tally: Tally) -> None:
     code = _run([sys.executable, "-m", "pytest", "course/tests", "-q", "-p", "no:cacheprovider"])
     tally.add(code == 0, "tooling: unit tests failed")
+
+
+def part_shop(tally: Tally) -> None:
+    catalog = catalog_module.load()
+    final = targets.reference_state(catalog, targets.final_chapter(catalog))
+    for label, target in (("starter", paths.STARTER), ("final reference", final)):
+        print(f"$ manage.py test shop  ({label})", flush=True)
+        try:
+            project.manage("test", "shop", "-v1", "--noinput", target=target)
+            tally.add(True, "")
+        except subprocess.CalledProcessError:
+            tally.add(False, f"shop: the project's tests failed on the {label} state")
 
 
 def prove_chapters(tally: Tally, database: str | None) -> None:
@@ -125,6 +138,7 @@ def part_notebooks(tally: Tally) -> None:
 RUNNERS: dict[str, Callable[[Tally], None]] = {
     "lint": part_lint,
     "tooling": part_tooling,
+    "shop": part_shop,
     "proof": part_proof,
     "postgres": part_postgres,
     "notebooks": part_notebooks,

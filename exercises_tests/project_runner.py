@@ -42,7 +42,7 @@ for path in sys.argv[2:]:
         "installed_apps": list(settings.INSTALLED_APPS),
         "middleware": list(settings.MIDDLEWARE),
     }))
-""" % {"mark": MARK}
+""".replace("%(mark)r", repr(MARK))
 
 
 SEED_SCRIPT = """
