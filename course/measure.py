@@ -126,23 +126,37 @@ def repeated(statements: Iterable[str]) -> tuple[int, tuple[str, int] | None]:
 
 
 @contextmanager
-def _capturing() -> Iterator[list[Any]]:
-    """Capture the queries of every configured connection while the block runs."""
-    from django.db import Error, connections
-    from django.test.utils import CaptureQueriesContext
+def _capturing() -> Iterator[list[str]]:
+    """Record the SQL of every connection while the block runs.
+
+    Execution wrappers see every statement, with no cap on how many (the
+    debug query log keeps only the last 9,000) and whatever ``DEBUG`` says.
+    """
+    from django.db import connections
+
+    statements: list[str] = []
+
+    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shown = sql
+            if not many:
+                try:  # the SQL with its parameters filled in, as the debug log shows it
+                    shown = context["connection"].ops.last_executed_query(
+                        context["cursor"], sql, params
+                    )
+                except Exception:  # noqa: BLE001 - fall back to the statement as written
+                    shown = sql
+            statements.append(shown)
 
     with ExitStack() as stack:
-        contexts = []
         for alias in connections:
-            try:
-                contexts.append(stack.enter_context(CaptureQueriesContext(connections[alias])))
-            except Error:  # a configured database that is not reachable runs no queries
-                continue
-        yield contexts
+            stack.enter_context(connections[alias].execute_wrapper(record))
+        yield statements
 
 
-def _counted_sql(contexts: list[Any]) -> list[str]:
-    statements = [query["sql"] for ctx in contexts for query in ctx.captured_queries]
+def _counted_sql(statements: list[str]) -> list[str]:
     return [sql for sql in statements if is_counted(sql)]
 
 
@@ -150,9 +164,9 @@ def queries_for(
     function: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> tuple[int, list[str]]:
     """How many queries ``function(*args, **kwargs)`` runs, and their SQL."""
-    with _capturing() as contexts:
+    with _capturing() as captured:
         function(*args, **kwargs)
-    statements = _counted_sql(contexts)
+    statements = _counted_sql(captured)
     return len(statements), statements
 
 
@@ -248,7 +262,7 @@ def measure_url(
     name: str | None = None,
     method: str = "get",
     data: Mapping[str, Any] | None = None,
-    repeat: int = 5,
+    repeat: int = 3,
     warmup: int = 1,
     client: Any = None,
     headers: Mapping[str, str] | None = None,
@@ -264,9 +278,9 @@ def measure_url(
     fetch = _fetcher(url, method, data, client, headers)
     for _ in range(warmup):
         fetch()
-    with _capturing() as contexts:
+    with _capturing() as captured:
         status, size = fetch()
-    statements = _counted_sql(contexts)
+    statements = _counted_sql(captured)
     timing = time_callable(fetch, repeat=repeat, warmup=0)
     duplicates, top = repeated(statements)
     return PageMeasurement(
