@@ -168,6 +168,9 @@ class TextProgress:
         self.table = None
 
     def __call__(self, table, done, total):
+        interactive = getattr(self.stream, "isatty", lambda: False)()
+        if not interactive and done < total:
+            return  # in a log, one finished line per table is enough
         if table != self.table and self.table is not None:
             self.stream.write("\n")
         self.table = table
