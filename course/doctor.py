@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 
 from course import bootstrap, paths
 
 OK, WARN, BAD = "ok  ", "warn", "FIX "
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def findings() -> list[tuple[str, str, str]]:
@@ -33,15 +22,20 @@ def findings() -> list[tuple[str, str, str]]:
     free_gb = shutil.disk_usage(paths.ROOT).free / 1e9
     rows.append((OK if free_gb > 2 else BAD, "disk",
                  f"{free_gb:.1f} GB free" + ("" if free_gb > 2 else ": free at least 2 GB")))
-    rows.append((OK if _port_free(8888) else WARN, "port 8888",
-                 "free" if _port_free(8888) else "busy: use `course lab --port 8890`"))
+    from course.services import port_is_free
+
+    free = port_is_free(8888)
+    rows.append((OK if free else WARN, "port 8888",
+                 "free" if free else "busy: use `course lab --port 8890`"))
     if shutil.which("git") is None:
         rows.append((WARN, "git", "not found: apply/reset cannot refuse on uncommitted work"))
     try:
         from course import services
 
         status = services.status()
-        rows.append((OK, "services", services.format_status(status).replace("\n", "\n" + " " * 19)))
+        all_up = status.supervisor and all(s.healthy for s in status.services)
+        detail = services.format_status(status).replace("\n", "\n" + " " * 19)
+        rows.append((OK if all_up else WARN, "services", detail))
     except Exception as error:  # noqa: BLE001 - doctor reports, never crashes
         rows.append((WARN, "services", f"{error}"))
     from course import targets
