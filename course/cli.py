@@ -127,6 +127,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
     catalog = _catalog()
     done = progress.load().passed
+    latest = progress.latest_measurements(progress.ledger_entries())
     total_done = 0
     print("Django Under Load — progress\n")
     for chapter in catalog.chapters:
@@ -141,6 +142,13 @@ def cmd_progress(args: argparse.Namespace) -> int:
         else:
             detail = "(guided tour, no graded exercises)"
         print(f"  {chapter.number} {chapter.title:<28} {detail}")
+        for ex in chapter.exercises:
+            yours = latest.get((ex.id, "starter"))
+            if yours or (ex.id, "reference") in latest:
+                print(f"       {ex.id} yours: {progress.measured_summary(yours)}")
+                reference = latest.get((ex.id, "reference"))
+                if reference:
+                    print(f"            reference: {progress.measured_summary(reference)}")
     print(f"\n{total_done}/{len(catalog.exercises)} exercises passed. "
           f"Progress file: {paths.PROGRESS_FILE}")
     return EXIT_OK

@@ -116,3 +116,19 @@ def ledger_entries(path: Path | None = None) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return entries
+
+
+def latest_measurements(entries: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The newest ledger entry per (exercise, target)."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        latest[(entry.get("exercise", ""), entry.get("target", ""))] = entry
+    return latest
+
+
+def measured_summary(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "not checked yet"
+    parts = [f"{m.get('value')}{' ' + m['unit'] if m.get('unit') else ''}"
+             for m in entry.get("measured", [])]
+    return f"{entry.get('status')}" + (f": {'; '.join(parts)}" if parts else "")

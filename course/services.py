@@ -104,6 +104,10 @@ def _bin_dir() -> Path:
 
 
 def _find_binary(name: str, fallback: Path | None = None) -> str:
+    """The venv's binary, else one on PATH; ``COURSE_REDIS_SERVER`` (etc.) picks another."""
+    override = os.environ.get("COURSE_" + name.upper().replace("-", "_"))
+    if override:
+        return override
     for candidate in (_bin_dir() / name, fallback):
         if candidate and candidate.exists():
             return str(candidate)

@@ -117,3 +117,17 @@ def test_postgres_really_runs(home: Path) -> None:
         conn.execute("INSERT INTO probe VALUES (1)")
         assert conn.execute("SELECT count(*) FROM probe").fetchone()[0] >= 1
     assert f"POSTGRES_URL={url}" in (home / "env").read_text()
+
+
+def test_a_service_that_cannot_start_is_one_clear_line(home: Path) -> None:
+    fake = home / "broken-redis-server"
+    fake.write_text("#!/bin/sh\necho 'FATAL: cannot open the data directory' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, COURSE_HOME=str(home), COURSE_REDIS_SERVER=str(fake))
+    result = subprocess.run([sys.executable, "-m", "course", "services", "up"], cwd=paths.ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith("course: redis failed to start")
+    assert "cannot open the data directory" in lines[0] and "redis.log" in lines[0]
