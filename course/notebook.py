@@ -63,13 +63,16 @@ class ExerciseHandle:
     def check(self, reference: bool = False) -> Any:
         """Grade this exercise against your project (or the reference) and show the result."""
         try:
-            from course import grader, progress, report, targets
+            from course import catalog, grader, progress, report, targets
 
-            cat = __import__("course.catalog", fromlist=["load"]).load()
-            exercise = cat.exercise(self.id)
-            target = targets.reference_state(cat, exercise.chapter_number) if reference \
+            exercises = catalog.load()
+            exercise = exercises.exercise(self.id)
+            target = (
+                targets.reference_state(exercises, exercise.chapter_number)
+                if reference
                 else paths.STARTER
-            verdicts = grader.grade([exercise], cat, target=target)
+            )
+            verdicts = grader.grade([exercise], exercises, target=target)
             progress.record_verdicts(verdicts, "reference" if reference else "starter")
             _display(report.html_table(verdicts), report.text_table(verdicts))
             return verdicts[0].status
