@@ -180,6 +180,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     return suite.run(skip=set(args.skip or ()), only=set(args.only or ()))
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from course import bench, measure
+
+    print(f"Measuring starter_project/ and the reference after chapter "
+          f"{args.through or 'the last'} on a copy of {bench.default_database()} …", flush=True)
+    rows = bench.compare_states(reference_through=args.through, repeat=args.repeat,
+                                pages=args.page)
+    print(measure.table(rows))
+    print("(before = your starter_project/, after = the reference; speedup = ratio of medians)")
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from course import doctor
 
@@ -244,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_argument("action", choices=["up", "down", "status"])
     services.add_argument("--postgres", action="store_true", help="also start PostgreSQL")
 
+    bench = verb("bench", cmd_bench, "measure every page: your starter_project/ vs the reference")
+    bench.add_argument("--through", metavar="NN", help="reference after chapter NN (default: last)")
+    bench.add_argument("--repeat", type=int, default=3, help="timed runs per page (default 3)")
+    bench.add_argument("--page", action="append", help="only this page (repeatable)")
+
     verb("doctor", cmd_doctor, "check this machine and say exactly what to fix")
     return parser
 
@@ -274,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         from course import bootstrap
 
         bootstrap.reexec_in_venv(argv)
+        from course import targets
+
+        targets.base_commit()  # remember the starter as shipped before any learner commit
         return args.handler(args)
     except KeyboardInterrupt:
         print("\ncourse: interrupted", file=sys.stderr)

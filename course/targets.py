@@ -4,10 +4,10 @@ The reference state after chapter N is the shipped starter with the overlays
 ``solutions/01_*`` … ``solutions/NN_*`` copied over it, in order. States are
 built under ``.course/reference/`` and reused while their inputs are unchanged.
 
-"As shipped" means the starter at the course's base commit: the commit
-recorded in ``.course/base`` the first time the tooling ran on a clean
-checkout (so a learner who commits their own work still has a pristine
-starter to reset to). Without git, the working copy is the only starter there is.
+"As shipped" means the starter at the course's base commit (see
+:func:`base_commit`): a learner who commits their own work still has a
+pristine starter to reset to, and a course update they pull moves it on.
+Without git, the working copy is the only starter there is.
 """
 
 from __future__ import annotations
@@ -53,19 +53,39 @@ def dirty_files(relative: list[str] | None = None) -> list[str]:
     return [line[3:] for line in result.stdout.decode().splitlines() if line.strip()]
 
 
+COURSE_OWNED = ["course", "exercises_tests", "solutions", "notebooks", "lessons"]
+
+
+def _is_ancestor(older: str, newer: str) -> bool:
+    return _git("merge-base", "--is-ancestor", older, newer).returncode == 0
+
+
 def base_commit() -> str | None:
-    """The commit whose starter counts as shipped; recorded on first use."""
+    """The commit whose starter counts as shipped.
+
+    Recorded the first time the tooling runs on a clean checkout, then moved
+    forward to the newest commit that changes the course's own files (an
+    update the learner pulled). A learner's own commits touch only
+    ``starter_project/``, so they never move it.
+    """
     if not has_git():
         return None
+    recorded = None
     if BASE_FILE.exists():
         commit = BASE_FILE.read_text().strip()
         if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode == 0:
-            return commit
-    head = _git("rev-parse", "HEAD").stdout.decode().strip()
-    if starter_is_clean():
-        BASE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        BASE_FILE.write_text(head + "\n")
-    return head
+            recorded = commit
+    if recorded is None:
+        head = _git("rev-parse", "HEAD").stdout.decode().strip()
+        if not starter_is_clean():
+            return head
+        recorded = head
+    update = _git("log", "-1", "--format=%H", "--", *COURSE_OWNED).stdout.decode().strip()
+    if update and update != recorded and _is_ancestor(recorded, update):
+        recorded = update
+    BASE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    BASE_FILE.write_text(recorded + "\n")
+    return recorded
 
 
 def shipped_file(relative: str) -> bytes | None:

@@ -70,3 +70,29 @@ def test_bad_ids_get_one_clear_line(course_copy: Path) -> None:
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert expected in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_learner_commits_keep_the_shipped_starter_and_updates_move_it(course_copy: Path) -> None:
+    import subprocess
+
+    def commit(message: str) -> None:
+        for args in (["add", "-A"], ["commit", "-q", "-m", message]):
+            subprocess.run(["git", "-c", "user.name=L", "-c", "user.email=l@example.com", *args],
+                           cwd=course_copy, check=True, capture_output=True)
+
+    shipped = (course_copy / BUDGET).read_text()
+    assert run_course(course_copy, "progress").returncode == 0  # records the base
+    (course_copy / BUDGET).write_text("# my committed attempt\n")
+    commit("my work")
+    result = run_course(course_copy, "reset", "01.2")
+    assert result.returncode == 0, result.stderr
+    assert (course_copy / BUDGET).read_text() == shipped
+
+    updated = shipped + "# a course update\n"
+    (course_copy / BUDGET).write_text(updated)
+    (course_copy / "course" / "UPDATE").write_text("new release\n")
+    commit("course update")
+    (course_copy / BUDGET).write_text("# my next attempt\n")
+    commit("more of my work")
+    assert run_course(course_copy, "reset", "01.2").returncode == 0
+    assert (course_copy / BUDGET).read_text() == updated

@@ -1,4 +1,4 @@
-"""The admin, as the team set it up."""
+"""The shop in the Django admin."""
 
 from django.contrib import admin
 
@@ -42,6 +42,8 @@ class OrderItemInline(admin.TabularInline):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["id", "customer", "status", "created_at", "items_in_order"]
     list_filter = ["status"]
+    search_fields = ["customer__name", "customer__email"]
+    date_hierarchy = "created_at"
     inlines = [OrderItemInline]
 
     @admin.display(description="items")

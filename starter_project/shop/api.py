@@ -1,4 +1,4 @@
-"""A small JSON API for the shop's partners."""
+"""A small JSON API for the shop's partners: plain views returning JSON."""
 
 from django.http import JsonResponse
 
@@ -8,13 +8,16 @@ ORDER_DAYS = 14
 
 
 def product_list(request):
+    """Every product in the catalogue, with its category and tags."""
     data = []
-    for product in Product.objects.filter(is_active=True).order_by("pk"):
+    for product in Product.objects.order_by("pk"):
         data.append({
             "id": product.pk,
             "name": product.name,
             "slug": product.slug,
             "price": str(product.price),
+            "stock": product.stock,
+            "active": product.is_active,
             "category": product.category.name,
             "tags": [tag.name for tag in product.tags.all()],
         })
@@ -22,14 +25,21 @@ def product_list(request):
 
 
 def order_list(request):
+    """The orders of the last two weeks, or every order of one customer (?customer=<email>)."""
+    orders = Order.objects.order_by("-created_at", "-pk")
+    email = request.GET.get("customer")
+    if email:
+        orders = orders.filter(customer__email=email)
+    else:
+        orders = orders.filter(created_at__gte=recent_since(days=ORDER_DAYS))
     data = []
-    since = recent_since(days=ORDER_DAYS)
-    for order in Order.objects.filter(created_at__gte=since).order_by("-created_at", "-pk"):
+    for order in orders:
         data.append({
             "id": order.pk,
             "customer": order.customer.email,
             "status": order.status,
             "created_at": order.created_at.isoformat(),
+            "items": order.item_count(),
             "total": str(order.total()),
         })
     return JsonResponse({"count": len(data), "results": data})

@@ -5,10 +5,11 @@ from django.template.loader import render_to_string
 
 
 def send_order_confirmation(order):
+    """Email the customer what they ordered and what it costs."""
     items = list(order.items.all())
     body = render_to_string("emails/order_confirmation.txt", {"order": order, "items": items})
     send_mail(
-        subject=f"Your order #{order.pk}",
+        subject=f"Your Under Load Shop order #{order.pk}",
         message=body,
         from_email=None,
         recipient_list=[order.customer.email],

@@ -6,7 +6,11 @@ from .models import Order
 
 
 class ShopStatusMiddleware:
-    """Adds the shop's open-order count to every response and counts page views."""
+    """Tells every page how many orders wait for the warehouse, and counts page views.
+
+    The open-order count is shown in the page header and sent as the
+    `X-Pending-Orders` header, which the warehouse dashboard polls.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -14,8 +18,10 @@ class ShopStatusMiddleware:
     def __call__(self, request):
         pending = Order.objects.filter(status=Order.Status.PENDING).count()
         request.pending_orders = pending
+
         views = cache.get("page_views", 0) + 1
-        cache.set("page_views", views, None)
+        cache.set("page_views", views, timeout=None)
+
         response = self.get_response(request)
         response["X-Pending-Orders"] = str(pending)
         response["X-Page-Views"] = str(views)

@@ -4,16 +4,20 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Customer(models.Model):
+    """A shopper: one per user account."""
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     name = models.CharField(max_length=120)
     email = models.EmailField()
     city = models.CharField(max_length=80, blank=True)
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
         return self.name
@@ -23,6 +27,8 @@ class Customer(models.Model):
 
 
 class Category(models.Model):
+    """A shelf of the catalogue; every product is in exactly one."""
+
     name = models.CharField(max_length=80)
     slug = models.SlugField(unique=True)
 
@@ -34,6 +40,8 @@ class Category(models.Model):
 
 
 class Tag(models.Model):
+    """A free label on products ("gift", "eco", …)."""
+
     name = models.CharField(max_length=40, unique=True)
 
     def __str__(self):
@@ -41,6 +49,8 @@ class Tag(models.Model):
 
 
 class Product(models.Model):
+    """Something the shop sells."""
+
     category = models.ForeignKey(Category, on_delete=models.PROTECT)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
@@ -49,7 +59,7 @@ class Product(models.Model):
     stock = models.PositiveIntegerField(default=0)
     tags = models.ManyToManyField(Tag, blank=True)
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
         return self.name
@@ -58,6 +68,7 @@ class Product(models.Model):
         return reverse("shop:product_detail", args=[self.slug])
 
     def average_rating(self):
+        """Mean of the review ratings, to one decimal; None without reviews."""
         ratings = [review.rating for review in self.review_set.all()]
         if not ratings:
             return None
@@ -65,17 +76,23 @@ class Product(models.Model):
 
 
 class Review(models.Model):
+    """A customer's opinion of a product, rated 1 to 5."""
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
-    rating = models.PositiveSmallIntegerField()
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     body = models.TextField(blank=True)
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
         return f"{self.rating}★ for {self.product}"
 
 
 class Order(models.Model):
+    """An order placed by a customer; its lines are OrderItems."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PAID = "paid", "Paid"
@@ -84,23 +101,27 @@ class Order(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
 
     def __str__(self):
         return f"Order #{self.pk}"
 
     def total(self):
+        """What the customer pays: the sum of the line totals."""
         total = Decimal("0.00")
         for item in self.items.all():
             total += item.unit_price * item.quantity
         return total
 
     def item_count(self):
+        """How many units the order contains."""
         return sum(item.quantity for item in self.items.all())
 
 
 class OrderItem(models.Model):
+    """One line of an order, at the price the product had when it was ordered."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, on_delete=models.PROTECT)
     quantity = models.PositiveIntegerField()
@@ -114,8 +135,6 @@ class OrderItem(models.Model):
 
 
 def recent_since(days):
-    """The start of the last `days` days of trading: counted back from the newest order."""
+    """The start of the last `days` days of trading, counted back from the newest order."""
     newest = Order.objects.order_by("-created_at").values_list("created_at", flat=True).first()
-    if newest is None:
-        return None
-    return newest - timedelta(days=days)
+    return (newest or timezone.now()) - timedelta(days=days)

@@ -49,6 +49,7 @@ def sales_report():
 
 
 def report_csv(report):
+    """The report as CSV text: one `section, key, value` row per figure."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "key", "value"])
@@ -64,6 +65,7 @@ def report_csv(report):
 
 
 def report_pdf(report):
+    """The report as a printable A4 PDF (bytes)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -81,7 +83,8 @@ def report_pdf(report):
         pdf.drawString(50, y, text)
         y -= gap
 
-    line("Sales report", size=18, gap=28)
+    line("Under Load Shop: sales report", size=18, gap=28)
+    line(f"Paid and shipped orders since {report['since']:%Y-%m-%d}", gap=20)
     line(f"Revenue: {report['total']}   Orders: {report['orders']}", size=12, gap=22)
     line("By category", size=13, gap=18)
     for name, value in report["by_category"]:

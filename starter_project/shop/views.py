@@ -1,20 +1,30 @@
 """The shop's HTML pages and downloads."""
 
+from decimal import Decimal
+
 from django import forms
-from django.http import HttpResponse
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .emails import send_order_confirmation
-from .models import Customer, Order, OrderItem, Product, recent_since
+from .models import Category, Customer, Order, OrderItem, Product, recent_since
 from .reports import report_csv, report_pdf, sales_report
 
 ORDER_LIST_DAYS = 14
+RECENT_ORDERS_ON_DASHBOARD = 10
+RELATED_PRODUCTS = 6
 
 
 def product_list(request):
+    """Every active product with its category, tags and average rating."""
     products = Product.objects.filter(is_active=True).order_by("name")
+    category = None
+    if request.GET.get("category"):
+        category = get_object_or_404(Category, slug=request.GET["category"])
+        products = products.filter(category=category)
     rows = []
     for product in products:
         rows.append({
@@ -23,15 +33,18 @@ def product_list(request):
             "tags": [tag.name for tag in product.tags.all()],
             "rating": product.average_rating(),
         })
-    return render(request, "shop/product_list.html", {"rows": rows})
+    return render(request, "shop/product_list.html", {"rows": rows, "category": category})
 
 
 def product_detail(request, slug):
+    """One product, its reviews, and other products of the same category."""
     product = get_object_or_404(Product, slug=slug)
     reviews = product.review_set.order_by("-created_at")
-    related = Product.objects.filter(category=product.category, is_active=True).exclude(
-        pk=product.pk
-    )[:6]
+    related = (
+        Product.objects.filter(category=product.category, is_active=True)
+        .exclude(pk=product.pk)
+        .order_by("name")[:RELATED_PRODUCTS]
+    )
     return render(
         request,
         "shop/product_detail.html",
@@ -40,20 +53,29 @@ def product_detail(request, slug):
 
 
 def order_list(request):
+    """The orders of the last two weeks, newest first."""
     since = recent_since(days=ORDER_LIST_DAYS)
     orders = Order.objects.filter(created_at__gte=since).order_by("-created_at")
     return render(request, "shop/order_list.html", {"orders": orders, "since": since})
 
 
 def customer_dashboard(request, pk):
+    """A customer's details, their latest orders and what they have spent with us."""
     customer = get_object_or_404(Customer, pk=pk)
     orders = customer.orders.order_by("-created_at")
-    recent = orders[:10]
-    lifetime = sum(order.total() for order in orders if order.status != "cancelled")
+    lifetime_spend = sum(
+        (order.total() for order in orders if order.status != Order.Status.CANCELLED),
+        Decimal("0.00"),
+    )
     return render(
         request,
         "shop/customer_dashboard.html",
-        {"customer": customer, "recent_orders": recent, "lifetime_spend": lifetime},
+        {
+            "customer": customer,
+            "recent_orders": orders[:RECENT_ORDERS_ON_DASHBOARD],
+            "order_count": len(orders),
+            "lifetime_spend": lifetime_spend,
+        },
     )
 
 
@@ -62,7 +84,7 @@ def sales_report_page(request):
 
 
 def sales_report_csv(request):
-    response = HttpResponse(report_csv(sales_report()), content_type="text/csv")
+    response = HttpResponse(report_csv(sales_report()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="sales-report.csv"'
     return response
 
@@ -73,35 +95,60 @@ def sales_report_pdf(request):
     return response
 
 
+class IntegerListField(forms.Field):
+    """Whole numbers sent as repeated fields (`id=1&id=2`) or comma-separated (`id=1,2`)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        numbers = []
+        for chunk in value:
+            for part in str(chunk).split(","):
+                if not part.strip():
+                    continue
+                try:
+                    numbers.append(int(part))
+                except ValueError:
+                    raise forms.ValidationError("Enter whole numbers.", code="invalid")
+        return numbers
+
+
 class PlaceOrderForm(forms.Form):
-    customer_id = forms.IntegerField()
-    product_ids = forms.CharField(help_text="comma-separated product ids")
-    quantities = forms.CharField(help_text="comma-separated quantities")
+    customer_id = forms.IntegerField(min_value=1)
+    product_ids = IntegerListField()
+    quantities = IntegerListField()
 
     def clean(self):
         data = super().clean()
-        try:
-            ids = [int(value) for value in data.get("product_ids", "").split(",") if value]
-            quantities = [int(value) for value in data.get("quantities", "").split(",") if value]
-        except ValueError:
-            raise forms.ValidationError("product ids and quantities must be numbers")
-        if not ids or len(ids) != len(quantities) or min(quantities) < 1:
-            raise forms.ValidationError("give one positive quantity per product")
+        ids = data.get("product_ids") or []
+        quantities = data.get("quantities") or []
+        if not ids or len(ids) != len(quantities):
+            raise forms.ValidationError("Give one quantity for each product.")
+        if any(quantity < 1 or quantity > 99 for quantity in quantities):
+            raise forms.ValidationError("Quantities go from 1 to 99.")
         data["lines"] = list(zip(ids, quantities))
         return data
 
 
 @require_POST
 def place_order(request):
+    """Create an order from the posted form, email the confirmation, show the customer."""
     form = PlaceOrderForm(request.POST)
     if not form.is_valid():
-        return HttpResponse(f"Invalid order: {form.errors.as_text()}", status=400)
+        return HttpResponseBadRequest(f"Invalid order: {form.errors.as_text()}")
     customer = get_object_or_404(Customer, pk=form.cleaned_data["customer_id"])
-    order = Order(customer=customer, created_at=timezone.now(), status=Order.Status.PENDING)
+
+    order = Order(customer=customer, status=Order.Status.PENDING, created_at=timezone.now())
     order.save()
     for product_id, quantity in form.cleaned_data["lines"]:
-        product = get_object_or_404(Product, pk=product_id)
+        product = get_object_or_404(Product, pk=product_id, is_active=True)
         item = OrderItem(order=order, product=product, quantity=quantity, unit_price=product.price)
         item.save()
+
     send_order_confirmation(order)
+    messages.success(request, f"Thank you! Order #{order.pk} is on its way to the warehouse.")
     return redirect("shop:customer_dashboard", pk=customer.pk)

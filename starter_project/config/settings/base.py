@@ -1,44 +1,56 @@
 """Settings shared by every environment.
 
-Values come from the environment first, then from the course's `.course/env`
-file (written by `python3 -m course services up`), then from defaults.
+Values come from real environment variables first, then from the `.course/env`
+file that `python3 -m course services up` writes (the addresses of Redis,
+PostgreSQL and the SMTP server), then from the defaults below.
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
+# starter_project/, the folder that holds manage.py.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
-def _find_state_dir():
-    for folder in [BASE_DIR, *BASE_DIR.parents]:
+def find_state_dir(start):
+    """The first `.course/` folder found walking up from `start`, or None."""
+    for folder in [start, *start.parents]:
         if (folder / ".course").is_dir():
             return folder / ".course"
     return None
 
 
-STATE_DIR = _find_state_dir()
-
-
-def _read_env_file():
-    path = os.environ.get("COURSE_ENV_FILE") or (STATE_DIR / "env" if STATE_DIR else None)
+def read_env_file(path):
+    """`KEY=value` lines of an env file as a dict; blank lines and `#` comments are skipped."""
     values = {}
-    if path and Path(path).exists():
-        for line in Path(path).read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip()
+    if path is None or not Path(path).is_file():
+        return values
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
     return values
 
 
-_ENV_FILE = _read_env_file()
+STATE_DIR = find_state_dir(Path(__file__).resolve().parent)
+ENV_FILE = os.environ.get("COURSE_ENV_FILE") or (STATE_DIR / "env" if STATE_DIR else None)
+_FILE_VALUES = read_env_file(ENV_FILE)
 
 
 def env(name, default=None):
-    return os.environ.get(name, _ENV_FILE.get(name, default))
+    """A setting from the environment, else from the env file, else `default`."""
+    if name in os.environ:
+        return os.environ[name]
+    return _FILE_VALUES.get(name, default)
 
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", "django-insecure-shop-development-key-change-me")
@@ -87,13 +99,16 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
-def _database():
+# Database: DATABASE_URL wins; COURSE_DB=postgres uses the course's PostgreSQL;
+# otherwise a SQLite file in .course/ (next to manage.py outside the course).
+def database_settings():
     if env("DATABASE_URL"):
         return dj_database_url.parse(env("DATABASE_URL"))
     if env("COURSE_DB") == "postgres":
         if not env("POSTGRES_URL"):
-            raise RuntimeError(
-                "COURSE_DB=postgres but no POSTGRES_URL: run `python3 -m course services up --postgres`"
+            raise ImproperlyConfigured(
+                "COURSE_DB=postgres but POSTGRES_URL is not set: "
+                "run `python3 -m course services up --postgres`"
             )
         return dj_database_url.parse(env("POSTGRES_URL"))
     default_path = (STATE_DIR or BASE_DIR) / "shop.sqlite3"
@@ -103,11 +118,14 @@ def _database():
     }
 
 
-DATABASES = {"default": _database()}
+DATABASES = {"default": database_settings()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -119,20 +137,26 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = (STATE_DIR or BASE_DIR) / "static_root"
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    }
+}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env("SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("SMTP_PORT", "1025"))
-EMAIL_TIMEOUT = 30
-DEFAULT_FROM_EMAIL = "Shop <orders@shop.example>"
+DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

@@ -1,7 +1,24 @@
-"""Production settings."""
+"""Production settings: what the shop's servers run (see config/wsgi.py)."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOGGING, env
 
 DEBUG = False
-ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS", "shop.example.com").split(",")
+
+# Comma-separated, e.g. DJANGO_ALLOWED_HOSTS=shop.example.com,www.shop.example.com
+ALLOWED_HOSTS = [
+    host.strip() for host in env("DJANGO_ALLOWED_HOSTS", "shop.example.com").split(",")
+    if host.strip()
+]
+
+# The load balancer in front of the app servers handles HTTPS.
+CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
+
+# Server errors are mailed to the team.
+ADMINS = [("Shop team", env("DJANGO_ADMIN_EMAIL", "shop-team@shop.example"))]
+SERVER_EMAIL = "Under Load Shop errors <errors@shop.example>"
+
+LOGGING = {
+    **LOGGING,
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+}

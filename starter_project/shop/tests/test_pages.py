@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from shop.models import Customer, Order, OrderItem, Product
+from shop.models import Category, Customer, Order, OrderItem, Product
 from shop.reports import sales_report
 from shop.seed import seed_shop
 
@@ -19,8 +19,10 @@ class PagesTest(TestCase):
     def test_every_page_answers(self):
         product = Product.objects.order_by("pk").first()
         customer = Customer.objects.order_by("pk").first()
+        category = Category.objects.order_by("pk").first()
         urls = [
             reverse("shop:product_list"),
+            reverse("shop:product_list") + f"?category={category.slug}",
             reverse("shop:product_detail", args=[product.slug]),
             reverse("shop:order_list"),
             reverse("shop:customer_dashboard", args=[customer.pk]),
@@ -29,46 +31,87 @@ class PagesTest(TestCase):
             reverse("shop:sales_report_pdf"),
             reverse("api:product_list"),
             reverse("api:order_list"),
+            reverse("api:order_list") + f"?customer={customer.email}",
             reverse("admin:login"),
         ]
         for url in urls:
             with self.subTest(url=url):
                 self.assertEqual(self.client.get(url).status_code, 200)
 
+    def test_root_redirects_to_the_products(self):
+        self.assertRedirects(self.client.get("/"), reverse("shop:product_list"))
+
     def test_report_total_is_exact(self):
         report = sales_report()
-        expected = sum(
-            (item.unit_price * item.quantity for item in OrderItem.objects.filter(
-                order__status__in=["paid", "shipped"], order__created_at__gte=report["since"])),
-            Decimal("0.00"),
+        items = OrderItem.objects.filter(
+            order__status__in=["paid", "shipped"], order__created_at__gte=report["since"]
         )
+        expected = sum((item.unit_price * item.quantity for item in items), Decimal("0.00"))
         self.assertEqual(report["total"], expected)
+        self.assertEqual(sum(value for _, value in report["by_category"]), expected)
+        self.assertEqual(sum(value for _, value in report["by_month"]), expected)
 
     @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     def test_placing_an_order_sends_one_email(self):
         customer = Customer.objects.order_by("pk").first()
-        products = list(Product.objects.order_by("pk")[:2])
+        products = list(Product.objects.filter(is_active=True).order_by("pk")[:2])
+        response = self.client.post(reverse("shop:place_order"), {
+            "customer_id": customer.pk,
+            "product_ids": [p.pk for p in products],
+            "quantities": [1, 2],
+        })
+        self.assertRedirects(response, reverse("shop:customer_dashboard", args=[customer.pk]))
+        self.assertEqual(len(mail.outbox), 1)
+        order = Order.objects.latest("pk")
+        self.assertEqual(order.customer, customer)
+        self.assertEqual(order.total(), products[0].price + 2 * products[1].price)
+        self.assertIn(f"#{order.pk}", mail.outbox[0].subject)
+        self.assertEqual(mail.outbox[0].to, [customer.email])
+
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    def test_comma_separated_products_are_accepted(self):
+        customer = Customer.objects.order_by("pk").first()
+        products = list(Product.objects.filter(is_active=True).order_by("pk")[:2])
         response = self.client.post(reverse("shop:place_order"), {
             "customer_id": customer.pk,
             "product_ids": ",".join(str(p.pk) for p in products),
-            "quantities": "1,2",
+            "quantities": "3,1",
         })
         self.assertEqual(response.status_code, 302)
-        self.assertEqual(len(mail.outbox), 1)
-        order = Order.objects.latest("pk")
-        self.assertEqual(order.total(), products[0].price + 2 * products[1].price)
-        self.assertIn(f"#{order.pk}", mail.outbox[0].subject)
+        self.assertEqual(Order.objects.latest("pk").item_count(), 4)
+
+    def test_dashboard_offers_to_order_again(self):
+        customer = Order.objects.order_by("pk").first().customer
+        response = self.client.get(reverse("shop:customer_dashboard", args=[customer.pk]))
+        self.assertContains(response, reverse("shop:place_order"))
+        self.assertContains(response, "csrfmiddlewaretoken")
 
     def test_bad_order_is_refused(self):
-        response = self.client.post(reverse("shop:place_order"), {"customer_id": "x"})
+        orders = Order.objects.count()
+        with self.assertLogs("django.request", "WARNING"):
+            response = self.client.post(reverse("shop:place_order"), {"customer_id": "x"})
         self.assertEqual(response.status_code, 400)
+        self.assertEqual(Order.objects.count(), orders)
 
 
 class SeedTest(TestCase):
     def test_seeding_is_repeatable(self):
         first = seed_shop("tiny")
-        first_total = Order.objects.order_by("pk").first().total()
+        first_order = Order.objects.order_by("pk").first()
         second = seed_shop("tiny")
+        second_order = Order.objects.order_by("pk").first()
         self.assertEqual(first, second)
-        self.assertEqual(Order.objects.order_by("pk").first().total(), first_total)
+        self.assertEqual(second_order.total(), first_order.total())
+        self.assertEqual(second_order.created_at, first_order.created_at)
         self.assertEqual(Customer.objects.count(), first["customers"])
+        self.assertEqual(OrderItem.objects.count(), first["order items"])
+
+    def test_counts_override_the_scale(self):
+        counts = seed_shop("tiny", customers=5, orders=12, reviews=0)
+        self.assertEqual(counts["customers"], 5)
+        self.assertEqual(Order.objects.count(), 12)
+        self.assertEqual(counts["reviews"], 0)
+
+    def test_unknown_scale_is_refused(self):
+        with self.assertRaises(ValueError):
+            seed_shop("huge")

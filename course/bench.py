@@ -1,0 +1,93 @@
+"""Measure the shop's pages for any project state, each in its own process.
+
+One kernel can only import one version of the shop, so comparing your
+``starter_project/`` with a reference state runs each measurement in a
+fresh interpreter on its own copy of the same database, and returns the
+numbers as :class:`course.measure.PageMeasurement` objects::
+
+    from course import bench
+    rows = bench.compare_states(reference_through="01")
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from course import paths, project
+from course.measure import PageMeasurement, compare
+
+MARK = "@@course-bench@@"
+
+
+def default_database() -> Path:
+    return Path(os.environ.get("COURSE_SQLITE_PATH") or paths.STATE / "shop.sqlite3")
+
+
+def measure_state(
+    target: Path, *, database: Path | None = None, repeat: int = 3,
+    pages: list[str] | None = None,
+) -> list[PageMeasurement]:
+    """Measure the shop's pages for ``target`` on a migrated copy of ``database``."""
+    database = database or default_database()
+    if not database.exists():
+        raise FileNotFoundError(
+            f"no database at {database}: run `python3 -m course lab` (or seed_shop) first"
+        )
+    with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
+        copy = Path(tmp) / "bench.sqlite3"
+        shutil.copy(database, copy)
+        project.manage("migrate", "--no-input", "-v0", target=target,
+                       COURSE_SQLITE_PATH=str(copy), COURSE_DB="sqlite")
+        command = [sys.executable, "-m", "course.bench", "--target", str(target),
+                   "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]
+        env = project.manage_env(target, COURSE_SQLITE_PATH=str(copy), COURSE_DB="sqlite")
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+        raise RuntimeError(f"measuring {target} failed: {' '.join(last)}")
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith(MARK))
+    return [PageMeasurement(**row) for row in json.loads(line[len(MARK):])]
+
+
+def compare_states(
+    *, reference_through: str | None = None, repeat: int = 3, pages: list[str] | None = None
+) -> list[dict]:
+    """Your starter against a reference state, on the same data: rows for tables and charts."""
+    from course import catalog, targets
+
+    cat = catalog.load()
+    reference = targets.reference_state(cat, reference_through or targets.final_chapter(cat))
+    yours = measure_state(paths.STARTER, repeat=repeat, pages=pages)
+    theirs = measure_state(reference, repeat=repeat, pages=pages)
+    return compare(yours, theirs)
+
+
+def _child(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m course.bench")
+    parser.add_argument("--target", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pages", nargs="*")
+    args = parser.parse_args(argv)
+    from course import measure
+    from course.notebook import setup_django
+    from course.pages import shop_pages
+
+    setup_django(args.target)
+    pages = shop_pages()
+    if args.pages:
+        pages = {name: url for name, url in pages.items() if name in args.pages}
+    results = measure.measure_pages(pages, repeat=args.repeat, progress=False)
+    rows = [dataclasses.asdict(m) | {"sql": []} for m in results]
+    print(MARK + json.dumps(rows, default=list))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])
