@@ -192,6 +192,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_grade(args: argparse.Namespace) -> int:
+    from course import grader
+
+    catalog = _catalog()
+    exercises = catalog.select(args.selector)
+    marks = {grader.PASSED: "✓", grader.NOT_ATTEMPTED: "·", grader.FAILED: "✗",
+             grader.TIMED_OUT: "⌛", grader.ERROR: "!"}
+    print("learner".ljust(30) + " ".join(ex.id.ljust(5) for ex in exercises) + " passed")
+    for folder in args.projects:
+        root = Path(folder).resolve()
+        target = root / "starter_project" if (root / "starter_project").is_dir() else root
+        if not (target / "manage.py").exists():
+            print(f"{folder:<30}not a course checkout or starter_project/ (no manage.py)")
+            continue
+        verdicts = grader.grade(exercises, catalog, target=target, time_limit=args.timeout)
+        row = " ".join(marks[v.status].ljust(5) for v in verdicts)
+        print(f"{str(folder)[:29]:<30}{row} {sum(v.passed for v in verdicts)}/{len(verdicts)}",
+              flush=True)
+    print("\n✓ passed  ✗ failed  · not attempted  ⌛ timed out  ! broken file")
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from course import doctor
 
@@ -260,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--through", metavar="NN", help="reference after chapter NN (default: last)")
     bench.add_argument("--repeat", type=int, default=3, help="timed runs per page (default 3)")
     bench.add_argument("--page", action="append", help="only this page (repeatable)")
+
+    grade = verb("grade", cmd_grade,
+                 "instructors: grade several learners' checkouts into one table")
+    grade.add_argument("projects", nargs="+", help="learners' course checkouts (or starter_project/)")
+    grade.add_argument("--chapter", dest="selector", help="only this chapter (NN) or exercise")
+    grade.add_argument("--timeout", type=int, default=90, help="seconds per test (default 90)")
 
     verb("doctor", cmd_doctor, "check this machine and say exactly what to fix")
     return parser
