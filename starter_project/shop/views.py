@@ -20,6 +20,8 @@ RELATED_PRODUCTS = 6
 
 def product_list(request):
     """Every active product with its category, tags and average rating."""
+    # TODO(02.3): load categories, tags and the rating in a fixed number of queries,
+    # however many products there are (the page must show the same ratings).
     products = Product.objects.filter(is_active=True).order_by("name")
     category = None
     if request.GET.get("category"):
@@ -39,6 +41,7 @@ def product_list(request):
 def product_detail(request, slug):
     """One product, its reviews, and other products of the same category."""
     product = get_object_or_404(Product, slug=slug)
+    # TODO(02.1): each review shows its author's name; fetch the authors with the reviews.
     reviews = product.review_set.order_by("-created_at")
     related = (
         Product.objects.filter(category=product.category, is_active=True)
@@ -62,6 +65,8 @@ def order_list(request):
 def customer_dashboard(request, pk):
     """A customer's details, their latest orders and what they have spent with us."""
     customer = get_object_or_404(Customer, pk=pk)
+    # TODO(02.2): a fixed number of queries whatever the number of orders: the recent
+    # orders with their items and products, and the lifetime spend computed by the database.
     orders = customer.orders.order_by("-created_at")
     lifetime_spend = sum(
         (order.total() for order in orders if order.status != Order.Status.CANCELLED),
