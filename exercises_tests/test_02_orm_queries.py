@@ -135,3 +135,93 @@ def test_02_3_product_list_ratings(client, shop, measured):
     measured(f"{counts[0]} → {counts[1]}", target="the same count for 10 and 30 products",
              unit="queries")
     assert counts[0] == counts[1], _budget_message("the product list", sizes, counts, "products")
+
+
+def test_02_4_order_list(client, shop, measured):
+    from shop.models import Order, recent_since
+
+    sizes, counts, shown_orders = (20, 80), [], []
+    for size in sizes:
+        shop("tiny", orders=size)
+        count, html = _get(client, reverse("shop:order_list"))
+        counts.append(count)
+        shown = list(Order.objects.filter(created_at__gte=recent_since(days=14))
+                     .select_related("customer"))
+        shown_orders.append(len(shown))
+        for order in shown:
+            assert f"#{order.pk}</td>" in html, f"order #{order.pk} is missing"
+            assert order.customer.name in html
+            assert f'<td class="num">{order.total()}</td>' in html, (
+                f"order #{order.pk} should show the total {order.total()}"
+            )
+    assert shown_orders[0] < shown_orders[1]
+    measured(f"{counts[0]} → {counts[1]}",
+             target=f"the same count for {shown_orders[0]} and {shown_orders[1]} orders",
+             unit="queries")
+    assert counts[0] == counts[1], _budget_message("the order list", shown_orders, counts,
+                                                   "orders")
+
+
+def _expected_report():
+    """The sales report recomputed here from plain rows, for comparison to the cent."""
+    from collections import defaultdict
+
+    from shop.models import OrderItem, recent_since
+
+    since = recent_since(days=90)
+    rows = OrderItem.objects.filter(
+        order__created_at__gte=since, order__status__in=("paid", "shipped")
+    ).values_list("unit_price", "quantity", "order_id", "order__created_at", "product_id",
+                  "product__name", "product__category__name")
+    total, orders = Decimal("0.00"), set()
+    by_category, by_month = defaultdict(Decimal), defaultdict(Decimal)
+    units, revenue, names = defaultdict(int), defaultdict(Decimal), {}
+    for price, quantity, order, created, product, name, category in rows:
+        line = price * quantity
+        total += line
+        orders.add(order)
+        by_category[category] += line
+        by_month[created.strftime("%Y-%m")] += line
+        units[product] += quantity
+        revenue[product] += line
+        names[product] = name
+    best = sorted(units, key=lambda pk: (-units[pk], pk))[:10]
+    return {
+        "total": total,
+        "orders": len(orders),
+        "by_category": sorted(by_category.items()),
+        "by_month": sorted(by_month.items()),
+        "best_sellers": [{"product": names[pk], "units": units[pk], "revenue": revenue[pk]}
+                         for pk in best],
+    }
+
+
+def test_02_5_sales_report_in_the_database(client, shop, measured):
+    from django.db.models.signals import post_init
+    from shop.models import OrderItem
+    from shop.reports import sales_report
+
+    built_per_size = []
+    for orders in (30, 120):
+        shop("tiny", orders=orders)
+        built: list[int] = []
+
+        def count(sender, built=built, **kwargs):
+            built.append(1)
+
+        post_init.connect(count, sender=OrderItem)
+        try:
+            report = sales_report()
+        finally:
+            post_init.disconnect(count, sender=OrderItem)
+        built_per_size.append(len(built))
+        expected = _expected_report()
+        for key, value in expected.items():
+            assert report[key] == value, f"report[{key!r}] changed: {report[key]!r} ≠ {value!r}"
+        assert client.get(reverse("shop:sales_report")).status_code == 200
+    measured(f"{built_per_size[0]} → {built_per_size[1]}",
+             target="0 OrderItem objects built in Python", unit="order items")
+    assert built_per_size == [0, 0], (
+        f"the report built {built_per_size[1]} OrderItem objects in Python: add up in the "
+        "database instead"
+    )

@@ -13,6 +13,8 @@ REPORT_DAYS = 90
 
 def sales_report():
     """Totals over the paid or shipped order items of the last 90 days, exact to the cent."""
+    # TODO(02.5): let the database add up the totals (aggregate / annotate with values()),
+    # instead of loading every order item into Python; the figures must not change.
     since = recent_since(days=REPORT_DAYS)
     by_category = defaultdict(lambda: Decimal("0.00"))
     by_month = defaultdict(lambda: Decimal("0.00"))

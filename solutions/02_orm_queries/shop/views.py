@@ -69,7 +69,12 @@ def product_detail(request, slug):
 def order_list(request):
     """The orders of the last two weeks, newest first."""
     since = recent_since(days=ORDER_LIST_DAYS)
-    orders = Order.objects.filter(created_at__gte=since).order_by("-created_at")
+    orders = (
+        Order.objects.filter(created_at__gte=since)
+        .order_by("-created_at")
+        .select_related("customer")  # the name and link come with the order
+        .prefetch_related("items")  # item_count() and total() read this cache
+    )
     return render(request, "shop/order_list.html", {"orders": orders, "since": since})
 
 
