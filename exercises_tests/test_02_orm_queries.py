@@ -225,3 +225,78 @@ def test_02_5_sales_report_in_the_database(client, shop, measured):
         f"the report built {built_per_size[1]} OrderItem objects in Python: add up in the "
         "database instead"
     )
+
+
+def test_02_6_bulk_price_change(shop, measured):
+    from shop.models import Category, Product
+    from shop.pricing import change_prices, new_price
+
+    sizes, counts = (10, 40), []
+    for size in sizes:
+        shop("tiny", categories=2, products=2 * size, reviews=0, orders=0)
+        category = Category.objects.order_by("pk").first()
+        before = dict(Product.objects.filter(category=category).values_list("pk", "price"))
+        untouched = dict(Product.objects.exclude(category=category).values_list("pk", "price"))
+        count, _ = queries_for(change_prices, category, Decimal("7.5"))
+        counts.append((len(before), count))
+        after = dict(Product.objects.filter(category=category).values_list("pk", "price"))
+        for pk, price in before.items():
+            assert after[pk] == new_price(price, Decimal("7.5")), (
+                f"product {pk}: {price} + 7.5% should be {new_price(price, Decimal('7.5'))}, "
+                f"not {after[pk]}"
+            )
+        assert dict(Product.objects.exclude(category=category)
+                    .values_list("pk", "price")) == untouched, "other categories changed"
+    (small, few), (large, many) = counts
+    assert small < large
+    measured(f"{few} → {many}", target=f"the same count for {small} and {large} products",
+             unit="queries")
+    assert few == many, (
+        f"change_prices ran {few} queries for {small} products and {many} for {large}: "
+        "one write per product"
+    )
+
+
+def _expected_products():
+    from shop.models import Product
+
+    return [
+        {"id": p.pk, "name": p.name, "slug": p.slug, "price": str(p.price), "stock": p.stock,
+         "active": p.is_active, "category": p.category.name,
+         "tags": sorted(t.name for t in p.tags.all())}
+        for p in Product.objects.order_by("pk")
+    ]
+
+
+def _tags_sorted(results):
+    """Tags have no defined order (Tag has no Meta.ordering): compare them as sets."""
+    return [{**row, "tags": sorted(row["tags"])} for row in results]
+
+
+def test_02_7_api_fetches_less(client, shop, measured):
+    import json
+
+    from django.db import connection
+
+    sizes, counts = (10, 30), []
+    for size in sizes:
+        shop("tiny", products=size, orders=0)
+
+        holder = {}
+
+        def fetch(holder=holder):
+            holder["response"] = client.get(reverse("api:product_list"))
+
+        count, statements = queries_for(fetch)
+        counts.append(count)
+        response = holder["response"]
+        assert response.status_code == 200
+        assert _tags_sorted(json.loads(response.content)["results"]) == _expected_products(), (
+            "the API's JSON changed"
+        )
+        column = connection.ops.quote_name("description")
+        loading = [sql for sql in statements if column in sql or ".description" in sql]
+        assert not loading, f"the API still loads every product's description: {loading[0][:200]}"
+    measured(f"{counts[0]} → {counts[1]}", target="the same count for 10 and 30 products",
+             unit="queries")
+    assert counts[0] == counts[1], _budget_message("the products API", sizes, counts, "products")

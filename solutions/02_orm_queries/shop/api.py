@@ -1,0 +1,52 @@
+"""A small JSON API for the shop's partners: plain views returning JSON."""
+
+from django.http import JsonResponse
+
+from .models import Order, Product, recent_since
+
+ORDER_DAYS = 14
+
+
+def product_list(request):
+    """Every product in the catalogue, with its category and tags."""
+    products = (
+        Product.objects.order_by("pk")
+        .select_related("category")
+        .prefetch_related("tags")
+        # The descriptions are the widest column and the API never sends them.
+        .only("name", "slug", "price", "stock", "is_active", "category__name")
+    )
+    data = []
+    for product in products:
+        data.append({
+            "id": product.pk,
+            "name": product.name,
+            "slug": product.slug,
+            "price": str(product.price),
+            "stock": product.stock,
+            "active": product.is_active,
+            "category": product.category.name,
+            "tags": [tag.name for tag in product.tags.all()],
+        })
+    return JsonResponse({"count": len(data), "results": data})
+
+
+def order_list(request):
+    """The orders of the last two weeks, or every order of one customer (?customer=<email>)."""
+    orders = Order.objects.order_by("-created_at", "-pk")
+    email = request.GET.get("customer")
+    if email:
+        orders = orders.filter(customer__email=email)
+    else:
+        orders = orders.filter(created_at__gte=recent_since(days=ORDER_DAYS))
+    data = []
+    for order in orders:
+        data.append({
+            "id": order.pk,
+            "customer": order.customer.email,
+            "status": order.status,
+            "created_at": order.created_at.isoformat(),
+            "items": order.item_count(),
+            "total": str(order.total()),
+        })
+    return JsonResponse({"count": len(data), "results": data})
