@@ -23,6 +23,7 @@ def shop_pages() -> dict[str, str]:
         "sales report": reverse("shop:sales_report"),
         "sales report CSV": reverse("shop:sales_report_csv"),
         "sales report PDF": reverse("shop:sales_report_pdf"),
+        "order lines CSV": reverse("shop:order_lines_csv") + "?days=14",
         "API: products": reverse("api:product_list"),
         "API: orders": reverse("api:order_list"),
     }

@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from course.measure import queries_for
+from course.measure import body_pieces, peak_memory, queries_for
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +300,80 @@ def test_02_7_api_fetches_less(client, shop, measured):
     measured(f"{counts[0]} → {counts[1]}", target="the same count for 10 and 30 products",
              unit="queries")
     assert counts[0] == counts[1], _budget_message("the products API", sizes, counts, "products")
+
+
+def _add_order_lines(total_lines: int, lines_per_order: int = 10) -> None:
+    """Bring the shop to `total_lines` order lines (whole orders of `lines_per_order`)."""
+    from shop.models import Customer, Order, OrderItem, Product
+
+    customers = list(Customer.objects.order_by("pk"))
+    products = list(Product.objects.order_by("pk"))
+    start = timezone.now() - timedelta(days=400)
+    have = OrderItem.objects.count()
+    first = Order.objects.count()
+    orders = Order.objects.bulk_create(
+        Order(customer=customers[n % len(customers)], status="paid",
+              created_at=start + timedelta(minutes=7 * n))
+        for n in range(first, first + (total_lines - have) // lines_per_order)
+    )
+    OrderItem.objects.bulk_create(
+        (OrderItem(order=order, product=products[(order.pk + line) % len(products)],
+                   quantity=1 + line % 3, unit_price=Decimal("3.10") + line)
+         for order in orders for line in range(lines_per_order)),
+        batch_size=2000,
+    )
+
+
+def _expected_csv_digest() -> tuple[str, int]:
+    import csv
+    import hashlib
+    import io
+
+    from shop.models import OrderItem
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["order", "placed_at", "status", "customer", "product", "quantity",
+                     "unit_price", "line_total"])
+    items = OrderItem.objects.select_related("order__customer", "product")
+    for item in items.order_by("order_id", "pk"):
+        writer.writerow([item.order_id, item.order.created_at.isoformat(), item.order.status,
+                         item.order.customer.email, item.product.name, item.quantity,
+                         item.unit_price, item.unit_price * item.quantity])
+    text = out.getvalue()
+    return hashlib.sha256(text.encode()).hexdigest(), text.count("\n")
+
+
+def _download(client, url) -> tuple[str, int]:
+    """Answer ``url`` and read the whole body, piece by piece: its digest and line count."""
+    import hashlib
+
+    response = client.get(url)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    digest, lines = hashlib.sha256(), 0
+    for piece in body_pieces(response):
+        digest.update(piece)
+        lines += piece.count(b"\n")
+    return digest.hexdigest(), lines
+
+
+def test_02_8_streaming_export(client, shop, measured):
+    shop("tiny", orders=0)
+    url = reverse("shop:order_lines_csv")
+    sizes, peaks = (2_000, 20_000), []
+    for size in sizes:
+        _add_order_lines(size)
+        expected, expected_lines = _expected_csv_digest()
+        (digest, lines), peak = peak_memory(_download, client, url)
+        assert lines == expected_lines, (
+            f"the export has {lines} lines for {expected_lines - 1} order lines (plus a header)"
+        )
+        assert digest == expected, "the export's content changed: same columns, same order"
+        peaks.append(peak)
+    ratio = peaks[1] / peaks[0]
+    measured(f"{peaks[0] / 2**20:.1f} → {peaks[1] / 2**20:.1f}",
+             target=f"about the same for {sizes[0]:,} and {sizes[1]:,} lines", unit="MiB peak")
+    assert ratio < 2, (
+        f"peak memory grew {ratio:.1f}× ({peaks[0] / 2**20:.1f} → {peaks[1] / 2**20:.1f} MiB) "
+        f"when the lines grew {sizes[1] // sizes[0]}×: the export holds every row at once"
+    )

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +374,26 @@ def _scenario() -> dict[str, Any]:
 
 if __name__ == "__main__":
     Path(sys.argv[1]).write_text(json.dumps(_scenario()))
+
+
+def test_peak_memory_sees_what_was_allocated_and_freed():
+    def build_and_drop():
+        block = bytearray(8 * 2**20)
+        del block
+        return "done"
+
+    result, peak = measure.peak_memory(build_and_drop)
+    assert result == "done"
+    assert 8 * 2**20 <= peak < 9 * 2**20
+
+
+def test_peak_memory_refuses_to_nest():
+    with pytest.raises(RuntimeError, match="cannot nest"):
+        measure.peak_memory(measure.peak_memory, lambda: None)
+
+
+def test_body_pieces_reads_plain_and_streamed_bodies():
+    plain = types.SimpleNamespace(streaming=False, content=b"whole")
+    streamed = types.SimpleNamespace(streaming=True, streaming_content=iter([b"a", b"bc"]))
+    assert list(measure.body_pieces(plain)) == [b"whole"]
+    assert list(measure.body_pieces(streamed)) == [b"a", b"bc"]

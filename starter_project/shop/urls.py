@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import exports, views
 
 app_name = "shop"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("reports/sales/", views.sales_report_page, name="sales_report"),
     path("reports/sales.csv", views.sales_report_csv, name="sales_report_csv"),
     path("reports/sales.pdf", views.sales_report_pdf, name="sales_report_pdf"),
+    path("exports/order-lines.csv", exports.order_lines_csv, name="order_lines_csv"),
 ]

@@ -29,6 +29,8 @@ class PagesTest(TestCase):
             reverse("shop:sales_report"),
             reverse("shop:sales_report_csv"),
             reverse("shop:sales_report_pdf"),
+            reverse("shop:order_lines_csv"),
+            reverse("shop:order_lines_csv") + "?days=14",
             reverse("api:product_list"),
             reverse("api:order_list"),
             reverse("api:order_list") + f"?customer={customer.email}",
@@ -50,6 +52,16 @@ class PagesTest(TestCase):
         self.assertEqual(report["total"], expected)
         self.assertEqual(sum(value for _, value in report["by_category"]), expected)
         self.assertEqual(sum(value for _, value in report["by_month"]), expected)
+
+    def test_export_has_a_line_per_order_line(self):
+        response = self.client.get(reverse("shop:order_lines_csv"))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        lines = body.decode().splitlines()
+        self.assertEqual(lines[0], "order,placed_at,status,customer,product,quantity,unit_price,"
+                                   "line_total")
+        self.assertEqual(len(lines) - 1, OrderItem.objects.count())
+        self.assertEqual(self.client.get(reverse("shop:order_lines_csv") + "?days=x").status_code,
+                         400)
 
     @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     def test_placing_an_order_sends_one_email(self):
