@@ -8,10 +8,12 @@ remove to ``.course/backups/<timestamp>/`` first, and say where.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from course import paths, targets
 from course.catalog import Catalog, Exercise
@@ -27,9 +29,10 @@ class Change:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        lines = []
+        lines = list(self.notes)
         if self.written:
             lines.append(f"wrote {len(self.written)} file(s): " + ", ".join(self.written))
         if self.removed:
@@ -38,6 +41,9 @@ class Change:
             lines.append("nothing to change: those files are already in that state")
         if self.backup:
             lines.append(f"your previous versions are saved in {self.backup}")
+        if any(_is_migration(rel) for rel in self.written):
+            lines.append("migrations changed: `python3 -m course lab` applies them on start, or "
+                         "run `python manage.py migrate` in starter_project/")
         return "\n".join(lines)
 
 
@@ -63,13 +69,88 @@ def _new_backup_dir() -> Path:
     return candidate
 
 
+def _is_migration(rel: str) -> bool:
+    path = PurePosixPath(rel)
+    return path.parent.name == "migrations" and path.suffix == ".py" and path.name != "__init__.py"
+
+
+def _app_of(rel: str) -> str | None:
+    """The app folder whose models or migrations ``rel`` is, else None."""
+    path = PurePosixPath(rel)
+    if path.name == "models.py":
+        return str(path.parent)
+    if path.parent.name == "migrations":
+        return str(path.parent.parent)
+    return None
+
+
+def with_migrations(relative: list[str], *states: Path) -> list[str]:
+    """An app's models and its migrations move together: add every migration file of the
+    apps that ``relative`` touches, as found in any of ``states``."""
+    files = set(relative)
+    for app in {app for rel in relative if (app := _app_of(rel))}:
+        for state in states:
+            folder = state / app / "migrations"
+            if folder.is_dir():
+                files.update(f"{app}/migrations/{p.name}" for p in folder.glob("*.py"))
+    return sorted(files)
+
+
+def _learner_database_exists() -> bool:
+    from course import bench, envfile
+
+    if (os.environ.get("COURSE_DB") or envfile.read().get("COURSE_DB")) == "postgres":
+        return True
+    return bench.default_database().exists()
+
+
+def _unapply_replaced_migrations(
+    plan: list[tuple[str, bytes | None]], starter: Path
+) -> list[str]:
+    """Migrate the learner's database back before their migration files change or go.
+
+    Rolls each app back to its newest migration that stays as it is (``zero`` if
+    none), so the replacement migrations apply cleanly afterwards. Returns notes.
+    """
+    notes: list[str] = []
+    if not _learner_database_exists():
+        return notes
+    apps: dict[str, list[str]] = {}
+    for rel, _ in plan:
+        if _is_migration(rel) and (starter / rel).exists():
+            apps.setdefault(str(PurePosixPath(rel).parent.parent), []).append(rel)
+    for app, leaving in sorted(apps.items()):
+        names = sorted(p.stem for p in (starter / app / "migrations").glob("0*.py"))
+        first_leaving = min(PurePosixPath(rel).stem for rel in leaving)
+        kept = [name for name in names if name < first_leaving]
+        label = PurePosixPath(app).name
+        target = kept[-1] if kept else "zero"
+        try:
+            from course import project
+
+            project.manage("migrate", label, target, "--no-input", "-v0", target=starter,
+                           capture=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            detail = getattr(error, "stderr", "") or str(error)
+            last = (detail.strip().splitlines() or ["no output"])[-1]
+            notes.append(f"could not migrate the database back to {label} {target} ({last}); "
+                         "run `python manage.py migrate` in starter_project/ afterwards and "
+                         "fix what it reports")
+        else:
+            notes.append(f"database: migrated {label} back to {target} before replacing "
+                         "its migrations")
+    return notes
+
+
 def write_state(
     source: Path, relative: list[str], *, force: bool, starter: Path = paths.STARTER
 ) -> Change:
     """Make ``relative`` files in ``starter`` equal to those in ``source``.
 
-    A file missing from ``source`` is removed from ``starter``.
+    A file missing from ``source`` is removed from ``starter``. When models change,
+    so do the app's migrations, and the database is migrated back first.
     """
+    relative = with_migrations(relative, source, starter)
     _refuse_if_dirty(relative, force)
     plan: list[tuple[str, bytes | None]] = []
     change = Change(backup=None)
@@ -89,6 +170,8 @@ def write_state(
             saved.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(current, saved)
             change.backup = backup
+    if starter == paths.STARTER:
+        change.notes.extend(_unapply_replaced_migrations(plan, starter))
     for rel, wanted in plan:
         current = starter / rel
         if wanted is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from course.tests.conftest import run_course
@@ -96,3 +99,36 @@ def test_learner_commits_keep_the_shipped_starter_and_updates_move_it(course_cop
     commit("more of my work")
     assert run_course(course_copy, "reset", "01.2").returncode == 0
     assert (course_copy / BUDGET).read_text() == updated
+
+
+def _manage(root: Path, database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_", "DJANGO_"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", COURSE_SQLITE_PATH=str(database))
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=root / "starter_project",
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_models_and_migrations_move_together(course_copy: Path, tmp_path: Path) -> None:
+    """apply 03 over the learner's own migration: it is backed up and removed, the database
+    is migrated back first, and the reference migration then applies cleanly."""
+    database = tmp_path / "learner.sqlite3"
+    models = course_copy / "starter_project/shop/models.py"
+    mine = "starter_project/shop/migrations/0002_mine.py"
+    models.write_text(models.read_text().replace(
+        "created_at = models.DateTimeField(default=timezone.now)\n    note",
+        "created_at = models.DateTimeField(default=timezone.now, db_index=True)\n    note"))
+    for args in (("makemigrations", "shop", "-n", "mine"), ("migrate", "-v0")):
+        done = _manage(course_copy, database, *args)
+        assert done.returncode == 0, done.stderr
+    assert (course_copy / mine).exists()
+
+    result = run_course(course_copy, "apply", "03", "--force", COURSE_SQLITE_PATH=str(database))
+    assert result.returncode == 0, result.stderr
+    assert "migrated shop back to 0001_initial" in result.stdout
+    assert not (course_copy / mine).exists()
+    [backup] = _backups(course_copy)
+    assert (backup / mine).exists(), "the learner's migration was not backed up"
+    migrated = _manage(course_copy, database, "migrate", "-v0")
+    assert migrated.returncode == 0, migrated.stderr
+    shown = _manage(course_copy, database, "showmigrations", "shop").stdout
+    assert "[X] 0002_order_indexes" in shown and "0002_mine" not in shown

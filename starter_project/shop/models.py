@@ -101,8 +101,13 @@ class Order(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # TODO(03.1): the order list, the order API and the report all filter or sort on
+    # created_at, and nothing indexes it.
     created_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
+
+    # TODO(03.2): the dashboard asks for one customer's newest orders (filter + order by).
+    # TODO(03.3): every request counts the pending orders, a small part of the table.
 
     def __str__(self):
         return f"Order #{self.pk}"

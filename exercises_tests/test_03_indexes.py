@@ -1,0 +1,121 @@
+"""Chapter 03 — Indexes: graders.
+
+Each grader checks three things, on SQLite and on PostgreSQL:
+
+1. the models and the migrations agree (``makemigrations --check``), and the
+   migrations applied (the test database is built by running them);
+2. the index is really in the database (introspection);
+3. the plan of the query the shop runs really reads that index, on a table of
+   20,000 orders over two years whose statistics are fresh (``ANALYZE``), so the
+   planner chooses with numbers like the ``medium`` shop's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from course import plans
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = 20_000
+CUSTOMERS = 1_000
+DAYS = 730
+TABLE = "shop_order"
+
+
+def _migrations_match_models() -> None:
+    try:
+        call_command("makemigrations", "shop", check=True, dry_run=True, verbosity=0)
+    except SystemExit:
+        pytest.fail("models.py has changes that no migration records: run "
+                    "`python manage.py makemigrations shop` (then `migrate`)", pytrace=False)
+
+
+@pytest.fixture
+def orders(shop):
+    """20,000 orders of 1,000 customers over two years (the medium shop's proportions);
+    pending orders are recent, or rare."""
+    from shop.models import Customer, Order
+
+    shop("tiny", customers=CUSTOMERS, orders=0, reviews=0)
+    customers = list(Customer.objects.order_by("pk"))
+    newest = timezone.now().replace(microsecond=0)
+    step = timedelta(days=DAYS) / ORDERS
+    rows = []
+    for n in range(ORDERS):
+        placed = newest - step * (ORDERS - 1 - n)
+        recent = newest - placed < timedelta(days=2)
+        pending = (recent and n % 2 == 0) or n % 50 == 0
+        rows.append(Order(customer=customers[(n * 7) % len(customers)], created_at=placed,
+                          status="pending" if pending else "shipped"))
+    Order.objects.bulk_create(rows, batch_size=2_000)
+    plans.analyze()
+    return customers
+
+
+def _used_index(plan: str, wanted, what: str) -> plans.IndexDetails:
+    """The index the plan reads that satisfies ``wanted(details)``, or a failure naming the plan."""
+    used = [plans.index_details(TABLE, name) for name in sorted(plans.indexes_used(plan))
+            if name in plans.table_indexes(TABLE)]
+    for details in used:
+        if wanted(details):
+            return details
+    indexes = "; ".join(f"{name} {cols}" for name, cols in plans.table_indexes(TABLE).items())
+    pytest.fail(f"{what}\nthe plan:\n{plan}\nindexes on {TABLE}: {indexes}", pytrace=False)
+
+
+def _first_plan_line(plan: str) -> str:
+    return next((line.strip() for line in plan.splitlines() if "ndex" in line),
+                plan.splitlines()[0]).strip("-> ")
+
+
+def test_03_1_created_at_index(orders, measured):
+    from shop.models import Order, recent_since
+
+    _migrations_match_models()
+    since = recent_since(days=14)
+    window = plans.plan_of(
+        lambda: list(Order.objects.filter(created_at__gte=since).order_by("-created_at"))
+    )
+    newest = plans.plan_of(lambda: recent_since(days=14))
+    measured(_first_plan_line(window), target="an index on created_at, and no sort", unit="")
+    for plan, query in ((window, "the last 14 days of orders, newest first"),
+                        (newest, "the newest order (recent_since)")):
+        _used_index(plan, lambda d: d.columns[:1] == ["created_at"] and not d.partial,
+                    f"{query} does not read an index on created_at")
+        assert not plans.sorts(plan), f"{query} still sorts the rows itself:\n{plan}"
+
+
+def test_03_2_customer_recent_orders_index(orders, measured):
+    from django.db.models import Count
+    from shop.models import Customer
+
+    _migrations_match_models()
+    customer = Customer.objects.annotate(n=Count("orders")).order_by("-n", "pk").first()
+    plan = plans.plan_of(lambda: list(customer.orders.order_by("-created_at")[:10]))
+    measured(_first_plan_line(plan), target="an index on (customer, created_at), and no sort",
+             unit="")
+    _used_index(plan, lambda d: d.columns[:2] == ["customer_id", "created_at"],
+                "a customer's newest orders do not read an index on (customer, created_at)")
+    assert not plans.sorts(plan), (
+        f"the database still sorts the customer's orders itself:\n{plan}"
+    )
+
+
+def test_03_3_pending_orders_partial_index(orders, measured):
+    from shop.models import Order
+
+    _migrations_match_models()
+    plan = plans.plan_of(lambda: Order.objects.filter(status="pending").count())
+    measured(_first_plan_line(plan), target="a partial index on the pending orders", unit="")
+    details = _used_index(plan, lambda d: True,
+                          "counting the pending orders reads no index")
+    assert details.partial, (
+        f"{details.name} indexes every order ({details.definition}): a partial index "
+        "(condition=Q(status=\"pending\")) holds only the pending ones"
+    )

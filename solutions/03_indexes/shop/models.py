@@ -1,0 +1,149 @@
+"""The shop's data: customers, a catalogue, reviews and orders."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Customer(models.Model):
+    """A shopper: one per user account."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=120)
+    email = models.EmailField()
+    city = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("shop:customer_dashboard", args=[self.pk])
+
+
+class Category(models.Model):
+    """A shelf of the catalogue; every product is in exactly one."""
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(unique=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    """A free label on products ("gift", "eco", …)."""
+
+    name = models.CharField(max_length=40, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    """Something the shop sells."""
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField()
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    stock = models.PositiveIntegerField(default=0)
+    tags = models.ManyToManyField(Tag, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("shop:product_detail", args=[self.slug])
+
+    def average_rating(self):
+        """Mean of the review ratings, to one decimal; None without reviews."""
+        ratings = [review.rating for review in self.review_set.all()]
+        if not ratings:
+            return None
+        return round(sum(ratings) / len(ratings), 1)
+
+
+class Review(models.Model):
+    """A customer's opinion of a product, rated 1 to 5."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.rating}★ for {self.product}"
+
+
+class Order(models.Model):
+    """An order placed by a customer; its lines are OrderItems."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # A customer's newest orders: equality on the first column, order on the second.
+            models.Index(fields=["customer", "-created_at"], name="order_customer_recent_idx"),
+            # Only the pending orders (a few percent of the table): counted on every request.
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"),
+                         name="order_pending_idx"),
+        ]
+
+    def __str__(self):
+        return f"Order #{self.pk}"
+
+    def total(self):
+        """What the customer pays: the sum of the line totals."""
+        total = Decimal("0.00")
+        for item in self.items.all():
+            total += item.unit_price * item.quantity
+        return total
+
+    def item_count(self):
+        """How many units the order contains."""
+        return sum(item.quantity for item in self.items.all())
+
+
+class OrderItem(models.Model):
+    """One line of an order, at the price the product had when it was ordered."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product}"
+
+    def line_total(self):
+        return self.unit_price * self.quantity
+
+
+def recent_since(days):
+    """The start of the last `days` days of trading, counted back from the newest order."""
+    newest = Order.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    return (newest or timezone.now()) - timedelta(days=days)
