@@ -404,6 +404,8 @@ def compare(
             "queries_after": new.queries,
             "median_ms_before": old.median_ms,
             "median_ms_after": new.median_ms,
+            "kib_before": round(old.bytes / 1024, 1),
+            "kib_after": round(new.bytes / 1024, 1),
             "speedup": speedup,
         })
     return rows
@@ -417,6 +419,8 @@ _LABELS = {
     "queries_after": "queries after",
     "median_ms_before": "median ms before",
     "median_ms_after": "median ms after",
+    "kib_before": "KiB before",
+    "kib_after": "KiB after",
 }
 
 
@@ -542,6 +546,7 @@ _METRIC_LABELS = {
     "bytes": "response size (bytes)",
     "duplicate_queries": "repeated queries",
     "peak_mib": "peak memory (MiB)",
+    "kib": "response size (KiB)",
 }
 _COLOUR = "#3b6fb6"
 _BEFORE_COLOUR = "#b8c0cc"

@@ -97,7 +97,8 @@ def test_compare_joins_by_name_and_divides_medians() -> None:
     rows = measure.compare(before, after)
     assert [row["name"] for row in rows] == ["list", "detail"]
     assert rows[0] == {"name": "list", "queries_before": 41, "queries_after": 2,
-                       "median_ms_before": 40.0, "median_ms_after": 10.0, "speedup": 4.0}
+                       "median_ms_before": 40.0, "median_ms_after": 10.0, "kib_before": 2.0,
+                       "kib_after": 2.0, "speedup": 4.0}
     assert rows[1]["speedup"] == 3.0
     assert measure.compare([page("x", 1.0)], [page("x", 0.0)])[0]["speedup"] is None
 
