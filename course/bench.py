@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from course import paths, project
 from course.measure import PageMeasurement, compare
@@ -27,46 +31,104 @@ from course.measure import PageMeasurement, compare
 MARK = "@@course-bench@@"
 
 
+class BenchError(RuntimeError):
+    """Measuring could not start or finish: the message says why."""
+
+
 def default_database() -> Path:
     return Path(os.environ.get("COURSE_SQLITE_PATH") or paths.STATE / "shop.sqlite3")
 
 
-def measure_state(
-    target: Path, *, database: Path | None = None, repeat: int = 3,
-    pages: list[str] | None = None,
-) -> list[PageMeasurement]:
-    """Measure the shop's pages for ``target`` on a migrated copy of ``database``."""
+def _postgres_url() -> str:
+    from course import envfile
+
+    url = os.environ.get("POSTGRES_URL") or envfile.read().get("POSTGRES_URL")
+    if not url:
+        raise BenchError("PostgreSQL is not set up: run `python3 -m course services up "
+                           "--postgres` (and seed it: COURSE_DB=postgres python3 -m course lab)")
+    return url
+
+
+@contextmanager
+def postgres_copy(source_url: str) -> Iterator[str]:
+    """A scratch copy of the PostgreSQL database at ``source_url`` (``CREATE DATABASE …
+    TEMPLATE``), dropped afterwards; yields its URL."""
+    import psycopg
+
+    parts = urlsplit(source_url)
+    source = parts.path.lstrip("/")
+    name = f"bench_{os.getpid()}_{next(_copies)}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        try:
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        except psycopg.errors.ObjectInUse as error:
+            raise BenchError(
+                f"PostgreSQL cannot copy the {source} database while something is connected to "
+                "it (a notebook kernel using COURSE_DB=postgres?): shut those kernels down "
+                "and try again"
+            ) from error
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_copies = itertools.count(1)
+
+
+@contextmanager
+def _database_for(db: str, database: Path | None) -> Iterator[dict[str, str]]:
+    """Environment variables pointing a project at a scratch copy of the learner's data."""
+    if db == "postgres":
+        with postgres_copy(_postgres_url()) as url:
+            yield {"DATABASE_URL": url}
+        return
     database = database or default_database()
     if not database.exists():
-        raise FileNotFoundError(
+        raise BenchError(
             f"no database at {database}: run `python3 -m course lab` (or seed_shop) first"
         )
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
         copy = Path(tmp) / "bench.sqlite3"
         shutil.copy(database, copy)
-        project.manage("migrate", "--no-input", "-v0", target=target,
-                       COURSE_SQLITE_PATH=str(copy), COURSE_DB="sqlite")
+        yield {"COURSE_SQLITE_PATH": str(copy), "COURSE_DB": "sqlite"}
+
+
+def measure_state(
+    target: Path, *, database: Path | None = None, repeat: int = 3,
+    pages: list[str] | None = None, db: str = "sqlite",
+) -> list[PageMeasurement]:
+    """Measure the shop's pages for ``target`` on a migrated copy of the learner's data.
+
+    ``db="sqlite"`` copies ``database`` (default: the course's SQLite file);
+    ``db="postgres"`` copies the course's PostgreSQL database.
+    """
+    with _database_for(db, database) as extra:
+        project.manage("migrate", "--no-input", "-v0", target=target, **extra)
         command = [sys.executable, "-m", "course.bench", "--target", str(target),
                    "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]
-        env = project.manage_env(target, COURSE_SQLITE_PATH=str(copy), COURSE_DB="sqlite")
+        env = project.manage_env(target, **extra)
         result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         last = (result.stderr or result.stdout).strip().splitlines()[-1:]
-        raise RuntimeError(f"measuring {target} failed: {' '.join(last)}")
+        raise BenchError(f"measuring {target} failed: {' '.join(last)}")
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith(MARK))
     return [PageMeasurement(**row) for row in json.loads(line[len(MARK):])]
 
 
 def compare_states(
-    *, reference_through: str | None = None, repeat: int = 3, pages: list[str] | None = None
+    *, reference_through: str | None = None, repeat: int = 3, pages: list[str] | None = None,
+    db: str = "sqlite",
 ) -> list[dict]:
     """Your starter against a reference state, on the same data: rows for tables and charts."""
     from course import catalog, targets
 
     cat = catalog.load()
     reference = targets.reference_state(cat, reference_through or targets.final_chapter(cat))
-    yours = measure_state(paths.STARTER, repeat=repeat, pages=pages)
-    theirs = measure_state(reference, repeat=repeat, pages=pages)
+    yours = measure_state(paths.STARTER, repeat=repeat, pages=pages, db=db)
+    theirs = measure_state(reference, repeat=repeat, pages=pages, db=db)
     return compare(yours, theirs)
 
 

@@ -118,6 +118,19 @@ def test_postgres_really_runs(home: Path) -> None:
         assert conn.execute("SELECT count(*) FROM probe").fetchone()[0] >= 1
     assert f"POSTGRES_URL={url}" in (home / "env").read_text()
 
+    # bench measures on a scratch copy of the database, and refuses while it is in use
+    from course.bench import BenchError, postgres_copy
+
+    with postgres_copy(url) as copy_url:
+        with psycopg.connect(copy_url, autocommit=True) as copy:
+            assert copy.execute("SELECT count(*) FROM probe").fetchone()[0] >= 1
+    with psycopg.connect(url, autocommit=True) as conn:
+        name = copy_url.rsplit("/", 1)[1]
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s",
+                            [name]).fetchone()[0] == 0, "the copy was not dropped"
+        with pytest.raises(BenchError, match="connected to it"), postgres_copy(url):
+            pass
+
 
 def test_a_service_that_cannot_start_is_one_clear_line(home: Path) -> None:
     fake = home / "broken-redis-server"
