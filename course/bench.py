@@ -98,14 +98,15 @@ def _database_for(db: str, database: Path | None) -> Iterator[dict[str, str]]:
 
 def measure_state(
     target: Path, *, database: Path | None = None, repeat: int = 3,
-    pages: list[str] | None = None, db: str = "sqlite",
+    pages: list[str] | None = None, db: str | None = None,
 ) -> list[PageMeasurement]:
     """Measure the shop's pages for ``target`` on a migrated copy of the learner's data.
 
     ``db="sqlite"`` copies ``database`` (default: the course's SQLite file);
-    ``db="postgres"`` copies the course's PostgreSQL database.
+    ``db="postgres"`` copies the course's PostgreSQL database; by default, the one
+    the learner's project uses.
     """
-    with _database_for(db, database) as extra:
+    with _database_for(db or project.learner_db(), database) as extra:
         project.manage("migrate", "--no-input", "-v0", target=target, **extra)
         command = [sys.executable, "-m", "course.bench", "--target", str(target),
                    "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]
@@ -120,7 +121,7 @@ def measure_state(
 
 def compare_states(
     *, reference_through: str | None = None, repeat: int = 3, pages: list[str] | None = None,
-    db: str = "sqlite",
+    db: str | None = None,
 ) -> list[dict]:
     """Your starter against a reference state, on the same data: rows for tables and charts."""
     from course import catalog, targets

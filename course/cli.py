@@ -181,14 +181,14 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from course import bench, measure
+    from course import bench, measure, project
 
-    source = "the course's PostgreSQL database" if args.db == "postgres" \
-        else bench.default_database()
+    db = args.db or project.learner_db()
+    source = "the course's PostgreSQL database" if db == "postgres" else bench.default_database()
     print(f"Measuring starter_project/ and the reference after chapter "
           f"{args.through or 'the last'} on a copy of {source} …", flush=True)
     rows = bench.compare_states(reference_through=args.through, repeat=args.repeat,
-                                pages=args.page, db=args.db)
+                                pages=args.page, db=db)
     print(measure.table(rows))
     print("(before = your starter_project/, after = the reference; speedup = ratio of medians)")
     return EXIT_OK
@@ -284,8 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--through", metavar="NN", help="reference after chapter NN (default: last)")
     bench.add_argument("--repeat", type=int, default=3, help="timed runs per page (default 3)")
     bench.add_argument("--page", action="append", help="only this page (repeatable)")
-    bench.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
-                       help="measure on a copy of the SQLite file (default) or of PostgreSQL")
+    bench.add_argument("--db", choices=["sqlite", "postgres"], default=None,
+                       help="copy which database (default: the one your project uses)")
 
     grade = verb("grade", cmd_grade,
                  "instructors: grade several learners' checkouts into one table")

@@ -10,6 +10,15 @@ from pathlib import Path
 from course import paths
 
 
+def learner_db() -> str:
+    """"postgres" or "sqlite": the database the learner's project uses, read the way its
+    settings read it (the environment, then ``.course/env``)."""
+    from course import envfile
+
+    chosen = os.environ.get("COURSE_DB") or envfile.read().get("COURSE_DB") or "sqlite"
+    return "postgres" if chosen == "postgres" else "sqlite"
+
+
 def manage_env(target: Path = paths.STARTER, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)

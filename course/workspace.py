@@ -8,7 +8,6 @@ remove to ``.course/backups/<timestamp>/`` first, and say where.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -97,11 +96,9 @@ def with_migrations(relative: list[str], *states: Path) -> list[str]:
 
 
 def _learner_database_exists() -> bool:
-    from course import bench, envfile
+    from course import bench, project
 
-    if (os.environ.get("COURSE_DB") or envfile.read().get("COURSE_DB")) == "postgres":
-        return True
-    return bench.default_database().exists()
+    return project.learner_db() == "postgres" or bench.default_database().exists()
 
 
 def _unapply_replaced_migrations(
