@@ -49,12 +49,25 @@ def _postgres_url() -> str:
     return url
 
 
+def _close_own_connections() -> None:
+    """A notebook calling bench holds a connection to the database being copied: close it
+    (Django reconnects on the next query)."""
+    if "django.db" not in sys.modules:
+        return
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.configured:
+        connections.close_all()
+
+
 @contextmanager
 def postgres_copy(source_url: str) -> Iterator[str]:
     """A scratch copy of the PostgreSQL database at ``source_url`` (``CREATE DATABASE …
     TEMPLATE``), dropped afterwards; yields its URL."""
     import psycopg
 
+    _close_own_connections()
     parts = urlsplit(source_url)
     source = parts.path.lstrip("/")
     name = f"bench_{os.getpid()}_{next(_copies)}"
