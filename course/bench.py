@@ -89,6 +89,25 @@ def postgres_copy(source_url: str) -> Iterator[str]:
 
 
 _copies = itertools.count(1)
+BENCH_REDIS_DB = 14
+
+
+def _scratch_redis() -> dict[str, str]:
+    """An empty Redis database (14) for a measured project: it neither reads pages the
+    learner's own server cached nor leaves entries in the learner's database."""
+    from course import envfile
+
+    url = envfile.read().get("REDIS_URL")
+    if not url:
+        return {}
+    scratch = f"{url.rsplit('/', 1)[0]}/{BENCH_REDIS_DB}"
+    try:
+        import redis
+
+        redis.Redis.from_url(scratch).flushdb()
+    except Exception:  # noqa: BLE001 - no Redis: a project that needs it will say so
+        pass
+    return {"REDIS_URL": scratch}
 
 
 @contextmanager
@@ -120,6 +139,7 @@ def measure_state(
     the learner's project uses.
     """
     with _database_for(db or project.learner_db(), database) as extra:
+        extra.update(_scratch_redis())
         project.manage("migrate", "--no-input", "-v0", target=target, **extra)
         command = [sys.executable, "-m", "course.bench", "--target", str(target),
                    "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]

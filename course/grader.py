@@ -105,8 +105,23 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
     ]
 
 
+GRADING_REDIS_DB = 15
+
+
+def grading_redis_url() -> str | None:
+    """The course's Redis, database 15: graders may flush it without touching the
+    learner's own cache and sessions (database 0)."""
+    from course import envfile
+
+    url = envfile.read().get("REDIS_URL")
+    return f"{url.rsplit('/', 1)[0]}/{GRADING_REDIS_DB}" if url else None
+
+
 def grading_env(target: Path, results: Path, database: str | None) -> dict[str, str]:
     env = dict(os.environ)
+    redis_url = grading_redis_url()
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
@@ -120,6 +135,9 @@ def run_tests(
     node_ids: list[str], target: Path, *, time_limit: int, database: str | None
 ) -> tuple[dict[str, dict[str, Any]], str]:
     """Run pytest on node ids; return per-node results and pytest's output."""
+    from course import services
+
+    services.up(quiet=True)  # a project that caches in Redis or sends mail needs them
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         results = Path(tmp) / "results.json"
         try:

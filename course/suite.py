@@ -146,15 +146,22 @@ RUNNERS: dict[str, Callable[[Tally], None]] = {
 
 
 def run(*, skip: set[str], only: set[str]) -> int:
+    from course import services
+
     tally = Tally()
     started = time.monotonic()
-    for part in PARTS:
-        if part in skip or (only and part not in only):
-            continue
-        _heading(part)
-        part_started = time.monotonic()
-        RUNNERS[part](tally)
-        print(f"({part}: {time.monotonic() - part_started:.0f} s)", flush=True)
+    services_were_up = services.status().supervisor
+    try:
+        for part in PARTS:
+            if part in skip or (only and part not in only):
+                continue
+            _heading(part)
+            part_started = time.monotonic()
+            RUNNERS[part](tally)
+            print(f"({part}: {time.monotonic() - part_started:.0f} s)", flush=True)
+    finally:
+        if not services_were_up and services.status().supervisor:
+            services.down()  # the graders started them; leave the machine as we found it
     _heading("summary")
     for problem in tally.problems:
         print(f"  FAILED {problem}")

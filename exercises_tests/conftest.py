@@ -21,12 +21,53 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> ProjectRunner:
     return ProjectRunner(target=TARGET_DIR, workdir=tmp_path_factory.mktemp("project"))
 
 
+def clear_caches() -> None:
+    """Empty every configured cache: new data must not be hidden by old pages."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def caching_off_unless_asked(request: pytest.FixtureRequest) -> None:
+    """Graders count the queries a page runs when nothing is cached, so a cache added in a
+    later chapter cannot hide (or fake) an earlier chapter's work. Tests marked
+    ``real_cache`` use the project's own cache settings."""
+    if request.node.get_closest_marker("real_cache"):
+        return
+    settings = request.getfixturevalue("settings")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+
+@pytest.fixture
+def redis_db():
+    """The course's Redis database for grading (15), empty at the start and end of a test."""
+    import os
+
+    import redis
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.fail("REDIS_URL is not set: run the graders with `python3 -m course check`",
+                    pytrace=False)
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.fail(f"no Redis at {url}: run `python3 -m course services up`", pytrace=False)
+    yield client
+    client.flushdb()
+
+
 @pytest.fixture
 def shop(db):
     """Seed the shop in the test database: ``shop(orders=40)`` or ``shop(scale="tiny")``."""
     from shop.seed import seed_shop
 
     def make(scale: str = "tiny", **counts: int) -> dict[str, int]:
-        return seed_shop(scale, **counts)
+        made = seed_shop(scale, **counts)
+        clear_caches()
+        return made
 
     return make

@@ -16,6 +16,7 @@ class ShopStatusMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # TODO(05.2): this count runs on every request, even for a page served from the cache.
         pending = Order.objects.filter(status=Order.Status.PENDING).count()
         request.pending_orders = pending
 

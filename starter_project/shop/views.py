@@ -20,6 +20,8 @@ RELATED_PRODUCTS = 6
 
 def product_list(request):
     """Every active product with its category, tags and average rating."""
+    # TODO(05.2): the catalogue changes a few times a day; serve it from the cache for a few
+    # minutes, without ever showing one customer's page to someone else.
     # TODO(02.3): load categories, tags and the rating in a fixed number of queries,
     # however many products there are (the page must show the same ratings).
     products = Product.objects.filter(is_active=True).order_by("name")

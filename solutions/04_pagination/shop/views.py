@@ -24,6 +24,8 @@ CENT = Decimal("0.01")
 
 def product_list(request):
     """Every active product with its category, tags and average rating."""
+    # TODO(05.2): the catalogue changes a few times a day; serve it from the cache for a few
+    # minutes, without ever showing one customer's page to someone else.
     products = (
         Product.objects.filter(is_active=True)
         .order_by("name")

@@ -137,11 +137,14 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = (STATE_DIR or BASE_DIR) / "static_root"
 
+# TODO(05.1): a cache in each process's memory is neither shared by the app servers nor
+# kept across restarts. Use the course's Redis (REDIS_URL in the environment).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     }
 }
+# TODO(05.6): every request that carries a session cookie reads the session from the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
