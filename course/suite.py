@@ -130,8 +130,12 @@ def part_notebooks(tally: Tally) -> None:
         project.prepare_database("small", COURSE_SQLITE_PATH=database)
         env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
                    MPLBACKEND="Agg")
-        code = _run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "--nbval-cell-timeout=600", *notebooks],
-                    env=env)
+        try:
+            code = _run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider",
+                         "-q", "--nbval-cell-timeout=600", *notebooks], env=env)
+        finally:  # the notebooks' checks start services in this throw-away home: stop them
+            subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
+                           cwd=paths.ROOT, capture_output=True, check=False)
     tally.add(code == 0, "notebooks: a notebook failed under nbval")
 
 

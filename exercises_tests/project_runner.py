@@ -114,11 +114,12 @@ class ProjectRunner:
         )
         return env
 
-    def run(self, settings_module: str, args: list[str], database: Path) -> str:
+    def run(self, settings_module: str, args: list[str], database: Path,
+            extra_env: dict[str, str] | None = None) -> str:
         completed = subprocess.run(
             [sys.executable, *args],
             cwd=self.target,
-            env=self.env(settings_module, database),
+            env={**self.env(settings_module, database), **(extra_env or {})},
             capture_output=True,
             text=True,
             timeout=120,
@@ -138,10 +139,11 @@ class ProjectRunner:
         shutil.copy(template, copy)
         return copy
 
-    def probe(self, settings_module: str, code: str) -> dict:
-        """Run ``code`` in a fresh process under ``settings_module``; it calls
-        ``report(key=value, …)`` once, and the values come back as a dict."""
-        output = self.run(settings_module, ["-c", PROBE_PREFIX + code], self.seeded_database())
+    def probe(self, settings_module: str, code: str, **extra_env: str) -> dict:
+        """Run ``code`` in a fresh process under ``settings_module`` (plus ``extra_env``);
+        it calls ``report(key=value, …)`` once, and the values come back as a dict."""
+        output = self.run(settings_module, ["-c", PROBE_PREFIX + code], self.seeded_database(),
+                          extra_env)
         lines = [line for line in output.splitlines() if line.startswith(MARK)]
         if not lines:
             raise ProjectRunError(f"{settings_module}: the probe reported nothing")

@@ -124,3 +124,143 @@ def test_05_6_sessions_in_redis(client, shop, redis_db, django_user_model, proje
         "another app server (a separate process) cannot read the session: it must live in "
         f"Redis, shared by every process (SESSION_ENGINE is {probe['engine']})"
     )
+
+
+def _best(limit=5):
+    from shop.bestsellers import best_sellers
+
+    holder = {}
+    count, _ = queries_for(lambda: holder.update(rows=best_sellers(limit=limit)))
+    return count, holder["rows"]
+
+
+def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, measured):
+    from shop.models import Customer, Order, OrderItem, Product
+
+    shop("tiny")
+    computed, rows = _best()
+    cached, again = _best()
+    measured(f"{computed} → {cached}", target="0 queries once computed", unit="queries")
+    assert again == rows, "the cached best sellers differ from the computed ones"
+    assert cached == 0, f"the second call ran {cached} queries: keep the result in the cache"
+
+    listed = {row["slug"] for row in rows}
+    product = Product.objects.exclude(slug__in=listed).order_by("pk").first()
+    order = Order.objects.create(customer=Customer.objects.order_by("pk").first(),
+                                 status="pending")
+    OrderItem.objects.create(order=order, product=product, quantity=1_000,
+                             unit_price=product.price)
+    assert product.slug not in {r["slug"] for r in _best()[1]}, (
+        "a pending order counts as sold: only paid or shipped orders do"
+    )
+    order.status = "paid"
+    order.save()
+    top = _best()[1][0]
+    assert top["slug"] == product.slug and top["units"] >= 1_000, (
+        f"an order of 1,000 × {product.name} was just paid, but the best sellers still show "
+        f"{top['name']} first: forget the cached list when orders change"
+    )
+    page = client.get(reverse("shop:product_detail", args=[product.slug])).content.decode()
+    assert f"{product.name}</a>" in page.split("Best sellers", 1)[-1], (
+        "the product page's best sellers are stale"
+    )
+    order.status = "cancelled"
+    order.save()
+    assert product.slug not in {r["slug"] for r in _best()[1]}, (
+        "the order was cancelled, but the best sellers still count it"
+    )
+    line = order.items.get()
+    order.status = "shipped"
+    order.save()
+    line.quantity = 1
+    line.save()
+    assert product.slug not in {r["slug"] for r in _best()[1]}, (
+        "an order line changed to 1 unit, but the best sellers still count 1,000"
+    )
+
+
+OUTAGE_PROBE = """
+import logging, os, signal, socket, time
+import redis
+from django.test import Client
+from shop.models import Product
+
+records = []
+
+
+class Remember(logging.Handler):
+    def emit(self, record):
+        if record.name != "django.request":  # a 500 is not graceful
+            records.append(f"{record.levelname} {record.name}: {record.getMessage()}"[:200])
+
+
+logging.getLogger().addHandler(Remember(level=logging.WARNING))
+pages = ["/products/", f"/products/{Product.objects.order_by('pk').first().slug}/", "/orders/"]
+client = Client(raise_request_exception=False)
+before = [client.get(page).status_code for page in pages]
+keys = redis.Redis.from_url(os.environ["REDIS_URL"]).dbsize()
+os.kill(int(os.environ["OUTAGE_REDIS_PID"]), signal.SIGTERM)
+port = int(os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+for _ in range(100):  # until the port refuses connections
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        time.sleep(0.05)
+    except OSError:
+        break
+started = time.monotonic()
+after = [client.get(page).status_code for page in pages]
+report(before=before, keys=keys, after=after, seconds=time.monotonic() - started,
+       records=records[:3])
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_05_7_pages_survive_redis_going_down(project, measured):
+    import subprocess
+    import time
+
+    import redis
+
+    from course import services
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [services.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        outage = project.probe("grading_settings", OUTAGE_PROBE, REDIS_URL=url,
+                               OUTAGE_REDIS_PID=str(server.pid))
+    finally:
+        server.kill()
+        server.wait()
+    assert outage["before"] == [200, 200, 200], f"with Redis up, pages answered {outage['before']}"
+    assert outage["keys"] > 0, (
+        "the pages put nothing in the Redis at REDIS_URL: the project must cache in Redis "
+        "(05.1) for this exercise to mean anything"
+    )
+    measured(f"{outage['after']} in {outage['seconds']:.2f} s with Redis stopped",
+             target="[200, 200, 200], and a warning logged")
+    assert outage["after"] == [200, 200, 200], (
+        f"with Redis stopped, the pages answered {outage['after']}: a cache that is down must "
+        "cost speed, not the page"
+    )
+    assert outage["records"], (
+        "Redis went down and nothing was logged at WARNING or above: say so in the logs, or "
+        "nobody will know the site runs without its cache"
+    )

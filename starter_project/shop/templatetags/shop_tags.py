@@ -2,6 +2,7 @@
 
 from django import template
 
+from shop.bestsellers import best_sellers
 from shop.models import Category
 
 register = template.Library()
@@ -15,3 +16,9 @@ def category_sidebar():
         count = category.product_set.filter(is_active=True).count()
         categories.append({"name": category.name, "slug": category.slug, "count": count})
     return {"categories": categories}
+
+
+@register.inclusion_tag("shop/_best_sellers.html")
+def best_sellers_box():
+    """The five best-selling products, with the units sold."""
+    return {"best_sellers": best_sellers(limit=5)}

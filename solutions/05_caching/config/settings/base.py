@@ -138,12 +138,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = (STATE_DIR or BASE_DIR) / "static_root"
 
 # One cache shared by every process and app server: the course's Redis.
+# While Redis is down, ForgivingRedisCache logs and answers like a miss (shop/cache.py).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shop.cache.ForgivingRedisCache",
         "LOCATION": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "KEY_PREFIX": "shop",  # several sites can share one Redis
         "TIMEOUT": 300,  # seconds; a key set without a timeout expires after five minutes
+        # A Redis that hangs must not hold requests: give up after half a second.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 # Sessions are read from Redis; written to the database too, so they survive a cache flush.
