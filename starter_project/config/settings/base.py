@@ -139,6 +139,7 @@ STATIC_ROOT = (STATE_DIR or BASE_DIR) / "static_root"
 
 # TODO(05.1): a cache in each process's memory is neither shared by the app servers nor
 # kept across restarts. Use the course's Redis (REDIS_URL in the environment).
+# TODO(05.7): and when that Redis is down, pages must still answer (slower), not fail.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
