@@ -264,3 +264,53 @@ def test_05_7_pages_survive_redis_going_down(project, measured):
         "Redis went down and nothing was logged at WARNING or above: say so in the logs, or "
         "nobody will know the site runs without its cache"
     )
+
+
+CROWD = 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_05_5_a_crowd_computes_once(shop, redis_db, measured):
+    import threading
+
+    from django.db import connection
+    from shop.models import Product
+
+    shop("small", reviews=0)
+    url = reverse("shop:product_detail", args=[Product.objects.order_by("pk").first().slug])
+    start = threading.Barrier(CROWD)
+    computations: list[str] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def visitor() -> None:
+        seen: list[str] = []
+
+        def count(execute, sql, params, many, context):
+            if "SUM(" in sql.upper() and "shop_orderitem" in sql:
+                seen.append(sql)
+            return execute(sql, params, many, context)
+
+        browser = Client()
+        try:
+            with connection.execute_wrapper(count):
+                start.wait()
+                status = browser.get(url).status_code
+        finally:
+            connection.close()
+        with lock:
+            computations.extend(seen)
+            statuses.append(status)
+
+    crowd = [threading.Thread(target=visitor) for _ in range(CROWD)]
+    for thread in crowd:
+        thread.start()
+    for thread in crowd:
+        thread.join(timeout=60)
+    assert statuses == [200] * CROWD, f"the crowd's requests answered {statuses}"
+    measured(f"{len(computations)} computation(s)",
+             target=f"1 for {CROWD} simultaneous first requests")
+    assert len(computations) == 1, (
+        f"{CROWD} visitors arriving together on an empty cache computed the best sellers "
+        f"{len(computations)} times: let one compute while the others wait for its result"
+    )

@@ -1,5 +1,7 @@
 """The shop's best sellers: the products that sold the most units."""
 
+import time
+
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
@@ -12,6 +14,8 @@ COUNTED_STATUSES = ("paid", "shipped")
 CACHE_KEY = "best-sellers"
 KEPT = 20  # the cache holds the top 20; a page asks for up to that many
 TIMEOUT = 60 * 60  # a safety net: changes invalidate at once (below)
+LOCK_KEY = "best-sellers:lock"
+LOCK_SECONDS = 10  # longer than a computation ever takes
 
 
 def _compute():
@@ -29,7 +33,35 @@ def _compute():
 
 def best_sellers(limit=5):
     """The `limit` products with the most units in paid or shipped orders, most first."""
-    return cache.get_or_set(CACHE_KEY, _compute, TIMEOUT)[:limit]
+    rows = cache.get(CACHE_KEY)
+    if rows is None:
+        rows = _compute_once()
+    return rows[:limit]
+
+
+def _compute_once():
+    """Compute the list in one process only, however many ask for it at the same moment.
+
+    The caller that adds the lock key computes and stores the list; the others wait for
+    it while the lock exists (at most LOCK_SECONDS). Without a lock (its holder died, or
+    Redis is down), they compute it themselves.
+    """
+    if cache.add(LOCK_KEY, "computing", LOCK_SECONDS):
+        try:
+            rows = cache.get(CACHE_KEY)  # stored by the previous lock holder meanwhile?
+            if rows is None:
+                rows = _compute()
+                cache.set(CACHE_KEY, rows, TIMEOUT)
+            return rows
+        finally:
+            cache.delete(LOCK_KEY)
+    deadline = time.monotonic() + LOCK_SECONDS
+    while time.monotonic() < deadline and cache.has_key(LOCK_KEY):
+        time.sleep(0.02)
+        rows = cache.get(CACHE_KEY)
+        if rows is not None:
+            return rows
+    return cache.get(CACHE_KEY) or _compute()
 
 
 @receiver([post_save, post_delete], sender=Order)
