@@ -314,3 +314,48 @@ def test_05_5_a_crowd_computes_once(shop, redis_db, measured):
         f"{CROWD} visitors arriving together on an empty cache computed the best sellers "
         f"{len(computations)} times: let one compute while the others wait for its result"
     )
+
+
+def _fragment_keys(redis_db) -> int:
+    return sum(1 for key in redis_db.scan_iter(match="*template.cache.*"))
+
+
+def test_05_3_sidebar_fragment(client, shop, redis_db, measured):
+    import re
+
+    from django.db.models import Count, Q
+    from django.utils import translation
+    from shop.models import Category
+
+    shop("tiny")
+    url = reverse("shop:order_list")  # a page that is not cached as a whole
+    counts = []
+    for _ in range(2):
+        holder = {}
+        count, statements = queries_for(lambda holder=holder: holder.update(r=client.get(url)))
+        sidebar = [sql for sql in statements if "shop_category" in sql
+                   or re.search(r'"category_id" = \d+', sql)]
+        counts.append((count, len(sidebar)))
+        html = holder["r"].content.decode()
+    expected = Category.objects.annotate(n=Count("product", filter=Q(product__is_active=True)))
+    for category in expected:
+        assert re.search(rf">{re.escape(category.name)}</a>\s*<span class=\"count\">{category.n}<",
+                         html), f"the sidebar no longer shows {category.name} with {category.n}"
+    (first, first_sidebar), (second, second_sidebar) = counts
+    measured(f"{first_sidebar} → {second_sidebar} sidebar queries",
+             target="0 on the second request", unit="")
+    assert second_sidebar == 0, (
+        f"the second request still ran {second_sidebar} sidebar queries: cache the fragment"
+    )
+    english = _fragment_keys(redis_db)
+    with translation.override("de"):
+        client.get(url)
+        client.get(url)
+    assert english >= 1, (
+        "no template fragment in Redis: use {% cache %} in the template, with the Redis "
+        "cache of 05.1"
+    )
+    assert _fragment_keys(redis_db) == english + 1, (
+        "a German visitor was served the English sidebar (or got two entries): key the "
+        "fragment on the current language"
+    )
