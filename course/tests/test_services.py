@@ -95,6 +95,11 @@ def test_busy_port_is_avoided_and_stale_state_is_healed(home: Path) -> None:
     assert redis_port != busy and status["services"]["redis"][2]
 
     # Kill supervisord and its children hard, as a reboot would: files stay behind.
+    # (redis-server rewrites its command line, so pkill -f cannot find it: ask it its pid.)
+    import redis
+
+    redis_pid = redis.Redis(port=redis_port).info()["process_id"]
+    os.kill(redis_pid, signal.SIGKILL)
     pid = int((home / "run" / "supervisord.pid").read_text())
     os.killpg(os.getpgid(pid), signal.SIGKILL) if os.getpgid(pid) != os.getpgid(0) \
         else os.kill(pid, signal.SIGKILL)
