@@ -547,6 +547,7 @@ _METRIC_LABELS = {
     "duplicate_queries": "repeated queries",
     "peak_mib": "peak memory (MiB)",
     "kib": "response size (KiB)",
+    "req_per_s": "requests per second",
 }
 _COLOUR = "#3b6fb6"
 _BEFORE_COLOUR = "#b8c0cc"
