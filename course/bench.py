@@ -95,12 +95,11 @@ BENCH_REDIS_DB = 14
 def _scratch_redis() -> dict[str, str]:
     """An empty Redis database (14) for a measured project: it neither reads pages the
     learner's own server cached nor leaves entries in the learner's database."""
-    from course import envfile
+    from course import services
 
-    url = envfile.read().get("REDIS_URL")
-    if not url:
+    scratch = services.redis_url(BENCH_REDIS_DB)
+    if not scratch:
         return {}
-    scratch = f"{url.rsplit('/', 1)[0]}/{BENCH_REDIS_DB}"
     try:
         import redis
 
@@ -128,11 +127,11 @@ def _database_for(db: str, database: Path | None) -> Iterator[dict[str, str]]:
         yield {"COURSE_SQLITE_PATH": str(copy), "COURSE_DB": "sqlite"}
 
 
-def measure_state(
-    target: Path, *, database: Path | None = None, repeat: int = 3,
-    pages: list[str] | None = None, db: str | None = None,
-) -> list[PageMeasurement]:
-    """Measure the shop's pages for ``target`` on a migrated copy of the learner's data.
+@contextmanager
+def migrated_copy(target: Path, *, database: Path | None = None,
+                  db: str | None = None) -> Iterator[dict[str, str]]:
+    """The environment that runs ``target`` on a migrated scratch copy of the learner's
+    data, with an empty Redis database of its own.
 
     ``db="sqlite"`` copies ``database`` (default: the course's SQLite file);
     ``db="postgres"`` copies the course's PostgreSQL database; by default, the one
@@ -141,9 +140,17 @@ def measure_state(
     with _database_for(db or project.learner_db(), database) as extra:
         extra.update(_scratch_redis())
         project.manage("migrate", "--no-input", "-v0", target=target, **extra)
+        yield project.manage_env(target, **extra)
+
+
+def measure_state(
+    target: Path, *, database: Path | None = None, repeat: int = 3,
+    pages: list[str] | None = None, db: str | None = None,
+) -> list[PageMeasurement]:
+    """Measure the shop's pages for ``target`` on a migrated copy of the learner's data."""
+    with migrated_copy(target, database=database, db=db) as env:
         command = [sys.executable, "-m", "course.bench", "--target", str(target),
                    "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]
-        env = project.manage_env(target, **extra)
         result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         last = (result.stderr or result.stdout).strip().splitlines()[-1:]

@@ -105,21 +105,14 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
     ]
 
 
-GRADING_REDIS_DB = 15
-
-
-def grading_redis_url() -> str | None:
-    """The course's Redis, database 15: graders may flush it without touching the
-    learner's own cache and sessions (database 0)."""
-    from course import envfile
-
-    url = envfile.read().get("REDIS_URL")
-    return f"{url.rsplit('/', 1)[0]}/{GRADING_REDIS_DB}" if url else None
+GRADING_REDIS_DB = 15  # graders may flush it: the learner's cache lives in database 0
 
 
 def grading_env(target: Path, results: Path, database: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    redis_url = grading_redis_url()
+    from course import services
+
+    redis_url = services.redis_url(GRADING_REDIS_DB)
     if redis_url:
         env["REDIS_URL"] = redis_url
     env["COURSE_TARGET_DIR"] = str(target)

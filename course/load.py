@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,19 +26,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from course import bench, paths, project
+from course import bench, paths, services
 
 FLOOR_APP = "course.floor_app:application"
 
 
 class LoadError(RuntimeError):
     """The server or the load generator could not run: the message says why."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -62,7 +55,7 @@ def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) ->
 def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
              probe_path: str = "/") -> Iterator[str]:
     """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL."""
-    port = _free_port()
+    port = services.free_port()
     log = paths.LOGS / f"gunicorn-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gunicorn", app, "--workers", str(workers),
@@ -87,13 +80,10 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
 def serve_state(target: Path, *, workers: int = 2, probe_path: str = "/",
                 db: str | None = None) -> Iterator[str]:
     """Serve a project state (yours or a reference) on a migrated copy of your data."""
-    with bench._database_for(db or project.learner_db(), None) as extra:
-        extra.update(bench._scratch_redis())
-        project.manage("migrate", "--no-input", "-v0", target=target, **extra)
-        env = project.manage_env(target, **extra)
-        with gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
-                      probe_path=probe_path) as base:
-            yield base
+    with bench.migrated_copy(target, db=db) as env, \
+            gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
+                     probe_path=probe_path) as base:
+        yield base
 
 
 @contextmanager
@@ -156,9 +146,7 @@ def _number(text: str) -> float | None:
 
 def redis_hits() -> tuple[int, int] | None:
     """Redis's keyspace hits and misses so far (server-wide), or None without Redis."""
-    from course import envfile
-
-    url = envfile.read().get("REDIS_URL")
+    url = services.redis_url(0)
     if not url:
         return None
     try:
@@ -180,16 +168,15 @@ def compare_throughput(*, reference_through: str, page: str, users: int = 8,
     path = shop_pages()[page]
     reference = targets.reference_state(catalog.load(), reference_through)
     rows: list[dict[str, Any]] = []
-    runs = [(f"{page}: yours", lambda: serve_state(paths.STARTER, workers=workers,
-                                                   probe_path=path)),
-            (f"{page}: reference {reference_through}",
+    runs = [(f"{page}: yours", path,
+             lambda: serve_state(paths.STARTER, workers=workers, probe_path=path)),
+            (f"{page}: reference {reference_through}", path,
              lambda: serve_state(reference, workers=workers, probe_path=path)),
-            ("trivial view (the floor)", lambda: serve_floor(workers=workers))]
-    for name, server in runs:
+            ("trivial view (the floor)", "/", lambda: serve_floor(workers=workers))]
+    for name, url_path, server in runs:
         with server() as base:
             before = redis_hits()
-            measured = locust(base, path if "floor" not in name else "/",
-                              users=users, seconds=seconds)
+            measured = locust(base, url_path, users=users, seconds=seconds)
             after = redis_hits()
         ratio = None
         if before and after:

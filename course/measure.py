@@ -125,49 +125,73 @@ def repeated(statements: Iterable[str]) -> tuple[int, tuple[str, int] | None]:
     return duplicates, top
 
 
+@dataclass(frozen=True)
+class Captured:
+    """One statement as a database received it: raw SQL and parameters, and the SQL with
+    the parameters filled in (as the debug log shows it)."""
+
+    sql: str
+    params: Any
+    shown: str
+    many: bool
+    database: str
+
+
 @contextmanager
-def _capturing() -> Iterator[list[str]]:
-    """Record the SQL of every connection while the block runs.
+def capturing(databases: Iterable[str] | None = None) -> Iterator[list[Captured]]:
+    """Record every statement sent to ``databases`` (default: all) while the block runs.
 
     Execution wrappers see every statement, with no cap on how many (the
     debug query log keeps only the last 9,000) and whatever ``DEBUG`` says.
     """
     from django.db import connections
 
-    statements: list[str] = []
+    statements: list[Captured] = []
 
-    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            shown = sql
-            if not many:
-                try:  # the SQL with its parameters filled in, as the debug log shows it
-                    shown = context["connection"].ops.last_executed_query(
-                        context["cursor"], sql, params
-                    )
-                except Exception:  # noqa: BLE001 - fall back to the statement as written
-                    shown = sql
-            statements.append(shown)
+    def recorder(alias: str) -> Callable[..., Any]:
+        def record(execute: Callable[..., Any], sql: str, params: Any, many: bool,
+                   context: Any) -> Any:
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                shown = sql
+                if not many:
+                    try:
+                        shown = context["connection"].ops.last_executed_query(
+                            context["cursor"], sql, params
+                        )
+                    except Exception:  # noqa: BLE001 - fall back to the statement as written
+                        shown = sql
+                statements.append(Captured(sql, params, shown, many, alias))
+
+        return record
 
     with ExitStack() as stack:
-        for alias in connections:
-            stack.enter_context(connections[alias].execute_wrapper(record))
+        for alias in (list(databases) if databases is not None else list(connections)):
+            stack.enter_context(connections[alias].execute_wrapper(recorder(alias)))
         yield statements
 
 
-def _counted_sql(statements: list[str]) -> list[str]:
-    return [sql for sql in statements if is_counted(sql)]
+def _counted_sql(captured: list[Captured]) -> list[str]:
+    return [c.shown for c in captured if is_counted(c.sql)]
+
+
+def counted(
+    function: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> tuple[Any, int, list[str]]:
+    """``function(*args, **kwargs)``'s result, how many queries it ran, and their SQL."""
+    with capturing() as captured:
+        result = function(*args, **kwargs)
+    statements = _counted_sql(captured)
+    return result, len(statements), statements
 
 
 def queries_for(
     function: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> tuple[int, list[str]]:
     """How many queries ``function(*args, **kwargs)`` runs, and their SQL."""
-    with _capturing() as captured:
-        function(*args, **kwargs)
-    statements = _counted_sql(captured)
-    return len(statements), statements
+    _, count, statements = counted(function, *args, **kwargs)
+    return count, statements
 
 
 # --------------------------------------------------------------------------- time
@@ -307,7 +331,7 @@ def measure_url(
     fetch = _fetcher(url, method, data, client, headers)
     for _ in range(warmup):
         fetch()
-    with _capturing() as captured:
+    with capturing() as captured:
         status, size = fetch()
     statements = _counted_sql(captured)
     timing = time_callable(fetch, repeat=repeat, warmup=0)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from course.measure import is_counted
+from course.measure import Captured, capturing, is_counted
 
 # SQLite: "SEARCH shop_order USING INDEX name (...)", "SCAN t USING COVERING INDEX name".
 # PostgreSQL: "Index Scan using name on t", "Index Only Scan Backward using name on t",
@@ -33,14 +33,6 @@ _SORT_IN_PLAN = re.compile(r"USE TEMP B-TREE FOR (?:RIGHT PART OF )?ORDER BY|(?:
 
 
 @dataclass(frozen=True)
-class Statement:
-    """One statement as the database received it."""
-
-    sql: str
-    params: Any
-
-
-@dataclass(frozen=True)
 class IndexDetails:
     name: str
     columns: list[str]
@@ -48,23 +40,14 @@ class IndexDetails:
     definition: str
 
 
-def statements_of(function: Callable[[], Any], database: str = "default") -> list[Statement]:
+def statements_of(function: Callable[[], Any], database: str = "default") -> list[Captured]:
     """Every data statement (not transaction control) ``function()`` sends to ``database``."""
-    from django.db import connections
-
-    seen: list[Statement] = []
-
-    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
-        if not many and is_counted(sql):
-            seen.append(Statement(sql, params))
-        return execute(sql, params, many, context)
-
-    with connections[database].execute_wrapper(record):
+    with capturing([database]) as captured:
         function()
-    return seen
+    return [c for c in captured if not c.many and is_counted(c.sql)]
 
 
-def explain(statement: Statement, database: str = "default", *, analyze: bool = False) -> str:
+def explain(statement: Captured, database: str = "default", *, analyze: bool = False) -> str:
     """The database's plan for ``statement`` as text, one step per line.
 
     SQLite: ``EXPLAIN QUERY PLAN``. PostgreSQL: ``EXPLAIN``, or with ``analyze``

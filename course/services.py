@@ -158,7 +158,8 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -178,7 +179,7 @@ def choose_ports(names: list[str], running: set[str], quiet: bool) -> dict[str, 
     for name in names:
         port = saved.get(name, PREFERRED_PORTS[name])
         if name not in running and not port_is_free(port):
-            new_port = _free_port()
+            new_port = free_port()
             if not quiet:
                 print(f"course: port {port} for {name} is busy; using {new_port} instead")
             port = new_port
@@ -401,6 +402,13 @@ def _url(name: str, port: int) -> str:
         "smtp": f"smtp://127.0.0.1:{port}",
         "postgres": f"postgres://shop:shop@127.0.0.1:{port}/shop",
     }[name]
+
+
+def redis_url(database: int) -> str | None:
+    """The course's Redis, database ``database`` (0 is the learner's; the graders use 15,
+    ``bench`` 14), or None before the services ever ran."""
+    url = envfile.read().get("REDIS_URL")
+    return f"{url.rsplit('/', 1)[0]}/{database}" if url else None
 
 
 def log_tail(name: str, lines: int = 15) -> str:

@@ -109,6 +109,8 @@ def _unapply_replaced_migrations(
     Rolls each app back to its newest migration that stays as it is (``zero`` if
     none), so the replacement migrations apply cleanly afterwards. Returns notes.
     """
+    from course import project
+
     notes: list[str] = []
     if not _learner_database_exists():
         return notes
@@ -123,8 +125,6 @@ def _unapply_replaced_migrations(
         label = PurePosixPath(app).name
         target = kept[-1] if kept else "zero"
         try:
-            from course import project
-
             project.manage("migrate", label, target, "--no-input", "-v0", target=starter,
                            capture=True)
         except (OSError, subprocess.CalledProcessError) as error:

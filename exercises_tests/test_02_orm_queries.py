@@ -16,19 +16,13 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from course.measure import body_pieces, peak_memory, queries_for
+from course.measure import body_pieces, counted, peak_memory, queries_for
 
 pytestmark = pytest.mark.django_db
 
 
 def _get(client, url):
-    holder = {}
-
-    def fetch():
-        holder["response"] = client.get(url)
-
-    count, _ = queries_for(fetch)
-    response = holder["response"]
+    response, count, _ = counted(client.get, url)
     assert response.status_code == 200, f"{url} answered {response.status_code}"
     return count, response.content.decode()
 
@@ -282,14 +276,8 @@ def test_02_7_api_fetches_less(client, shop, measured):
     for size in sizes:
         shop("tiny", products=size, orders=0)
 
-        holder = {}
-
-        def fetch(holder=holder):
-            holder["response"] = client.get(reverse("api:product_list"))
-
-        count, statements = queries_for(fetch)
+        response, count, statements = counted(client.get, reverse("api:product_list"))
         counts.append(count)
-        response = holder["response"]
         assert response.status_code == 200
         assert _tags_sorted(json.loads(response.content)["results"]) == _expected_products(), (
             "the API's JSON changed"

@@ -60,12 +60,13 @@ def orders(shop):
 
 def _used_index(plan: str, wanted, what: str) -> plans.IndexDetails:
     """The index the plan reads that satisfies ``wanted(details)``, or a failure naming the plan."""
+    on_table = plans.table_indexes(TABLE)
     used = [plans.index_details(TABLE, name) for name in sorted(plans.indexes_used(plan))
-            if name in plans.table_indexes(TABLE)]
+            if name in on_table]
     for details in used:
         if wanted(details):
             return details
-    indexes = "; ".join(f"{name} {cols}" for name, cols in plans.table_indexes(TABLE).items())
+    indexes = "; ".join(f"{name} {cols}" for name, cols in on_table.items())
     pytest.fail(f"{what}\nthe plan:\n{plan}\nindexes on {TABLE}: {indexes}", pytrace=False)
 
 

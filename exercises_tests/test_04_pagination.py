@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from course.measure import queries_for
+from course.measure import counted
 
 pytestmark = pytest.mark.django_db
 
@@ -45,16 +45,6 @@ def _make_orders(count: int, *, same_time: int = 1) -> list[int]:
         for n, order in enumerate(orders)
     )
     return list(Order.objects.order_by("-created_at", "-pk").values_list("pk", flat=True))
-
-
-def _fetch(client, url):
-    holder = {}
-
-    def fetch():
-        holder["response"] = client.get(url)
-
-    count, statements = queries_for(fetch)
-    return holder["response"], count, statements
 
 
 def _local(url: str) -> str:
@@ -89,7 +79,7 @@ def test_04_1_order_list_pages(client, shop, measured):
     sizes, counts, lengths = (120, 1_200), [], []
     for size in sizes:
         newest_first = _make_orders(size)
-        response, count, _ = _fetch(client, url)
+        response, count, _ = counted(client.get, url)
         assert response.status_code == 200, f"the order list answered {response.status_code}"
         html = response.content.decode()
         shown = [int(pk) for pk in ORDER_ROW.findall(html)]
@@ -131,7 +121,7 @@ def test_04_2_api_keyset_pagination(client, shop, measured):
     pages: list[tuple[int, int]] = []
     walked: list[int] = []
     while url and len(pages) <= len(newest_first):
-        response, count, statements = _fetch(client, url)
+        response, count, statements = counted(client.get, url)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
         data = json.loads(response.content)
         results = data["results"]
@@ -196,7 +186,7 @@ def test_04_3_admin_changelist(client, shop, measured):
     for size in sizes:
         shop("tiny", orders=size, reviews=0)
         _log_in_admin(client)
-        response, count, _ = _fetch(client, url)
+        response, count, _ = counted(client.get, url)
         assert response.status_code == 200, f"the order change list answered {response.status_code}"
         html = response.content.decode()
         lines = dict(Order.objects.annotate(n=Count("items")).values_list("pk", "n"))
@@ -214,7 +204,7 @@ def test_04_3_admin_changelist(client, shop, measured):
         f"the change list ran {few} queries for {few_rows} rows and {many} for {many_rows}: "
         "a query per row"
     )
-    response, _, statements = _fetch(client, f"{url}?status__exact=paid")
+    response, _, statements = counted(client.get, f"{url}?status__exact=paid")
     assert response.status_code == 200
     full_counts = [sql for sql in statements
                    if re.search(r"COUNT\(", sql, re.IGNORECASE) and "shop_order" in sql
@@ -241,7 +231,7 @@ def test_04_4_admin_change_form(client, shop, measured):
         )
         url = reverse("admin:shop_order_change", args=[order.pk])
         client.get(url)  # warm Django's caches (content types) so both sizes compare alike
-        response, count, _ = _fetch(client, url)
+        response, count, _ = counted(client.get, url)
         assert response.status_code == 200, f"the order's change form answered {response.status_code}"
         html = response.content.decode()
         assert escape(str(order.customer)) in html, (

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from course.measure import queries_for
+from course.measure import counted, queries_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_cache]
 
@@ -67,9 +67,8 @@ def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
     anonymous = Client()
     responses, counts = [], []
     for _ in range(2):
-        holder = {}
-        count, _ = queries_for(lambda holder=holder: holder.update(r=anonymous.get(url)))
-        responses.append(holder["r"])
+        response, count, _ = counted(anonymous.get, url)
+        responses.append(response)
         counts.append(count)
     first, second = responses
     assert first.status_code == second.status_code == 200
@@ -129,9 +128,8 @@ def test_05_6_sessions_in_redis(client, shop, redis_db, django_user_model, proje
 def _best(limit=5):
     from shop.bestsellers import best_sellers
 
-    holder = {}
-    count, _ = queries_for(lambda: holder.update(rows=best_sellers(limit=limit)))
-    return count, holder["rows"]
+    rows, count, _ = counted(best_sellers, limit=limit)
+    return count, rows
 
 
 def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, measured):
@@ -230,7 +228,7 @@ def test_05_7_pages_survive_redis_going_down(project, measured):
 
     from course import services
 
-    port = _free_port()
+    port = services.free_port()
     server = subprocess.Popen(
         [services.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
          "--save", "", "--appendonly", "no"],
@@ -331,12 +329,11 @@ def test_05_3_sidebar_fragment(client, shop, redis_db, measured):
     url = reverse("shop:order_list")  # a page that is not cached as a whole
     counts = []
     for _ in range(2):
-        holder = {}
-        count, statements = queries_for(lambda holder=holder: holder.update(r=client.get(url)))
+        response, count, statements = counted(client.get, url)
         sidebar = [sql for sql in statements if "shop_category" in sql
                    or re.search(r'"category_id" = \d+', sql)]
         counts.append((count, len(sidebar)))
-        html = holder["r"].content.decode()
+        html = response.content.decode()
     expected = Category.objects.annotate(n=Count("product", filter=Q(product__is_active=True)))
     for category in expected:
         assert re.search(rf">{re.escape(category.name)}</a>\s*<span class=\"count\">{category.n}<",
