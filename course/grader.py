@@ -106,6 +106,7 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
 
 
 GRADING_REDIS_DB = 15  # graders may flush it: the learner's cache lives in database 0
+GRADING_BROKER_DB = 13  # the graders' Celery broker and results; the learner's are 1 and 2
 
 
 def grading_env(target: Path, results: Path, database: str | None) -> dict[str, str]:
@@ -115,6 +116,8 @@ def grading_env(target: Path, results: Path, database: str | None) -> dict[str, 
     redis_url = services.redis_url(GRADING_REDIS_DB)
     if redis_url:
         env["REDIS_URL"] = redis_url
+        env["CELERY_BROKER_URL"] = env["CELERY_RESULT_BACKEND"] = \
+            services.redis_url(GRADING_BROKER_DB) or ""
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))

@@ -405,8 +405,9 @@ def _url(name: str, port: int) -> str:
 
 
 def redis_url(database: int) -> str | None:
-    """The course's Redis, database ``database`` (0 is the learner's; the graders use 15,
-    ``bench`` 14), or None before the services ever ran."""
+    """The course's Redis, database ``database`` (0 is the learner's cache, 1 and 2 their
+    Celery broker and results; the graders use 15 and 13, ``bench`` 14), or None before the
+    services ever ran."""
     url = envfile.read().get("REDIS_URL")
     return f"{url.rsplit('/', 1)[0]}/{database}" if url else None
 
@@ -483,6 +484,7 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
     changes: dict[str, str | None] = {
         "REDIS_URL": _url("redis", ports["redis"]),
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/1",
+        "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:{ports['redis']}/2",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(ports["smtp"]),
     }

@@ -9,6 +9,12 @@ change it without a restart::
     from course import smtp_server
     smtp_server.set_behaviour(delay_seconds=2)   # a slow provider
     smtp_server.set_behaviour(refuse_next=3)     # 451 for the next three messages
+    smtp_server.set_behaviour(hold_seconds=30)   # store a message, then keep the sender waiting
+
+A message counts as delivered once it is stored. During ``delay_seconds`` it
+is not stored yet: a sender that goes away meanwhile delivered nothing. During
+``hold_seconds`` it is stored already: a sender that goes away then never
+learns that its message arrived, and may send it again.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def set_behaviour(*, delay_seconds: float | None = None, refuse_next: int | None = None,
-                  path: Path | None = None) -> dict[str, Any]:
+                  hold_seconds: float | None = None, path: Path | None = None) -> dict[str, Any]:
     """Change how the running server answers; ``None`` leaves a setting as it is."""
     path = path or control_file()
     data = _read_control(path)
@@ -61,12 +67,15 @@ def set_behaviour(*, delay_seconds: float | None = None, refuse_next: int | None
         data["delay_seconds"] = float(delay_seconds)
     if refuse_next is not None:
         data["refuse_next"] = int(refuse_next)
+    if hold_seconds is not None:
+        data["hold_seconds"] = float(hold_seconds)
     _write_json(path, data)
     return data
 
 
 def reset_behaviour(path: Path | None = None) -> None:
-    _write_json(path or control_file(), {"delay_seconds": 0.0, "refuse_next": 0})
+    _write_json(path or control_file(), {"delay_seconds": 0.0, "refuse_next": 0,
+                                         "hold_seconds": 0.0})
 
 
 def messages(folder: Path | None = None) -> list[EmailMessage]:
@@ -107,6 +116,9 @@ class MailboxHandler:
         tmp = self.maildir / (name + ".tmp")
         tmp.write_bytes(envelope.original_content or envelope.content)
         os.replace(tmp, self.maildir / name)
+        hold = float(_read_control(self.control).get("hold_seconds", 0) or 0)
+        if hold > 0:
+            await asyncio.sleep(hold)
         return "250 Message accepted for delivery"
 
 

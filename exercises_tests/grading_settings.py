@@ -7,6 +7,7 @@ adds queries or time (debug toolbar, profilers) is active while grading.
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 TARGET_DIR = Path(
@@ -17,7 +18,7 @@ if str(TARGET_DIR) not in sys.path:
     sys.path.insert(0, str(TARGET_DIR))
 
 from config.settings.base import *  # noqa: E402,F403
-from config.settings.base import INSTALLED_APPS, MIDDLEWARE  # noqa: E402
+from config.settings.base import DATABASES, INSTALLED_APPS, MIDDLEWARE  # noqa: E402
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -26,3 +27,14 @@ INSTALLED_APPS = [app for app in INSTALLED_APPS if not app.startswith(_TOOLS)]
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith(_TOOLS)]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if os.environ.get("COURSE_GRADING_SMTP_PORT"):  # a Celery worker started by a grader
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = int(os.environ["COURSE_GRADING_SMTP_PORT"])
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: a Celery worker started by a grader (another process) must see the
+    # test database.
+    _RESULTS = os.environ.get("COURSE_RESULTS")
+    _FOLDER = Path(_RESULTS).parent if _RESULTS else Path(tempfile.gettempdir())
+    DATABASES["default"]["TEST"] = {"NAME": str(_FOLDER / f"grading-{os.getpid()}.sqlite3")}

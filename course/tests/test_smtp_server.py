@@ -77,3 +77,31 @@ def test_concurrent_messages_all_arrive(server) -> None:
     for thread in threads:
         thread.join()
     assert len(smtp_server.messages(maildir)) == 5
+
+
+def _send_and_vanish(port: int, subject: str, after: float) -> None:
+    """Send, but drop the connection ``after`` seconds into the wait for the reply."""
+    message = EmailMessage()
+    message["From"] = "shop@example.com"
+    message["To"] = "learner@example.com"
+    message["Subject"] = subject
+    message.set_content("hello")
+    client = smtplib.SMTP("127.0.0.1", port, timeout=after)
+    with pytest.raises((TimeoutError, socket.timeout, smtplib.SMTPServerDisconnected)):
+        client.send_message(message)
+    client.close()
+
+
+def test_a_sender_gone_during_the_delay_delivered_nothing(server) -> None:
+    port, maildir, control = server
+    smtp_server.set_behaviour(delay_seconds=3.0, path=control)
+    _send_and_vanish(port, "lost", after=0.5)
+    time.sleep(3.0)
+    assert smtp_server.messages(maildir) == []
+
+
+def test_a_sender_gone_during_the_hold_delivered_anyway(server) -> None:
+    port, maildir, control = server
+    smtp_server.set_behaviour(hold_seconds=3.0, path=control)
+    _send_and_vanish(port, "stored before the reply", after=0.5)
+    assert [m["Subject"] for m in smtp_server.messages(maildir)] == ["stored before the reply"]

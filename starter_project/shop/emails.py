@@ -6,6 +6,8 @@ from django.template.loader import render_to_string
 
 def send_order_confirmation(order):
     """Email the customer what they ordered and what it costs."""
+    # TODO(06.5): if the task runs twice, the customer gets two different emails. Make a repeat
+    # of one order's confirmation recognisably the same message.
     items = list(order.items.all())
     body = render_to_string("emails/order_confirmation.txt", {"order": order, "items": items})
     send_mail(

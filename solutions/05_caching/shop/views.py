@@ -2,18 +2,13 @@
 
 from decimal import Decimal
 
-from django import forms
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, DecimalField, F, Prefetch, Sum
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import cache_page
-from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_cookie
 
-from .emails import send_order_confirmation
 from .models import Category, Customer, Order, OrderItem, Product
 from .reports import report_csv, report_pdf, sales_report
 
@@ -123,62 +118,3 @@ def sales_report_pdf(request):
     response = HttpResponse(report_pdf(sales_report()), content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="sales-report.pdf"'
     return response
-
-
-class IntegerListField(forms.Field):
-    """Whole numbers sent as repeated fields (`id=1&id=2`) or comma-separated (`id=1,2`)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        if not value:
-            return []
-        if isinstance(value, str):
-            value = [value]
-        numbers = []
-        for chunk in value:
-            for part in str(chunk).split(","):
-                if not part.strip():
-                    continue
-                try:
-                    numbers.append(int(part))
-                except ValueError:
-                    raise forms.ValidationError("Enter whole numbers.", code="invalid")
-        return numbers
-
-
-class PlaceOrderForm(forms.Form):
-    customer_id = forms.IntegerField(min_value=1)
-    product_ids = IntegerListField()
-    quantities = IntegerListField()
-
-    def clean(self):
-        data = super().clean()
-        ids = data.get("product_ids") or []
-        quantities = data.get("quantities") or []
-        if not ids or len(ids) != len(quantities):
-            raise forms.ValidationError("Give one quantity for each product.")
-        if any(quantity < 1 or quantity > 99 for quantity in quantities):
-            raise forms.ValidationError("Quantities go from 1 to 99.")
-        data["lines"] = list(zip(ids, quantities))
-        return data
-
-
-@require_POST
-def place_order(request):
-    """Create an order from the posted form, email the confirmation, show the customer."""
-    form = PlaceOrderForm(request.POST)
-    if not form.is_valid():
-        return HttpResponseBadRequest(f"Invalid order: {form.errors.as_text()}")
-    customer = get_object_or_404(Customer, pk=form.cleaned_data["customer_id"])
-
-    order = Order(customer=customer, status=Order.Status.PENDING, created_at=timezone.now())
-    order.save()
-    for product_id, quantity in form.cleaned_data["lines"]:
-        product = get_object_or_404(Product, pk=product_id, is_active=True)
-        item = OrderItem(order=order, product=product, quantity=quantity, unit_price=product.price)
-        item.save()
-
-    send_order_confirmation(order)
-    messages.success(request, f"Thank you! Order #{order.pk} is on its way to the warehouse.")
-    return redirect("shop:customer_dashboard", pk=customer.pk)

@@ -1,0 +1,362 @@
+"""Chapter 06 — Background tasks with a real Celery worker: graders.
+
+Everything is real: tasks go through the course's Redis (database 13, emptied
+per test) to a ``celery -A config worker`` process that the grader starts,
+kills and restarts; email goes to an SMTP server started for the grader,
+which can refuse, delay or hold mail. The tests are transactional, so the
+worker (another process) sees what the test commits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import smtplib
+import time
+from contextlib import contextmanager
+
+import pytest
+from background import MailServer, Workers, _wait, queued
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+MAIL_TIMEOUT = 30.0
+
+
+@pytest.fixture
+def broker():
+    """The graders' broker and result store (Redis database 13), empty before and after."""
+    import os
+
+    import redis
+
+    url = os.environ.get("CELERY_BROKER_URL")
+    if not url:
+        pytest.fail("CELERY_BROKER_URL is not set: run the graders with `python3 -m course check`",
+                    pytrace=False)
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.fail(f"no Redis at {url}: run `python3 -m course services up`", pytrace=False)
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def mail_server(tmp_path):
+    server = MailServer(tmp_path / "smtp").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers(target_dir, tmp_path, mail_server, broker, settings):
+    """Start workers with ``workers.start()``; the test process mails and writes reports where
+    they do."""
+    reports = tmp_path / "reports"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = mail_server.port
+    settings.SHOP_REPORTS_DIR = str(reports)
+    pool = Workers(target_dir, tmp_path, mail_server, reports)
+    yield pool
+    pool.stop_all()
+
+
+def celery_app():
+    """The project's Celery app, as ``celery -A config`` finds it."""
+    try:
+        module = importlib.import_module("config.celery")
+    except ImportError as error:
+        pytest.fail(f"config/celery.py cannot be imported: {error}", pytrace=False)
+    from celery import Celery
+
+    app = getattr(module, "app", None)
+    if not isinstance(app, Celery):
+        pytest.fail("config/celery.py defines no Celery app named `app`", pytrace=False)
+    return app
+
+
+@contextmanager
+def smtp_connections():
+    """Count connections this process opens to a mail server (the connection is still made)."""
+    opened: list[tuple] = []
+    original = smtplib.SMTP.connect
+
+    def connect(self, host="localhost", port=0, source_address=None):
+        opened.append((host, port))
+        return original(self, host, port, source_address)
+
+    smtplib.SMTP.connect = connect
+    try:
+        yield opened
+    finally:
+        smtplib.SMTP.connect = original
+
+
+def _order_form(customer, products) -> dict:
+    return {"customer_id": customer.pk, "product_ids": [p.pk for p in products],
+            "quantities": [1] * len(products)}
+
+
+def _customer_and_products():
+    from shop.models import Customer, Product
+
+    customer = Customer.objects.order_by("pk").first()
+    products = list(Product.objects.filter(is_active=True).order_by("pk")[:2])
+    return customer, products
+
+
+def _place_order(client, customer, products):
+    from shop.models import Order
+
+    before = Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    started = time.perf_counter()
+    response = client.post(reverse("shop:place_order"), _order_form(customer, products))
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 302, (
+        f"placing an order answered {response.status_code}, not a redirect to the dashboard"
+    )
+    order = Order.objects.filter(pk__gt=before).order_by("pk").last()
+    assert order is not None, "placing an order saved no order"
+    return order, elapsed
+
+
+def _confirmations(mail_server, order) -> list:
+    return [m for m in mail_server.messages(order.customer.email)
+            if f"#{order.pk}" in str(m["Subject"])]
+
+
+def test_06_1_a_worker_runs_a_task(shop, workers, broker, measured):
+    shop("tiny")
+    from shop.models import Order
+
+    app = celery_app()
+    worker = workers.start()
+    expected = Order.objects.filter(status="paid").count()
+    started = time.perf_counter()
+    result = app.send_task("shop.tasks.count_orders", kwargs={"status": "paid"})
+    try:
+        value = result.get(timeout=20)
+    except Exception as error:  # noqa: BLE001 - any failure is reported with the worker's words
+        if "unregistered task" in worker.log().lower():
+            pytest.fail("the worker does not know shop.tasks.count_orders: let the app find the "
+                        "tasks of the installed apps (app.autodiscover_tasks())", pytrace=False)
+        pytest.fail(f"no result from the worker within 20 s ({type(error).__name__}): "
+                    f"{worker.last_error()}", pytrace=False)
+    elapsed = (time.perf_counter() - started) * 1000
+    measured(f"{elapsed:.0f}", unit="ms", target="a real worker answers shop.tasks.count_orders")
+    assert value == expected, f"the task answered {value}, the test database has {expected}"
+    assert broker.exists(f"celery-task-meta-{result.id}"), (
+        "the result is not in the Redis at CELERY_RESULT_BACKEND: read the broker and the result "
+        "store from the environment (settings starting with CELERY_)"
+    )
+
+
+def test_06_2_confirmation_after_commit(shop, workers, broker, mail_server, measured):
+    shop("tiny")
+    customer, products = _customer_and_products()
+    client = Client()
+    with smtp_connections() as opened:
+        order, elapsed = _place_order(client, customer, products)
+    assert not opened, (
+        f"placing an order opened {len(opened)} connection(s) to the mail server during the "
+        "request: send the confirmation from a task"
+    )
+    messages = queued(broker)
+    assert len(messages) == 1, (
+        f"{len(messages)} task messages reached the broker for one order, not 1"
+    )
+    task_name = messages[0]["headers"]["task"]
+
+    with smtp_connections() as opened, transaction.atomic():
+        client.post(reverse("shop:place_order"), _order_form(customer, products))
+        transaction.set_rollback(True)  # e.g. a later step of the request failed
+    assert len(queued(broker)) == 1, (
+        "a task was queued for an order that was then rolled back: queue it with "
+        "transaction.on_commit(), so only committed orders are confirmed"
+    )
+
+    workers.start()
+    mails = _wait(lambda: _confirmations(mail_server, order), MAIL_TIMEOUT)
+    assert mails, (
+        f"the worker ran {task_name} but no confirmation of order #{order.pk} reached the mail "
+        f"server within {MAIL_TIMEOUT:.0f} s"
+    )
+    time.sleep(1.0)  # time for a wrong second email to arrive
+    everything = mail_server.messages()
+    assert len(everything) == 1, f"{len(everything)} emails were sent for one committed order"
+    measured(f"{elapsed:.0f}", unit="ms",
+             target=f"no SMTP in the request; {task_name} delivered 1 email")
+
+
+def _wait_for_job(client, status_url: str, timeout: float) -> tuple[dict, list[str]]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = client.get(status_url).json()
+        if not seen or seen[-1] != status.get("state"):
+            seen.append(status.get("state"))
+        if status.get("state") in ("ready", "failed"):
+            break
+        time.sleep(0.02)
+    return status, seen
+
+
+def test_06_3_report_jobs(shop, workers, measured):
+    shop("tiny")
+    from django.conf import settings
+    from shop.reports import report_csv, sales_report
+
+    client = Client()
+    url = reverse("shop:request_sales_report")
+    started = time.perf_counter()
+    response = client.post(url, {"format": "csv"})
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 202, (
+        f"requesting a report answered {response.status_code} after {elapsed:.0f} ms: answer "
+        "202 Accepted at once and let the worker write the file"
+    )
+    from pathlib import Path
+
+    written = list(Path(settings.SHOP_REPORTS_DIR).glob("*")) \
+        if Path(settings.SHOP_REPORTS_DIR).exists() else []
+    assert not written, "the request wrote the report itself; the worker must write it"
+    status_url = response.get("Location") or response.json().get("status")
+    assert status_url, "the 202 answer names no status URL (Location header or \"status\")"
+    status = client.get(status_url)
+    assert status.status_code == 200, (
+        f"the status URL of a queued job answered {status.status_code}: it must say \"queued\""
+    )
+    assert status.json().get("state") == "queued", (
+        f"with no worker running the job is {status.json().get('state')!r}, not \"queued\""
+    )
+    pdf = client.post(url, {"format": "pdf"})
+    assert pdf.status_code == 202
+
+    workers.start()
+    final, seen = _wait_for_job(client, status_url, 30)
+    assert final.get("state") == "ready", (
+        f"the job went through {seen} and is not \"ready\" after 30 s"
+    )
+    assert final.get("progress") == 100, f"a ready job reports progress {final.get('progress')}"
+    download = client.get(final["download"])
+    assert download.status_code == 200, f"the download answered {download.status_code}"
+    body = b"".join(download.streaming_content) if download.streaming else download.content
+    assert body.decode() == report_csv(sales_report()), (
+        "the downloaded CSV is not the sales report"
+    )
+    pdf_status, _ = _wait_for_job(client, pdf.get("Location") or pdf.json()["status"], 30)
+    assert pdf_status.get("state") == "ready", "the PDF job did not become ready"
+    pdf_download = client.get(pdf_status["download"])
+    pdf_body = b"".join(pdf_download.streaming_content) if pdf_download.streaming \
+        else pdf_download.content
+    assert pdf_body.startswith(b"%PDF"), "the PDF download is not a PDF"
+    measured(f"{elapsed:.0f}", unit="ms",
+             target="202 at once; the worker writes CSV and PDF (" + " → ".join(seen) + ")")
+
+
+def _retries_in(log: str) -> int:
+    return len(re.findall(r"retry: Retry in", log))
+
+
+def _task_names(log: str) -> list[str]:
+    return re.findall(r"Task ([\w.]+)\[[0-9a-f-]+\] received", log)
+
+
+def test_06_4_retry_with_backoff(shop, workers, mail_server, measured):
+    shop("tiny")
+    customer, products = _customer_and_products()
+    refusals = 2
+    mail_server.behave(refuse_next=refusals)
+    worker = workers.start()
+    order, _ = _place_order(Client(), customer, products)
+    started = time.monotonic()
+    mails = _wait(lambda: _confirmations(mail_server, order), MAIL_TIMEOUT)
+    seconds = time.monotonic() - started
+    assert mail_server.setting("refuse_next") == 0, (
+        "the mail server was never asked: is the confirmation sent by the worker?"
+    )
+    assert mails, (
+        f"the mail server refused {refusals} times, then accepted, but no confirmation arrived "
+        f"within {MAIL_TIMEOUT:.0f} s: retry the task when sending fails "
+        f"({worker.last_error()})"
+    )
+    assert len(mail_server.messages()) == 1, "the customer received more than one confirmation"
+    retries = _retries_in(worker.log())
+    assert retries >= refusals, f"the worker logged {retries} retries for {refusals} refusals"
+    names = _task_names(worker.log())
+    app = celery_app()
+    app.loader.import_default_modules()
+    task = app.tasks[names[0]]
+    assert task.max_retries is not None, (
+        f"{task.name} retries forever (max_retries=None): a mail server that never comes back "
+        "would keep it in the queue for good"
+    )
+    assert task.retry_backoff, (
+        f"{task.name} retries at a fixed pace: with retry_backoff each wait doubles"
+    )
+    measured(f"{refusals} refusals, {retries} retries, delivered after {seconds:.1f} s",
+             target=f"1 email; backoff; at most {task.max_retries} retries")
+
+
+def _kill_when(worker, condition, what: str, timeout: float = 20.0) -> float:
+    if not _wait(condition, timeout):
+        pytest.fail(f"{what} did not happen within {timeout:.0f} s: {worker.last_error()}",
+                    pytrace=False)
+    worker.kill()
+    return time.monotonic()
+
+
+def test_06_5_survives_a_killed_worker(shop, workers, mail_server, measured):
+    from background import VISIBILITY_TIMEOUT
+
+    shop("tiny")
+    customer, products = _customer_and_products()
+    client = Client()
+    restart_after = VISIBILITY_TIMEOUT + 1.5
+
+    # 1. Killed while the mail server is still thinking: nothing was delivered.
+    mail_server.behave(delay_seconds=60)
+    worker = workers.start()
+    lost, _ = _place_order(client, customer, products)
+    killed = _kill_when(worker, lambda: "received" in worker.log() and time.sleep(1.0) is None,
+                        "the worker taking the confirmation task")
+    mail_server.behave(delay_seconds=0)
+    time.sleep(max(0.0, killed + restart_after - time.monotonic()))
+    worker = workers.start()
+    mails = _wait(lambda: _confirmations(mail_server, lost), MAIL_TIMEOUT)
+    assert mails, (
+        f"the worker was killed while sending the confirmation of order #{lost.pk}; restarted, "
+        "it never sent it: the task was acknowledged when it started and died with the worker "
+        "(acknowledge late, acks_late=True)"
+    )
+
+    # 2. Killed after the mail server stored the email, before it said so: the task runs again.
+    mail_server.behave(hold_seconds=60)
+    twice, _ = _place_order(client, customer, products)
+    killed = _kill_when(worker, lambda: _confirmations(mail_server, twice),
+                        f"the confirmation of order #{twice.pk} reaching the mail server")
+    mail_server.behave(hold_seconds=0)
+    time.sleep(max(0.0, killed + restart_after - time.monotonic()))
+    worker = workers.start()
+    finished = _wait(lambda: worker.log().count(" succeeded in "), MAIL_TIMEOUT)
+    assert finished, (
+        f"the task for order #{twice.pk} did not run again after its worker was killed "
+        f"({worker.last_error()})"
+    )
+    time.sleep(0.5)
+    deliveries = _confirmations(mail_server, twice)
+    distinct = {str(m["Message-ID"]) for m in deliveries}
+    measured(f"{len(deliveries)} deliveries, {len(distinct)} distinct message(s)",
+             target="one confirmation per order, whatever the kills")
+    assert len(distinct) == 1, (
+        f"the task ran again and the customer of order #{twice.pk} received {len(distinct)} "
+        "different confirmations: make a repeat recognisably the same message (one Message-ID "
+        "per order's confirmation), so the mailbox shows it once"
+    )

@@ -1,0 +1,185 @@
+"""Settings shared by every environment.
+
+Values come from real environment variables first, then from the `.course/env`
+file that `python3 -m course services up` writes (the addresses of Redis,
+PostgreSQL and the SMTP server), then from the defaults below.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+# starter_project/, the folder that holds manage.py.
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def find_state_dir(start):
+    """The first `.course/` folder found walking up from `start`, or None."""
+    for folder in [start, *start.parents]:
+        if (folder / ".course").is_dir():
+            return folder / ".course"
+    return None
+
+
+def read_env_file(path):
+    """`KEY=value` lines of an env file as a dict; blank lines and `#` comments are skipped."""
+    values = {}
+    if path is None or not Path(path).is_file():
+        return values
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+STATE_DIR = find_state_dir(Path(__file__).resolve().parent)
+ENV_FILE = os.environ.get("COURSE_ENV_FILE") or (STATE_DIR / "env" if STATE_DIR else None)
+_FILE_VALUES = read_env_file(ENV_FILE)
+
+
+def env(name, default=None):
+    """A setting from the environment, else from the env file, else `default`."""
+    if name in os.environ:
+        return os.environ[name]
+    return _FILE_VALUES.get(name, default)
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", "django-insecure-shop-development-key-change-me")
+DEBUG = False
+ALLOWED_HOSTS = []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "shop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "shop.middleware.ShopStatusMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+
+# Database: DATABASE_URL wins; COURSE_DB=postgres uses the course's PostgreSQL;
+# otherwise a SQLite file in .course/ (next to manage.py outside the course).
+def database_settings():
+    if env("DATABASE_URL"):
+        return dj_database_url.parse(env("DATABASE_URL"))
+    if env("COURSE_DB") == "postgres":
+        if not env("POSTGRES_URL"):
+            raise ImproperlyConfigured(
+                "COURSE_DB=postgres but POSTGRES_URL is not set: "
+                "run `python3 -m course services up --postgres`"
+            )
+        return dj_database_url.parse(env("POSTGRES_URL"))
+    default_path = (STATE_DIR or BASE_DIR) / "shop.sqlite3"
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env("COURSE_SQLITE_PATH", str(default_path)),
+    }
+
+
+DATABASES = {"default": database_settings()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = (STATE_DIR or BASE_DIR) / "static_root"
+
+# One cache shared by every process and app server: the course's Redis.
+# While Redis is down, ForgivingRedisCache logs and answers like a miss (shop/cache.py).
+CACHES = {
+    "default": {
+        "BACKEND": "shop.cache.ForgivingRedisCache",
+        "LOCATION": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": "shop",  # several sites can share one Redis
+        "TIMEOUT": 300,  # seconds; a key set without a timeout expires after five minutes
+        # A Redis that hangs must not hold requests: give up after half a second.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+# Sessions are read from Redis; written to the database too, so they survive a cache flush.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env("SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(env("SMTP_PORT", "1025"))
+DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
+
+# Files made by report jobs (shop/report_jobs.py).
+SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "reports"))
+
+# Background tasks (chapter 06).
+# Celery's broker and result store: the course's Redis (its own databases, not the cache's).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+CELERY_RESULT_EXPIRES = 24 * 3600  # seconds a task's result is kept
+CELERY_TASK_TIME_LIMIT = 10 * 60  # a task that hangs is killed after ten minutes
+# How long Redis waits before it hands a task that a worker took but never acknowledged (the
+# worker died) to another worker. Keep it above your longest task; the graders shorten it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600")),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
