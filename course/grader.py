@@ -109,6 +109,18 @@ GRADING_REDIS_DB = 15  # graders may flush it: the learner's cache lives in data
 GRADING_BROKER_DB = 13  # the graders' Celery broker and results; the learner's are 1 and 2
 
 
+def grading_env_file(folder: Path) -> Path:
+    """The learner's ``.course/env`` with the graders' own Celery broker and result store."""
+    from course import envfile, services
+
+    path = folder / "grading.env"
+    broker = services.redis_url(GRADING_BROKER_DB)
+    envfile.update(envfile.read(), path)
+    if broker:
+        envfile.update({"CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker}, path)
+    return path
+
+
 def grading_env(target: Path, results: Path, database: str | None) -> dict[str, str]:
     env = dict(os.environ)
     from course import services
@@ -116,8 +128,11 @@ def grading_env(target: Path, results: Path, database: str | None) -> dict[str, 
     redis_url = services.redis_url(GRADING_REDIS_DB)
     if redis_url:
         env["REDIS_URL"] = redis_url
-        env["CELERY_BROKER_URL"] = env["CELERY_RESULT_BACKEND"] = \
-            services.redis_url(GRADING_BROKER_DB) or ""
+    env["COURSE_ENV_FILE"] = str(grading_env_file(results.parent))
+    # Celery reads these two from the process environment over any setting: graders pass them
+    # through the env file only, so a project whose settings ignore them cannot pass.
+    env.pop("CELERY_BROKER_URL", None)
+    env.pop("CELERY_RESULT_BACKEND", None)
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))

@@ -125,7 +125,11 @@ def database_env() -> dict[str, str]:
 
 @dataclass
 class Worker:
-    """One ``celery -A config worker`` process (solo pool: the task runs in that process)."""
+    """One ``celery -A config worker`` with one pool process, as deployed (prefork).
+
+    Not the solo pool: a solo worker runs the task inside its event loop, so even an early
+    acknowledgement reaches Redis only when the task has finished (measured), and a killed
+    solo worker would look as if it had acknowledged late."""
 
     target: Path
     env: dict[str, str]
@@ -136,16 +140,21 @@ class Worker:
     def start(self) -> Worker:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
+             "--concurrency=1",
              "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--hostname", f"{self.name}@%h"],
             cwd=self.target, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
-        started = _wait(lambda: self.process.poll() is not None or " ready." in self.log(),
-                        WORKER_START_TIMEOUT, 0.1)
-        if self.process.poll() is not None or not started:
+        def settled() -> bool:
+            log = self.log()
+            return self.process.poll() is not None or " ready." in log or \
+                "Cannot connect to" in log
+
+        _wait(settled, WORKER_START_TIMEOUT, 0.1)
+        if self.process.poll() is not None or " ready." not in self.log():
             self.kill()
             raise AssertionError(
                 "the Celery worker (celery -A config worker) did not start: "
@@ -160,9 +169,13 @@ class Worker:
             return ""
 
     def last_error(self) -> str:
+        """The worker's own words for what went wrong (Celery puts them after "Error:")."""
         lines = [line.strip() for line in self.log().splitlines() if line.strip()]
-        for line in reversed(lines):
-            if "Error" in line or "error" in line:
+        for number in range(len(lines) - 1, -1, -1):
+            line = lines[number]
+            if line == "Error:":
+                return " ".join(lines[number + 1:number + 3])[-300:]
+            if "Error" in line or "error" in line or "Cannot connect" in line:
                 return line[-300:]
         return lines[-1][-300:] if lines else "no output"
 
