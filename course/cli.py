@@ -159,12 +159,40 @@ def cmd_services(args: argparse.Namespace) -> int:
 
     if args.action == "up":
         status = services.up(postgres=True if args.postgres else None)
+    elif args.action == "restart":
+        status = services.restart(args.name or services.WORKER)
+    elif args.action == "logs":
+        name = args.name or services.WORKER
+        print(services.log_tail(name, 40) or f"no log for {name} yet")
+        return EXIT_OK
     elif args.action == "down":
         services.down()
         status = services.status()
     else:
         status = services.status()
     print(services.format_status(status))
+    return EXIT_OK
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from course import services, smtp_server
+
+    control = services.smtp_control_file()
+    if args.normal:
+        smtp_server.reset_behaviour(control)
+    if args.delay is not None or args.refuse is not None or args.hold is not None:
+        smtp_server.set_behaviour(delay_seconds=args.delay, refuse_next=args.refuse,
+                                  hold_seconds=args.hold, path=control)
+    if args.clear:
+        smtp_server.clear(services.mail_dir())
+    behaviour = smtp_server.read_behaviour(control)
+    print("mail server: " + (", ".join(f"{k} {v:g}" for k, v in behaviour.items() if v)
+                             or "answers at once, accepts everything"))
+    found = smtp_server.messages(services.mail_dir())
+    print(f"{len(found)} message(s) in {services.mail_dir()}" + (":" if found else ""))
+    for message in found[-args.last:]:
+        print(f"  {message['Date']}  to {message['To']}  {message['Subject']}  "
+              f"{message['Message-ID']}")
     return EXIT_OK
 
 
@@ -276,9 +304,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("progress", cmd_progress, "show your progress, chapter by chapter")
 
-    services = verb("services", cmd_services, "start, stop or inspect Redis, PostgreSQL and SMTP")
-    services.add_argument("action", choices=["up", "down", "status"])
+    services = verb("services", cmd_services,
+                    "start, stop or inspect Redis, PostgreSQL, SMTP and the Celery worker")
+    services.add_argument("action", choices=["up", "down", "status", "restart", "logs"])
+    services.add_argument("name", nargs="?",
+                          help="restart/logs: which service (default: worker)")
     services.add_argument("--postgres", action="store_true", help="also start PostgreSQL")
+
+    mail = verb("mail", cmd_mail, "read the course's mailbox; make its mail server slow or "
+                "refuse mail for a while")
+    mail.add_argument("--delay", type=float, metavar="S", help="wait S seconds before accepting")
+    mail.add_argument("--refuse", type=int, metavar="N", help="refuse the next N messages (451)")
+    mail.add_argument("--hold", type=float, metavar="S",
+                      help="accept, then keep the sender waiting S seconds for the answer")
+    mail.add_argument("--normal", action="store_true", help="answer at once and accept again")
+    mail.add_argument("--clear", action="store_true", help="empty the mailbox")
+    mail.add_argument("--last", type=int, default=5, help="messages to list (default 5)")
 
     bench = verb("bench", cmd_bench, "measure every page: your starter_project/ vs the reference")
     bench.add_argument("--through", metavar="NN", help="reference after chapter NN (default: last)")

