@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTER = ROOT / "starter_project"
+# COURSE_STARTER lets tooling tests supervise a stand-in project.
+STARTER = Path(os.environ.get("COURSE_STARTER", ROOT / "starter_project"))
 SOLUTIONS = ROOT / "solutions"
 EXERCISES_TESTS = ROOT / "exercises_tests"
 CATALOG = EXERCISES_TESTS / "catalog.toml"

@@ -149,3 +149,51 @@ def test_a_service_that_cannot_start_is_one_clear_line(home: Path) -> None:
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith("course: redis failed to start")
     assert "cannot open the data directory" in lines[0] and "redis.log" in lines[0]
+
+
+STAND_IN_CELERY = '''
+import os
+from pathlib import Path
+
+from celery import Celery
+
+broker = next(line.split("=", 1)[1] for line in
+              (Path(os.environ["COURSE_HOME"]) / "env").read_text().splitlines()
+              if line.startswith("CELERY_BROKER_URL="))
+app = Celery("config", broker=broker, backend=broker)
+
+
+@app.task(name="stand_in.add")
+def add(a, b):
+    return a + b
+'''
+
+
+def test_worker_is_supervised_once_the_project_has_a_celery_app(home: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "config" / "settings").mkdir(parents=True)
+    (project / "config" / "__init__.py").write_text("")
+    (project / "config" / "settings" / "__init__.py").write_text("")
+    (project / "config" / "settings" / "dev.py").write_text(  # the worker runs dev settings
+        "SECRET_KEY = 'stand-in'\nINSTALLED_APPS = []\nUSE_TZ = True\n")
+    env = dict(os.environ, COURSE_HOME=str(home), COURSE_STARTER=str(project),
+               PYTHONPATH=str(paths.ROOT))
+    env.pop("COURSE_DB", None)
+
+    def services(action: str) -> dict:
+        result = subprocess.run([sys.executable, "-c", SCRIPT, action, "no"], env=env,
+                                capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert "worker" not in services("up")["services"], "no Celery app yet: no worker"
+    (project / "config" / "celery.py").write_text(STAND_IN_CELERY)
+    up = services("up")
+    assert up["services"]["worker"][0] == "running"
+
+    from celery import Celery
+
+    broker = next(line.split("=", 1)[1] for line in (home / "env").read_text().splitlines()
+                  if line.startswith("CELERY_BROKER_URL="))
+    client = Celery("client", broker=broker, backend=broker)
+    assert client.send_task("stand_in.add", args=(2, 3)).get(timeout=30) == 5
+    assert "ready." in (home / "logs" / "worker.log").read_text()

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from celery import current_app
 from django.core import mail
 from django.test import TestCase, override_settings
 from django.urls import reverse
@@ -15,6 +16,12 @@ class PagesTest(TestCase):
     @classmethod
     def setUpTestData(cls):
         seed_shop("tiny")
+
+    def setUp(self):
+        # Tasks run in this process, at once: these tests check the shop, not the broker.
+        eager = current_app.conf.task_always_eager
+        current_app.conf.task_always_eager = True
+        self.addCleanup(setattr, current_app.conf, "task_always_eager", eager)
 
     def test_every_page_answers(self):
         product = Product.objects.order_by("pk").first()
@@ -67,11 +74,12 @@ class PagesTest(TestCase):
     def test_placing_an_order_sends_one_email(self):
         customer = Customer.objects.order_by("pk").first()
         products = list(Product.objects.filter(is_active=True).order_by("pk")[:2])
-        response = self.client.post(reverse("shop:place_order"), {
-            "customer_id": customer.pk,
-            "product_ids": [p.pk for p in products],
-            "quantities": [1, 2],
-        })
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(reverse("shop:place_order"), {
+                "customer_id": customer.pk,
+                "product_ids": [p.pk for p in products],
+                "quantities": [1, 2],
+            })
         self.assertRedirects(response, reverse("shop:customer_dashboard", args=[customer.pk]))
         self.assertEqual(len(mail.outbox), 1)
         order = Order.objects.latest("pk")
