@@ -26,7 +26,10 @@ import email.policy
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -127,6 +130,67 @@ class MailboxHandler:
         if hold > 0:
             await asyncio.sleep(hold)
         return "250 Message accepted for delivery"
+
+
+@dataclass
+class PrivateServer:
+    """This SMTP server in a process of its own, on a free port, with its own mailbox and
+    control file: for a grader or a measurement that must not touch the learner's mailbox."""
+
+    folder: Path
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def control(self) -> Path:
+        return self.folder / "control.json"
+
+    @property
+    def maildir(self) -> Path:
+        return self.folder / "mail"
+
+    def start(self) -> PrivateServer:
+        import smtplib
+
+        from course import services
+
+        self.port = services.free_port()
+        reset_behaviour(self.control)
+        env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "course.smtp_server", "--port", str(self.port),
+             "--maildir", str(self.maildir), "--control", str(self.control)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=1) as client:
+                    return client.noop()[0] == 250
+            except OSError:
+                return False
+
+        deadline = time.monotonic() + 15
+        while not answers():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the SMTP server on port {self.port} did not start")
+            time.sleep(0.05)
+        return self
+
+    def behave(self, **settings: float) -> None:
+        set_behaviour(path=self.control, **settings)
+
+    def setting(self, name: str) -> float:
+        return json.loads(self.control.read_text()).get(name, 0)
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        found = messages(self.maildir)
+        return [m for m in found if to is None or to in str(m["To"])]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 def serve(port: int, maildir: Path, control: Path) -> None:
