@@ -115,6 +115,9 @@ def database_settings():
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env("COURSE_SQLITE_PATH", str(default_path)),
+        # Take the write lock when a transaction starts: two transactions that read, then
+        # write, would otherwise fail at once with "database is locked" instead of waiting.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
     }
 
 
