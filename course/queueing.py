@@ -36,6 +36,7 @@ from course.smtp_server import PrivateServer
 
 BROKER_DB = 12  # the measurements' Celery broker and results; emptied per run
 QUEUE = "celery"
+WORKER_PROCESSES = 4  # prefork, Celery's default pool
 
 
 @dataclass
@@ -140,22 +141,26 @@ def _served(target: Path, folder: Path, smtp_delay: float) -> Iterator[tuple[str
                    CELERY_BROKER_URL=broker_url, CELERY_RESULT_BACKEND=broker_url)
         _broker(flush=True)
         if services.project_has_celery_app(target):
-            # Sending mail is waiting on a socket: a pool of threads does it side by side.
-            worker = Worker(target, env, folder / "worker.log", "measure", pool="threads",
-                            concurrency=8).start()
+            worker = Worker(target, env, folder / "worker.log", "measure",
+                            concurrency=WORKER_PROCESSES).start()
             stack.callback(worker.stop)
         base = stack.enter_context(load.gunicorn("config.wsgi:application", env, cwd=target))
         yield base, mail
         stack.callback(_broker, True)
 
 
-def _drive(base: str, users: int, per_user: int, prepare: Callable[[Browser], None],
-           act: Callable[[Browser, int], tuple[int, bytes]],
-           ok: Callable[[int], bool]) -> tuple[list[float], int, float, list[bytes]]:
-    """``users`` clients side by side, ``per_user`` timed requests each."""
+def _browsers(base: str, users: int, prepare: Callable[[Browser], Any]) -> list[Browser]:
     browsers = [Browser(base) for _ in range(users)]
     for browser in browsers:
         prepare(browser)
+    return browsers
+
+
+def _drive(browsers: list[Browser], per_user: int,
+           act: Callable[[Browser, int], tuple[int, bytes]],
+           ok: Callable[[int], bool]) -> tuple[list[float], int, float, list[bytes]]:
+    """The clients side by side, ``per_user`` timed requests each."""
+    users = len(browsers)
     latencies: list[float] = []
     bodies: list[bytes] = []
     failures = 0
@@ -197,8 +202,10 @@ class _Sampler:
     def _run(self) -> None:
         broker = _broker()
         while not self._stop.is_set():
-            self.samples.append((round(time.perf_counter() - self.started, 2),
-                                 int(broker.llen(QUEUE)), self.done()))
+            # Waiting in the queue, or handed to a worker and not acknowledged yet.
+            pending = int(broker.llen(QUEUE)) + int(broker.hlen("unacked"))
+            self.samples.append((round(time.perf_counter() - self.started, 2), pending,
+                                 self.done()))
             self._stop.wait(0.1)
 
     def wait_for(self, expected: int, timeout: float) -> float | None:
@@ -220,8 +227,6 @@ def place_orders(base: str, mail: PrivateServer, ids: dict[str, list[int]], labe
                  users: int, per_user: int) -> Run:
     customers, products = ids["customers"], ids["products"]
 
-    def prepare(browser: Browser) -> None:
-        browser.get(f"/customers/{customers[0]}/")  # the dashboard sets the CSRF cookie
 
     def act(browser: Browser, number: int) -> tuple[int, bytes]:
         return browser.post("/orders/place/", {
@@ -234,8 +239,10 @@ def place_orders(base: str, mail: PrivateServer, ids: dict[str, list[int]], labe
     def delivered() -> int:
         return len(list(mail.maildir.glob("*.eml"))) if mail.maildir.exists() else 0
 
+    # The dashboard sets the CSRF cookie.
+    browsers = _browsers(base, users, lambda browser: browser.get(f"/customers/{customers[0]}/"))
     with _Sampler(delivered) as sampler:
-        latencies, failures, wall, _ = _drive(base, users, per_user, prepare, act,
+        latencies, failures, wall, _ = _drive(browsers, per_user, act,
                                               lambda status: status == 302)
         done = sampler.wait_for(len(latencies), timeout=120)
     return Run(f"place order: {label}", latencies, failures, wall, done, sampler.samples)
@@ -250,23 +257,24 @@ def request_reports(base: str, folder: Path, label: str, *, users: int, per_user
     def ready() -> int:
         return len(list(reports.glob("*.csv"))) if reports.exists() else 0
 
+    browsers = _browsers(base, users, lambda browser: browser.get("/reports/sales/"))
     with _Sampler(ready) as sampler:
-        latencies, failures, wall, _ = _drive(
-            base, users, per_user, lambda browser: browser.get("/reports/sales/"), act,
-            lambda status: status in (200, 202))
+        latencies, failures, wall, _ = _drive(browsers, per_user, act,
+                                              lambda status: status in (200, 202))
         done = sampler.wait_for(len(latencies), timeout=300)
     return Run(f"sales report: {label}", latencies, failures, wall, done, sampler.samples)
 
 
 def measure_state(target: Path, label: str, *, smtp_delay: float = 1.0, users: int = 8,
                   orders_per_user: int = 3, report_users: int = 4) -> list[Run]:
-    """Place orders, then request reports, against one project state."""
+    """Request reports, then place orders, against one project state. (In that order: the
+    report's window counts back from the newest order, and new orders are dated today.)"""
     with tempfile.TemporaryDirectory(prefix="course-queue-") as tmp:
         folder = Path(tmp)
         with _served(target, folder, smtp_delay) as (base, mail):
             ids = _shop_ids(target, {})
-            orders = place_orders(base, mail, ids, label, users=users, per_user=orders_per_user)
             reports = request_reports(base, folder, label, users=report_users, per_user=1)
+            orders = place_orders(base, mail, ids, label, users=users, per_user=orders_per_user)
     return [orders, reports]
 
 
