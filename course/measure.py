@@ -613,6 +613,11 @@ def _figure_class() -> type:
     return _chart_class
 
 
+def figure(**kwargs: Any) -> Figure:
+    """An empty figure that a notebook shows as an image (for charts of other shapes)."""
+    return _figure_class()(**kwargs)
+
+
 def _style(axes: Any, names: list[str], metric: str, title: str, log: bool, top: float) -> None:
     axes.set_xticks(range(len(names)))
     axes.set_xlim(-0.6, len(names) - 0.4)  # a lone page keeps slim bars

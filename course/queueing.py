@@ -291,20 +291,39 @@ def compare(*, reference_through: str = "06", smtp_delay: float = 1.0, users: in
     return runs
 
 
-def timeline_chart(runs: list[Run], *, title: str = "") -> Any:
-    """Queued tasks and finished work over time, one panel per run (matplotlib figure)."""
-    import matplotlib.pyplot as plt
+def comparison(runs: list[Run]) -> list[dict[str, Any]]:
+    """Yours against the reference, per kind of request: rows with ``_before``/``_after``
+    values, as :func:`course.measure.bar_chart` draws them."""
+    rows = []
+    for kind in ("place order", "sales report"):
+        before, after = (run.row() for run in runs if run.name.startswith(kind + ":"))
+        row: dict[str, Any] = {"name": kind}
+        for metric in ("median_ms", "p95_ms", "req_per_s", "all_done_s", "failures"):
+            row[f"{metric}_before"] = before[metric]
+            row[f"{metric}_after"] = after[metric]
+        if before["median_ms"] and after["median_ms"]:
+            row["median_ratio"] = round(before["median_ms"] / after["median_ms"], 1)
+        rows.append(row)
+    return rows
 
-    figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.2), squeeze=False)
-    for axis, run in zip(axes[0], runs, strict=True):
+
+def timeline_chart(runs: list[Run], *, title: str = "") -> Any:
+    """Pending tasks and finished work over time, one panel per run."""
+    from course import measure
+
+    chart = measure.figure(figsize=(4.2 * len(runs), 3.2))
+    axes = chart.subplots(1, len(runs), squeeze=False)[0]
+    for axis, run in zip(axes, runs, strict=True):
         seconds = [s[0] for s in run.timeline]
-        axis.step(seconds, [s[1] for s in run.timeline], where="post", label="in the queue")
-        axis.step(seconds, [s[2] for s in run.timeline], where="post", label="done")
-        axis.axvline(run.wall_s, color="grey", linestyle=":", label="last answer")
+        axis.step(seconds, [s[1] for s in run.timeline], where="post",
+                  label="tasks waiting or running")
+        axis.step(seconds, [s[2] for s in run.timeline], where="post",
+                  label="emails delivered" if run.name.startswith("place") else "reports ready")
+        axis.axvline(run.wall_s, color="grey", linestyle=":", label="last answer sent")
         axis.set_title(run.name, fontsize=9)
         axis.set_xlabel("seconds")
         axis.legend(fontsize=7)
     if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        chart.suptitle(title)
+    chart.tight_layout()
+    return chart
