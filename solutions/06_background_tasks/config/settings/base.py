@@ -159,6 +159,7 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env("SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("SMTP_PORT", "1025"))
 DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
+EMAIL_TIMEOUT = 10  # seconds: a mail server that hangs raises (and the task retries)
 
 # Files made by report jobs (shop/report_jobs.py).
 SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "reports"))
