@@ -24,9 +24,9 @@ class WorkerError(AssertionError):
 
 @dataclass
 class Worker:
-    """One ``celery -A config worker`` with one pool process, as deployed (prefork).
+    """One ``celery -A config worker``: ``concurrency`` pool processes (prefork, as deployed).
 
-    Not the solo pool: a solo worker runs the task inside its event loop, so even an early
+    Not the solo pool for reliability tests: a solo worker runs the task inside its event loop, so even an early
     acknowledgement reaches Redis only when the task has finished (measured), and a killed
     solo worker would look as if it had acknowledged late."""
 
@@ -49,6 +49,7 @@ class Worker:
             start_new_session=True,
         )
         log.close()
+
         def settled() -> bool:
             log = self.log()
             return self.process.poll() is not None or " ready." in log or \

@@ -99,6 +99,7 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
         "-c", str(paths.EXERCISES_TESTS / "pytest.ini"),
         "--rootdir", str(paths.EXERCISES_TESTS),
         "-p", "no:cacheprovider",
+        "-p", "no:nbval",  # importing it (nbformat, jsonschema) costs every check 1.7 s
         "-q", "--no-header", "-rN", "--tb=short",
         f"--timeout={time_limit}",
         *node_ids,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from grading_redis import emptied_redis
 from grading_settings import TARGET_DIR
 from project_runner import ProjectRunner
 
@@ -45,17 +46,7 @@ def redis_db():
     """The course's Redis database for grading (15), empty at the start and end of a test."""
     import os
 
-    import redis
-
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: run the graders with `python3 -m course check`",
-                    pytrace=False)
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError:
-        pytest.fail(f"no Redis at {url}: run `python3 -m course services up`", pytrace=False)
+    client = emptied_redis(os.environ.get("REDIS_URL"), "the graders' Redis (REDIS_URL)")
     yield client
     client.flushdb()
 

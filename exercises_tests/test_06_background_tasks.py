@@ -20,6 +20,7 @@ from background import MailServer, Workers, _wait, queued
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from grading_redis import emptied_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -29,17 +30,7 @@ MAIL_TIMEOUT = 30.0
 @pytest.fixture
 def broker():
     """The graders' broker and result store (Redis database 13), empty before and after."""
-    import redis
-
-    url = _graders_broker()
-    if not url:
-        pytest.fail("no broker for the graders: run them with `python3 -m course check`",
-                    pytrace=False)
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError:
-        pytest.fail(f"no Redis at {url}: run `python3 -m course services up`", pytrace=False)
+    client = emptied_redis(_graders_broker(), "the graders' Celery broker")
     yield client
     client.flushdb()
 
