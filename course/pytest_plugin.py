@@ -39,8 +39,14 @@ def _short_message(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
+        # The grader's own words come first; pytest's explanation (the compared values, their
+        # diff, "where …") starts at the first "assert " line and is left out.
         lines = str(crash.message).splitlines()
-        kept = [line for line in lines if not line.lstrip().startswith(("assert ", "+ ", "where"))]
+        kept: list[str] = []
+        for line in lines:
+            if line.lstrip().startswith("assert "):
+                break
+            kept.append(line)
         return "\n".join(kept or lines[:1]).strip()
     if isinstance(longrepr, tuple):  # skipped: (path, line, reason)
         return str(longrepr[-1])

@@ -21,6 +21,7 @@ from course.celery_worker import Worker
 from course.smtp_server import PrivateServer as MailServer
 
 VISIBILITY_TIMEOUT = 4  # seconds before Redis hands out again a task its worker never acknowledged
+REPORT_PAUSE = 0.4  # seconds at each progress step of a report: long enough to watch, and to kill
 
 
 def _wait(condition, timeout: float, interval: float = 0.05):
@@ -80,13 +81,14 @@ class Workers:
             COURSE_GRADING_SMTP_PORT=str(self.mail.port),
             SHOP_REPORTS_DIR=str(self.reports_dir),
             CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+            SHOP_REPORT_PAUSE=str(REPORT_PAUSE),
         )
         return {k: v for k, v in env.items() if v != ""}
 
-    def start(self) -> Worker:
+    def start(self, concurrency: int = 1) -> Worker:
         number = len(self.started) + 1
         worker = Worker(self.target, self.env(), self.folder / f"worker-{number}.log",
-                        f"grader{number}")
+                        f"grader{number}", concurrency=concurrency)
         self.started.append(worker)
         return worker.start()
 

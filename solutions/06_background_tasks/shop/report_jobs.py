@@ -8,6 +8,7 @@ answers JSON with its status URL. The status URL answers
 """
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def write_report(job_id, fmt, progress=None):
     def step(percent):
         if progress is not None:
             progress(percent)
+        if percent < 100 and settings.SHOP_REPORT_PAUSE:
+            time.sleep(settings.SHOP_REPORT_PAUSE)
 
     step(5)
     report = sales_report()

@@ -162,6 +162,9 @@ DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
 
 # Files made by report jobs (shop/report_jobs.py).
 SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "reports"))
+# Seconds a report job waits at each progress step: 0 in production. Set it (for example
+# SHOP_REPORT_PAUSE=1 in .course/env) to watch the progress of a small shop's report.
+SHOP_REPORT_PAUSE = float(env("SHOP_REPORT_PAUSE", "0"))
 
 # Background tasks (chapter 06).
 # TODO(06.1): Celery's broker and result store: the course's Redis, at CELERY_BROKER_URL and
