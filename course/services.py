@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -485,19 +486,59 @@ def _wait_healthy(names: list[str], ports: dict[str, int]) -> None:
             time.sleep(0.2)
 
 
-def _wait_for_worker(quiet: bool) -> None:
-    """Wait for the worker to run; a worker that fails is reported, not fatal: the learner's
-    tasks may have a bug, and the other services are still useful."""
+# What a Celery worker logs once it reaches its broker, and when it cannot (or lost it).
+_WORKER_CONNECTED = re.compile(r" ready\.$|Connected to \w+://", re.MULTILINE)
+_WORKER_CUT_OFF = re.compile(r"Cannot connect to \w+://|Connection to broker lost")
+
+
+def worker_connection(log: str) -> str | None:
+    """From a worker's log: "connected", "disconnected" (its latest word on the broker is a
+    failure), or None when it has said neither yet."""
+    good = [m.end() for m in _WORKER_CONNECTED.finditer(log)]
+    bad = [m.end() for m in _WORKER_CUT_OFF.finditer(log)]
+    if not good and not bad:
+        return None
+    return "connected" if max(good, default=-1) > max(bad, default=-1) else "disconnected"
+
+
+def _worker_log_size() -> int:
+    path = _log(WORKER)
+    return path.stat().st_size if path.exists() else 0
+
+
+def _worker_log(since: int | None = None) -> str:
+    """The end of the worker's log (the log may be megabytes), or what it wrote after the
+    offset ``since``."""
+    path = _log(WORKER)
+    if not path.exists():
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(max(since or 0, path.stat().st_size - 64_000))
+        return handle.read().decode(errors="replace")
+
+
+def _worker_problem() -> str:
+    """The worker's last line about its broker, or its last line."""
+    lines = [line for line in _worker_log().splitlines() if line.strip()]
+    about_broker = [line for line in lines if _WORKER_CUT_OFF.search(line)]
+    return (about_broker or lines or ["no output"])[-1].strip()
+
+
+def _wait_for_worker(quiet: bool, log_from: int | None) -> None:
+    """Wait for a worker started at log offset ``log_from`` to reach its broker (None: it was
+    already running). A worker that fails is reported, not fatal: the learner's tasks may have
+    a bug, and the other services are still useful."""
     deadline = time.monotonic() + HEALTH_TIMEOUT[WORKER]
-    while time.monotonic() < deadline:
+    while log_from is not None and time.monotonic() < deadline:
         state = _process_states().get(WORKER)
-        if state == "RUNNING":
-            return
         if state in ("FATAL", "EXITED"):
             break
+        if state == "RUNNING" and worker_connection(_worker_log(log_from)) is not None:
+            break
         time.sleep(0.2)
-    if not quiet:
-        print(f"course: the Celery worker did not start: {log_tail(WORKER, 1) or 'no output'} "
+    if not quiet and not (_process_states().get(WORKER) == "RUNNING"
+                          and worker_connection(_worker_log()) == "connected"):
+        print(f"course: the Celery worker is not working: {_worker_problem()} "
               f"(full log: {_log(WORKER)})")
 
 
@@ -535,7 +576,12 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
     running = {n for n, s in _process_states().items() if s == "RUNNING"} if supervisor_up \
         else set()
     ports = choose_ports(names, running, quiet)
+    # The addresses go to the env file before anything starts: the worker reads them once, when
+    # it loads the project's settings.
+    addresses_changed = _write_addresses(ports, postgres)
     worker = project_has_celery_app()
+    worker_was_running = WORKER in running
+    worker_log_from = _worker_log_size()
     write_config(ports, worker)
     if supervisor_up:
         _apply_config_changes()
@@ -551,8 +597,23 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
             print("course: starting services under supervisord …", flush=True)
         _start_supervisord()
     _wait_healthy(names, ports)
+    if postgres:
+        _ensure_shop_database(ports["postgres"])
     if worker:
-        _wait_for_worker(quiet)
+        if worker_was_running and (addresses_changed or
+                                   worker_connection(_worker_log()) == "disconnected"):
+            # It read addresses that changed since, or lost Redis (now back): a fresh start
+            # connects at once instead of after Celery's growing retry intervals.
+            worker_log_from = _worker_log_size()
+            restart(WORKER)
+        elif worker_was_running:
+            worker_log_from = None
+        _wait_for_worker(quiet, worker_log_from)
+    return status()
+
+
+def _write_addresses(ports: dict[str, int], postgres: bool) -> bool:
+    """Write the services' addresses to the env file; whether any of them changed."""
     changes: dict[str, str | None] = {
         "REDIS_URL": _url("redis", ports["redis"]),
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/1",
@@ -561,10 +622,11 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
         "SMTP_PORT": str(ports["smtp"]),
     }
     if postgres:
-        _ensure_shop_database(ports["postgres"])
         changes["POSTGRES_URL"] = _url("postgres", ports["postgres"])
-    envfile.update(changes, paths.STATE / "env")
-    return status()
+    path = paths.STATE / "env"
+    before = envfile.read(path)
+    envfile.update(changes, path)
+    return any(before.get(key) != value for key, value in changes.items())
 
 
 def down() -> None:
@@ -614,14 +676,15 @@ def status() -> Status:
         else:
             state = "stopped"
         if name == WORKER:
-            healthy = state == "running"
+            healthy = state == "running" and worker_connection(_worker_log()) != "disconnected"
             url = "celery -A config worker (starter_project/)"
         else:
             healthy = bool(port and state == "running" and _healthy(name, port))
             url = _url(name, port) if port else ""
         result.services.append(ServiceState(
             name=name, state=state, url=url, healthy=healthy,
-            log_tail=log_tail(name) if state == "failed" else "",
+            log_tail=log_tail(name) if state == "failed" else
+            (_worker_problem() if name == WORKER and state == "running" and not healthy else ""),
         ))
     return result
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from course import paths
+from course import envfile, paths, services
 
 SCRIPT = """
 import json, sys
@@ -27,6 +27,8 @@ if action == "up":
     status = services.up(postgres=sys.argv[2] == "pg", quiet=True)
 elif action == "down":
     services.down(); status = services.status()
+elif action == "stop-redis":
+    services._rpc().supervisor.stopProcess("redis", True); status = services.status()
 else:
     status = services.status()
 print(json.dumps({"supervisor": status.supervisor,
@@ -179,21 +181,54 @@ def test_worker_is_supervised_once_the_project_has_a_celery_app(home: Path, tmp_
     env = dict(os.environ, COURSE_HOME=str(home), COURSE_STARTER=str(project),
                PYTHONPATH=str(paths.ROOT))
     env.pop("COURSE_DB", None)
+    env_file = home / "env"
 
     def services(action: str) -> dict:
         result = subprocess.run([sys.executable, "-c", SCRIPT, action, "no"], env=env,
                                 capture_output=True, text=True, timeout=120, check=True)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
+    def broker() -> str:
+        return envfile.read(env_file)["CELERY_BROKER_URL"]
+
+    def adds() -> int:
+        from celery import Celery
+
+        client = Celery("client", broker=broker(), backend=broker())
+        return client.send_task("stand_in.add", args=(2, 3)).get(timeout=30)
+
     assert "worker" not in services("up")["services"], "no Celery app yet: no worker"
     (project / "config" / "celery.py").write_text(STAND_IN_CELERY)
-    up = services("up")
-    assert up["services"]["worker"][0] == "running"
+    stale = "redis://127.0.0.1:1/1"  # addresses from an earlier start, on other ports
+    envfile.update({"CELERY_BROKER_URL": stale}, env_file)
+    assert services("up")["services"]["worker"][:3:2] == ["running", True]
+    assert broker() != stale and adds() == 5, "the worker must start with the current addresses"
 
-    from celery import Celery
+    envfile.update({"CELERY_BROKER_URL": stale}, env_file)
+    services("up")  # the worker read addresses that are not the services' any more: restarted
+    assert broker() != stale and adds() == 5
 
-    broker = next(line.split("=", 1)[1] for line in (home / "env").read_text().splitlines()
-                  if line.startswith("CELERY_BROKER_URL="))
-    client = Celery("client", broker=broker, backend=broker)
-    assert client.send_task("stand_in.add", args=(2, 3)).get(timeout=30) == 5
-    assert "ready." in (home / "logs" / "worker.log").read_text()
+    services("stop-redis")
+    deadline = time.monotonic() + 30
+    while services("status")["services"]["worker"][2] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    worker = services("status")["services"]["worker"]
+    assert worker[:3:2] == ["running", False], "a worker cut off from its broker is not healthy"
+    assert services("up")["services"]["worker"][2], "Redis is back: the worker reconnects"
+    assert adds() == 5
+
+
+@pytest.mark.parametrize(("log", "expected"), [
+    ("", None),
+    ("[..: INFO/MainProcess] Connected to redis://127.0.0.1:6390/1\n"
+     "[..: INFO/MainProcess] celery@box ready.\n", "connected"),
+    ("[..: ERROR/MainProcess] consumer: Cannot connect to redis://127.0.0.1:6379/1: "
+     "Error 111\nTrying again in 2.00 seconds... (1/100)\n", "disconnected"),
+    ("celery@box ready.\n[..: WARNING/MainProcess] consumer: Connection to broker lost. "
+     "Trying to re-establish the connection...\n", "disconnected"),
+    ("celery@box ready.\nconsumer: Connection to broker lost.\n"
+     "Cannot connect to redis://127.0.0.1:6390/1\nConnected to redis://127.0.0.1:6390/1\n",
+     "connected"),
+])
+def test_worker_connection_is_its_latest_word_on_the_broker(log: str, expected: str | None) -> None:
+    assert services.worker_connection(log) == expected

@@ -132,6 +132,16 @@ class SeedTest(TestCase):
         self.assertEqual(Order.objects.count(), 12)
         self.assertEqual(counts["reviews"], 0)
 
+    def test_the_command_forgets_what_was_cached_about_the_old_data(self):
+        from io import StringIO
+
+        from django.core.cache import cache
+        from django.core.management import call_command
+
+        cache.set("about-the-old-data", "stale")
+        call_command("seed_shop", "--scale", "tiny", stdout=StringIO(), verbosity=0)
+        self.assertIsNone(cache.get("about-the-old-data"))
+
     def test_unknown_scale_is_refused(self):
         with self.assertRaises(ValueError):
             seed_shop("huge")

@@ -2,6 +2,8 @@
 
 import time
 
+from django.conf import settings
+from django.core.cache import caches
 from django.core.management.base import BaseCommand
 
 from shop.seed import SCALES, seed_shop
@@ -57,6 +59,9 @@ class Command(BaseCommand):
         counts = seed_shop(scale, seed=seed, progress=progress)
         if progress:
             progress.close()
+        # Every cached page and fragment describes the data that was just replaced.
+        for alias in settings.CACHES:
+            caches[alias].clear()
         elapsed = time.monotonic() - started
         summary = ", ".join(f"{count:,} {table}" for table, count in counts.items())
         self.stdout.write(f"Seeded {summary} in {elapsed:.1f} s.")
