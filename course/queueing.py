@@ -158,7 +158,9 @@ def _browsers(base: str, users: int, prepare: Callable[[Browser], Any]) -> list[
 
 def _drive(browsers: list[Browser], per_user: int,
            act: Callable[[Browser, int], tuple[int, bytes]],
-           ok: Callable[[int], bool]) -> tuple[list[float], int, float, list[bytes]]:
+           ok: Callable[[int], bool],
+           answered: Callable[[], None] = lambda: None,
+           ) -> tuple[list[float], int, float, list[bytes]]:
     """The clients side by side, ``per_user`` timed requests each."""
     users = len(browsers)
     latencies: list[float] = []
@@ -178,6 +180,7 @@ def _drive(browsers: list[Browser], per_user: int,
                     bodies.append(body)
                 else:
                     failures += 1
+            answered()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(users) as pool:
@@ -186,12 +189,17 @@ def _drive(browsers: list[Browser], per_user: int,
 
 
 class _Sampler:
-    """Queue length and finished work, ten times a second, from the broker and the disk."""
+    """Queue length and finished work, ten times a second, from the broker and the disk; with
+    ``live``, a status line rewritten in place twice a second while the run goes on."""
 
-    def __init__(self, done: Callable[[], int]) -> None:
+    def __init__(self, done: Callable[[], int], *, label: str = "", requests: int = 0,
+                 finished: str = "done", live: bool = False) -> None:
         self.done = done
         self.samples: list[tuple[float, int, int]] = []
         self.started = time.perf_counter()
+        self.label, self.requests, self.finished, self.live = label, requests, finished, live
+        self.answers = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -199,14 +207,28 @@ class _Sampler:
         self._thread.start()
         return self
 
+    def answered(self) -> None:
+        """One more request has had its answer."""
+        with self._lock:
+            self.answers += 1
+
     def _run(self) -> None:
         broker = _broker()
+        shown = 0.0
         while not self._stop.is_set():
             # Waiting in the queue, or handed to a worker and not acknowledged yet.
             pending = int(broker.llen(QUEUE)) + int(broker.hlen("unacked"))
-            self.samples.append((round(time.perf_counter() - self.started, 2), pending,
-                                 self.done()))
+            now = round(time.perf_counter() - self.started, 2)
+            self.samples.append((now, pending, self.done()))
+            if self.live and now - shown >= 0.5:
+                self._show()
+                shown = now
             self._stop.wait(0.1)
+
+    def _show(self, end: str = "") -> None:
+        at, pending, done = self.samples[-1] if self.samples else (0.0, 0, 0)
+        print(f"\r{self.label}: {self.answers}/{self.requests} answered · {pending} in the "
+              f"broker · {done} {self.finished} · {at:.1f} s   ", end=end, flush=True)
 
     def wait_for(self, expected: int, timeout: float) -> float | None:
         """Seconds from the start until ``done()`` reached ``expected``, or None."""
@@ -221,12 +243,13 @@ class _Sampler:
         time.sleep(0.3)  # a last sample or two of the empty queue
         self._stop.set()
         self._thread.join()
+        if self.live:
+            self._show(end="\n")
 
 
 def place_orders(base: str, mail: PrivateServer, ids: dict[str, list[int]], label: str, *,
-                 users: int, per_user: int) -> Run:
+                 users: int, per_user: int, live: bool = False) -> Run:
     customers, products = ids["customers"], ids["products"]
-
 
     def act(browser: Browser, number: int) -> tuple[int, bytes]:
         return browser.post("/orders/place/", {
@@ -241,14 +264,16 @@ def place_orders(base: str, mail: PrivateServer, ids: dict[str, list[int]], labe
 
     # The dashboard sets the CSRF cookie.
     browsers = _browsers(base, users, lambda browser: browser.get(f"/customers/{customers[0]}/"))
-    with _Sampler(delivered) as sampler:
+    with _Sampler(delivered, label=f"place order ({label})", requests=users * per_user,
+                  finished="emails delivered", live=live) as sampler:
         latencies, failures, wall, _ = _drive(browsers, per_user, act,
-                                              lambda status: status == 302)
+                                              lambda status: status == 302, sampler.answered)
         done = sampler.wait_for(len(latencies), timeout=120)
     return Run(f"place order: {label}", latencies, failures, wall, done, sampler.samples)
 
 
-def request_reports(base: str, folder: Path, label: str, *, users: int, per_user: int) -> Run:
+def request_reports(base: str, folder: Path, label: str, *, users: int, per_user: int,
+                    live: bool = False) -> Run:
     reports = folder / "reports"
 
     def act(browser: Browser, number: int) -> tuple[int, bytes]:
@@ -258,36 +283,44 @@ def request_reports(base: str, folder: Path, label: str, *, users: int, per_user
         return len(list(reports.glob("*.csv"))) if reports.exists() else 0
 
     browsers = _browsers(base, users, lambda browser: browser.get("/reports/sales/"))
-    with _Sampler(ready) as sampler:
+    with _Sampler(ready, label=f"sales report ({label})", requests=users * per_user,
+                  finished="reports written", live=live) as sampler:
         latencies, failures, wall, _ = _drive(browsers, per_user, act,
-                                              lambda status: status in (200, 202))
+                                              lambda status: status in (200, 202),
+                                              sampler.answered)
         done = sampler.wait_for(len(latencies), timeout=300)
     return Run(f"sales report: {label}", latencies, failures, wall, done, sampler.samples)
 
 
 def measure_state(target: Path, label: str, *, smtp_delay: float = 1.0, users: int = 8,
-                  orders_per_user: int = 3, report_users: int = 4) -> list[Run]:
+                  orders_per_user: int = 3, report_users: int = 4,
+                  live: bool = False) -> list[Run]:
     """Request reports, then place orders, against one project state. (In that order: the
     report's window counts back from the newest order, and new orders are dated today.)"""
     with tempfile.TemporaryDirectory(prefix="course-queue-") as tmp:
         folder = Path(tmp)
         with _served(target, folder, smtp_delay) as (base, mail):
             ids = _shop_ids(target, {})
-            reports = request_reports(base, folder, label, users=report_users, per_user=1)
-            orders = place_orders(base, mail, ids, label, users=users, per_user=orders_per_user)
+            reports = request_reports(base, folder, label, users=report_users, per_user=1,
+                                      live=live)
+            orders = place_orders(base, mail, ids, label, users=users, per_user=orders_per_user,
+                                  live=live)
     return [orders, reports]
 
 
 def compare(*, reference_through: str = "06", smtp_delay: float = 1.0, users: int = 8,
-            orders_per_user: int = 3, report_users: int = 4) -> list[Run]:
-    """Your project, then the reference, under the same load, on copies of the same data."""
+            orders_per_user: int = 3, report_users: int = 4, live: bool = True) -> list[Run]:
+    """Your project, then the reference, under the same load, on copies of the same data; with
+    ``live``, a line per run shows requests answered, the broker's queue and finished work as
+    they change."""
     from course import catalog, targets
 
     reference = targets.reference_state(catalog.load(), reference_through)
     runs: list[Run] = []
     for target, label in ((paths.STARTER, "yours"), (reference, f"reference {reference_through}")):
         runs += measure_state(target, label, smtp_delay=smtp_delay, users=users,
-                              orders_per_user=orders_per_user, report_users=report_users)
+                              orders_per_user=orders_per_user, report_users=report_users,
+                              live=live)
     return runs
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from course.queueing import Run, comparison, timeline_chart
 
 
@@ -34,3 +36,39 @@ def test_timeline_chart_has_a_panel_per_run() -> None:
     chart = timeline_chart([_run("place order: yours", [1.0]), _run("sales report: yours", [1.0])])
     assert len(chart.axes) == 2
     assert chart.axes[0].get_title() == "place order: yours"
+
+
+class _FakeBroker:
+    """Three messages waiting, one handed to a worker."""
+
+    def llen(self, key: str) -> int:
+        return 3
+
+    def hlen(self, key: str) -> int:
+        return 1
+
+
+def test_live_line_shows_answers_queue_and_finished_work(monkeypatch, capsys) -> None:
+    from course import queueing
+
+    monkeypatch.setattr(queueing, "_broker", lambda flush=False: _FakeBroker())
+    finished = iter(range(100))
+    with queueing._Sampler(lambda: next(finished), label="place order (yours)", requests=2,
+                           finished="emails delivered", live=True) as sampler:
+        sampler.answered()
+        time.sleep(0.7)
+    out = capsys.readouterr().out
+    lines = out.split("\r")
+    assert lines[0] == "" and len(lines) >= 3, "rewritten in place, more than once"
+    assert lines[-1].startswith("place order (yours): 1/2 answered · 4 in the broker · ")
+    assert "emails delivered" in lines[-1] and out.endswith("\n")
+    assert [pending for _, pending, _ in sampler.samples] == [4] * len(sampler.samples)
+
+
+def test_quiet_sampler_prints_nothing(monkeypatch, capsys) -> None:
+    from course import queueing
+
+    monkeypatch.setattr(queueing, "_broker", lambda flush=False: _FakeBroker())
+    with queueing._Sampler(lambda: 0):
+        time.sleep(0.2)
+    assert capsys.readouterr().out == ""
