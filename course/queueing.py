@@ -228,7 +228,7 @@ class _Sampler:
     def _show(self, end: str = "") -> None:
         at, pending, done = self.samples[-1] if self.samples else (0.0, 0, 0)
         print(f"\r{self.label}: {self.answers}/{self.requests} answered · {pending} in the "
-              f"broker · {done} {self.finished} · {at:.1f} s   ", end=end, flush=True)
+              f"broker · {self.finished}: {done} · {at:.1f} s   ", end=end, flush=True)
 
     def wait_for(self, expected: int, timeout: float) -> float | None:
         """Seconds from the start until ``done()`` reached ``expected``, or None."""
