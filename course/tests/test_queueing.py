@@ -60,8 +60,8 @@ def test_live_line_shows_answers_queue_and_finished_work(monkeypatch, capsys) ->
     out = capsys.readouterr().out
     lines = out.split("\r")
     assert lines[0] == "" and len(lines) >= 3, "rewritten in place, more than once"
-    assert lines[-1].startswith("place order (yours): 1/2 answered · 4 in the broker · emails "
-                              "delivered: ")
+    assert lines[-1].startswith(
+        "place order (yours): 1/2 answered · 4 in the broker · emails delivered: ")
     assert out.endswith("\n")
     assert [pending for _, pending, _ in sampler.samples] == [4] * len(sampler.samples)
 
