@@ -175,21 +175,20 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
-    from course import services, smtp_server
+    from course import smtp_server
 
-    control = services.smtp_control_file()
     if args.normal:
-        smtp_server.reset_behaviour(control)
+        smtp_server.reset_behaviour()
     if args.delay is not None or args.refuse is not None or args.hold is not None:
         smtp_server.set_behaviour(delay_seconds=args.delay, refuse_next=args.refuse,
-                                  hold_seconds=args.hold, path=control)
+                                  hold_seconds=args.hold)
     if args.clear:
-        smtp_server.clear(services.mail_dir())
-    behaviour = smtp_server.read_behaviour(control)
+        smtp_server.clear()
+    behaviour = smtp_server.read_behaviour()
     print("mail server: " + (", ".join(f"{k} {v:g}" for k, v in behaviour.items() if v)
                              or "answers at once, accepts everything"))
-    found = smtp_server.messages(services.mail_dir())
-    print(f"{len(found)} message(s) in {services.mail_dir()}" + (":" if found else ""))
+    found = smtp_server.messages()
+    print(f"{len(found)} message(s) in {smtp_server.mail_dir()}" + (":" if found else ""))
     for message in found[-args.last:]:
         print(f"  {message['Date']}  to {message['To']}  {message['Subject']}  "
               f"{message['Message-ID']}")

@@ -115,10 +115,11 @@ def grading_env_file(folder: Path) -> Path:
     from course import envfile, services
 
     path = folder / "grading.env"
+    values: dict[str, str | None] = dict(envfile.read())
     broker = services.redis_url(GRADING_BROKER_DB)
-    envfile.update(envfile.read(), path)
     if broker:
-        envfile.update({"CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker}, path)
+        values.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    envfile.update(values, path)
     return path
 
 

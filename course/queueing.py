@@ -140,13 +140,13 @@ def _served(target: Path, folder: Path, smtp_delay: float) -> Iterator[tuple[str
         env.update(COURSE_GRADING_SMTP_PORT=str(mail.port), SHOP_REPORTS_DIR=str(folder / "reports"),
                    CELERY_BROKER_URL=broker_url, CELERY_RESULT_BACKEND=broker_url)
         _broker(flush=True)
+        stack.callback(_broker, True)  # emptied again afterwards, whatever happens
         if services.project_has_celery_app(target):
             worker = Worker(target, env, folder / "worker.log", "measure",
                             concurrency=WORKER_PROCESSES).start()
             stack.callback(worker.stop)
         base = stack.enter_context(load.gunicorn("config.wsgi:application", env, cwd=target))
         yield base, mail
-        stack.callback(_broker, True)
 
 
 def _browsers(base: str, users: int, prepare: Callable[[Browser], Any]) -> list[Browser]:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from course import envfile, paths
+from course.smtp_server import control_file as smtp_control_file
+from course.smtp_server import mail_dir
 
 PREFERRED_PORTS = {"redis": 6390, "smtp": 1025, "postgres": 5440}
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
@@ -96,14 +98,6 @@ def _pgdata() -> Path:
 
 def _log(name: str) -> Path:
     return paths.STATE / "logs" / f"{name}.log"
-
-
-def smtp_control_file() -> Path:
-    return _run_dir() / "smtp_control.json"
-
-
-def mail_dir() -> Path:
-    return paths.STATE / "mail"
 
 
 def _bin_dir() -> Path:
@@ -221,11 +215,12 @@ def _heal_stale_state() -> None:
         stale.unlink(missing_ok=True)
 
 
-def _program(name: str, command: str, *, user: str | None = None, extra: str = "") -> str:
+def _program(name: str, command: str, *, user: str | None = None, extra: str = "",
+             directory: Path | None = None) -> str:
     lines = [
         f"[program:{name}]",
         f"command={command}",
-        f"directory={paths.STATE}",
+        f"directory={directory or paths.STATE}",
         "autostart=true",
         "autorestart=true",
         "startsecs=1",
@@ -245,8 +240,21 @@ def _program(name: str, command: str, *, user: str | None = None, extra: str = "
 def project_has_celery_app(project: Path | None = None) -> bool:
     """True once ``config/celery.py`` of the learner's project defines a Celery app ``app``."""
     project = project or paths.STARTER
-    if not (project / "config" / "celery.py").exists():
+    module = project / "config" / "celery.py"
+    if not module.exists():
         return False
+    # Importing the project takes a fifth of a second and every `check` runs `up`: the answer
+    # is kept until config/celery.py or config/__init__.py changes.
+    key = " ".join([str(module.resolve())] + [
+        f"{path.stat().st_mtime_ns}:{path.stat().st_size}" if path.exists() else "-"
+        for path in (module, module.with_name("__init__.py"))])
+    known = _run_dir() / "celery-app"
+    try:
+        cached_key, answer = known.read_text().splitlines()
+        if cached_key == key:
+            return answer == "True"
+    except (OSError, ValueError):
+        pass
     probe = ("import celery, config.celery as m; "
              "print(isinstance(getattr(m, 'app', None), celery.Celery))")
     try:
@@ -255,7 +263,10 @@ def project_has_celery_app(project: Path | None = None) -> bool:
                                 env=dict(os.environ, PYTHONPATH=str(project)))
     except subprocess.TimeoutExpired:
         return False
-    return result.stdout.strip() == "True"
+    found = result.stdout.strip() == "True"
+    known.parent.mkdir(parents=True, exist_ok=True)
+    known.write_text(f"{key}\n{found}\n")
+    return found
 
 
 def _worker_command() -> str:
@@ -315,11 +326,10 @@ def write_config(ports: dict[str, int], worker: bool = False) -> None:
                                      extra="stopsignal=INT\nstopwaitsecs=30"))
         elif name == WORKER:
             # A warm shutdown lets running tasks finish; the project's settings are the dev ones.
-            sections.append(_program(name, command, extra=(
-                f"directory={paths.STARTER}\nstopwaitsecs=30\n"
-                f"environment=PYTHONPATH=\"{paths.STARTER}\","
+            sections.append(_program(name, command, directory=paths.STARTER, extra=(
+                f"stopwaitsecs=30\nenvironment=PYTHONPATH=\"{paths.STARTER}\","
                 "DJANGO_SETTINGS_MODULE=\"config.settings.dev\""
-            )).replace(f"directory={paths.STATE}\n", "", 1))
+            )))
         else:
             sections.append(_program(name, command))
     _config_path().write_text("\n".join(sections))
@@ -413,7 +423,9 @@ def _ensure_shop_database(port: int) -> None:
 # --- health ------------------------------------------------------------------------
 
 
-def _healthy(name: str, port: int) -> bool:
+def healthy(name: str, port: int) -> bool:
+    """Whether the service on ``port`` answers as it should (Redis PING, SMTP EHLO, a
+    PostgreSQL connection)."""
     try:
         if name == "redis":
             import redis
@@ -449,11 +461,24 @@ def redis_url(database: int) -> str | None:
     return f"{url.rsplit('/', 1)[0]}/{database}" if url else None
 
 
-def log_tail(name: str, lines: int = 15) -> str:
+def _log_text(name: str, since: int | None = None) -> str:
+    """The end of a service's log (logs grow to megabytes), or what it wrote after the byte
+    offset ``since``."""
     path = _log(name)
     if not path.exists():
         return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    with path.open("rb") as handle:
+        handle.seek(max(since or 0, path.stat().st_size - 64_000))
+        return handle.read().decode(errors="replace")
+
+
+def _log_size(name: str) -> int:
+    path = _log(name)
+    return path.stat().st_size if path.exists() else 0
+
+
+def log_tail(name: str, lines: int = 15) -> str:
+    return "\n".join(_log_text(name).splitlines()[-lines:])
 
 
 def _process_states() -> dict[str, str]:
@@ -474,7 +499,7 @@ def _wait_healthy(names: list[str], ports: dict[str, int]) -> None:
                     f"{name} failed to start ({states[name]}): "
                     f"{log_tail(name, 1) or 'no output'} (full log: {_log(name)})"
                 )
-            if states.get(name) == "RUNNING" and _healthy(name, ports[name]):
+            if states.get(name) == "RUNNING" and healthy(name, ports[name]):
                 pending.discard(name)
         for name in pending:
             if time.monotonic() - started > HEALTH_TIMEOUT[name]:
@@ -501,25 +526,9 @@ def worker_connection(log: str) -> str | None:
     return "connected" if max(good, default=-1) > max(bad, default=-1) else "disconnected"
 
 
-def _worker_log_size() -> int:
-    path = _log(WORKER)
-    return path.stat().st_size if path.exists() else 0
-
-
-def _worker_log(since: int | None = None) -> str:
-    """The end of the worker's log (the log may be megabytes), or what it wrote after the
-    offset ``since``."""
-    path = _log(WORKER)
-    if not path.exists():
-        return ""
-    with path.open("rb") as handle:
-        handle.seek(max(since or 0, path.stat().st_size - 64_000))
-        return handle.read().decode(errors="replace")
-
-
 def _worker_problem() -> str:
     """The worker's last line about its broker, or its last line."""
-    lines = [line for line in _worker_log().splitlines() if line.strip()]
+    lines = [line for line in _log_text(WORKER).splitlines() if line.strip()]
     about_broker = [line for line in lines if _WORKER_CUT_OFF.search(line)]
     return (about_broker or lines or ["no output"])[-1].strip()
 
@@ -533,11 +542,11 @@ def _wait_for_worker(quiet: bool, log_from: int | None) -> None:
         state = _process_states().get(WORKER)
         if state in ("FATAL", "EXITED"):
             break
-        if state == "RUNNING" and worker_connection(_worker_log(log_from)) is not None:
+        if state == "RUNNING" and worker_connection(_log_text(WORKER, log_from)) is not None:
             break
         time.sleep(0.2)
     if not quiet and not (_process_states().get(WORKER) == "RUNNING"
-                          and worker_connection(_worker_log()) == "connected"):
+                          and worker_connection(_log_text(WORKER)) == "connected"):
         print(f"course: the Celery worker is not working: {_worker_problem()} "
               f"(full log: {_log(WORKER)})")
 
@@ -581,7 +590,7 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
     addresses_changed = _write_addresses(ports, postgres)
     worker = project_has_celery_app()
     worker_was_running = WORKER in running
-    worker_log_from = _worker_log_size()
+    worker_log_from = _log_size(WORKER)
     write_config(ports, worker)
     if supervisor_up:
         _apply_config_changes()
@@ -601,10 +610,10 @@ def up(postgres: bool | None = None, quiet: bool = False) -> Status:
         _ensure_shop_database(ports["postgres"])
     if worker:
         if worker_was_running and (addresses_changed or
-                                   worker_connection(_worker_log()) == "disconnected"):
+                                   worker_connection(_log_text(WORKER)) == "disconnected"):
             # It read addresses that changed since, or lost Redis (now back): a fresh start
             # connects at once instead of after Celery's growing retry intervals.
-            worker_log_from = _worker_log_size()
+            worker_log_from = _log_size(WORKER)
             restart(WORKER)
         elif worker_was_running:
             worker_log_from = None
@@ -676,15 +685,15 @@ def status() -> Status:
         else:
             state = "stopped"
         if name == WORKER:
-            healthy = state == "running" and worker_connection(_worker_log()) != "disconnected"
+            answering = state == "running" and worker_connection(_log_text(WORKER)) != "disconnected"
             url = "celery -A config worker (starter_project/)"
         else:
-            healthy = bool(port and state == "running" and _healthy(name, port))
+            answering = bool(port and state == "running" and healthy(name, port))
             url = _url(name, port) if port else ""
         result.services.append(ServiceState(
-            name=name, state=state, url=url, healthy=healthy,
+            name=name, state=state, url=url, healthy=answering,
             log_tail=log_tail(name) if state == "failed" else
-            (_worker_problem() if name == WORKER and state == "running" and not healthy else ""),
+            (_worker_problem() if name == WORKER and state == "running" and not answering else ""),
         ))
     return result
 

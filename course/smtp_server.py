@@ -150,8 +150,6 @@ class PrivateServer:
         return self.folder / "mail"
 
     def start(self) -> PrivateServer:
-        import smtplib
-
         from course import services
 
         self.port = services.free_port()
@@ -163,15 +161,8 @@ class PrivateServer:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
-        def answers() -> bool:
-            try:
-                with smtplib.SMTP("127.0.0.1", self.port, timeout=1) as client:
-                    return client.noop()[0] == 250
-            except OSError:
-                return False
-
         deadline = time.monotonic() + 15
-        while not answers():
+        while not services.healthy("smtp", self.port):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the SMTP server on port {self.port} did not start")
             time.sleep(0.05)
@@ -181,7 +172,7 @@ class PrivateServer:
         set_behaviour(path=self.control, **settings)
 
     def setting(self, name: str) -> float:
-        return json.loads(self.control.read_text()).get(name, 0)
+        return read_behaviour(self.control)[name]
 
     def messages(self, to: str | None = None) -> list[EmailMessage]:
         found = messages(self.maildir)

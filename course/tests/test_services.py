@@ -232,3 +232,19 @@ def test_worker_is_supervised_once_the_project_has_a_celery_app(home: Path, tmp_
 ])
 def test_worker_connection_is_its_latest_word_on_the_broker(log: str, expected: str | None) -> None:
     assert services.worker_connection(log) == expected
+
+
+def test_celery_app_probe_is_kept_until_the_module_changes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(services, "_run_dir", lambda: tmp_path / "run")
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (project / "config" / "__init__.py").write_text("")
+    module = project / "config" / "celery.py"
+    module.write_text("# TODO: the app\n")
+    assert services.project_has_celery_app(project) is False
+    assert (tmp_path / "run" / "celery-app").read_text().endswith("False\n")
+    module.write_text("from celery import Celery\napp = Celery('config')\n")
+    assert services.project_has_celery_app(project) is True, "a changed module is probed again"
+    started = time.perf_counter()
+    assert services.project_has_celery_app(project) is True
+    assert time.perf_counter() - started < 0.05, "an unchanged module is not imported again"

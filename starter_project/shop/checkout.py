@@ -1,6 +1,5 @@
-"""Checkout: the form a customer posts to place an order, and the view that takes it."""
+"""Checkout: the view that takes the order form (shop/forms.py) and places the order."""
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
@@ -8,46 +7,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .emails import send_order_confirmation
+from .forms import PlaceOrderForm
 from .models import Customer, Order, OrderItem, Product
-
-
-class IntegerListField(forms.Field):
-    """Whole numbers sent as repeated fields (`id=1&id=2`) or comma-separated (`id=1,2`)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        if not value:
-            return []
-        if isinstance(value, str):
-            value = [value]
-        numbers = []
-        for chunk in value:
-            for part in str(chunk).split(","):
-                if not part.strip():
-                    continue
-                try:
-                    numbers.append(int(part))
-                except ValueError:
-                    raise forms.ValidationError("Enter whole numbers.", code="invalid")
-        return numbers
-
-
-class PlaceOrderForm(forms.Form):
-    customer_id = forms.IntegerField(min_value=1)
-    product_ids = IntegerListField()
-    quantities = IntegerListField()
-
-    def clean(self):
-        data = super().clean()
-        ids = data.get("product_ids") or []
-        quantities = data.get("quantities") or []
-        if not ids or len(ids) != len(quantities):
-            raise forms.ValidationError("Give one quantity for each product.")
-        if any(quantity < 1 or quantity > 99 for quantity in quantities):
-            raise forms.ValidationError("Quantities go from 1 to 99.")
-        data["lines"] = list(zip(ids, quantities))
-        return data
 
 
 @require_POST

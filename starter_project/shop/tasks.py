@@ -21,7 +21,7 @@ def count_orders(status=None):
 
 # TODO(06.2): a task that sends the order confirmation (shop.emails.send_order_confirmation)
 # for an order id.
-# TODO(06.3): a task that writes a sales report file (shop.report_jobs.write_report) and
+# TODO(06.3): a task that writes a sales report file (shop.report_files.write_report) and
 # reports its progress while it works.
 # TODO(06.4): the mail server refuses mail now and then: retry the confirmation with a growing
 # delay, a bounded number of times.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import checkout, exports, report_jobs, views
+from . import checkout, exports, report_files, report_jobs, views
 
 app_name = "shop"
 
@@ -17,7 +17,7 @@ urlpatterns = [
     path("reports/sales.pdf", views.sales_report_pdf, name="sales_report_pdf"),
     path("reports/sales/jobs/", report_jobs.request_sales_report, name="request_sales_report"),
     path("reports/jobs/<uuid:job_id>/", report_jobs.report_job_status, name="report_job_status"),
-    path("reports/jobs/<uuid:job_id>/download", report_jobs.report_job_download,
+    path("reports/jobs/<uuid:job_id>/download", report_files.report_job_download,
          name="report_job_download"),
     path("exports/order-lines.csv", exports.order_lines_csv, name="order_lines_csv"),
 ]

@@ -11,7 +11,7 @@ from celery import shared_task
 
 from .emails import send_order_confirmation
 from .models import Order
-from .report_jobs import write_report
+from .report_files import write_report
 
 logger = logging.getLogger(__name__)
 

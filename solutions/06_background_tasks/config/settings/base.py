@@ -161,7 +161,7 @@ EMAIL_PORT = int(env("SMTP_PORT", "1025"))
 DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
 EMAIL_TIMEOUT = 10  # seconds: a mail server that hangs raises (and the task retries)
 
-# Files made by report jobs (shop/report_jobs.py).
+# Files made by report jobs (shop/report_files.py).
 SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "reports"))
 # Seconds a report job waits at each progress step: 0 in production. Set it (for example
 # SHOP_REPORT_PAUSE=1 in .course/env) to watch the progress of a small shop's report.
