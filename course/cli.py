@@ -188,10 +188,14 @@ def cmd_mail(args: argparse.Namespace) -> int:
     print("mail server: " + (", ".join(f"{k} {v:g}" for k, v in behaviour.items() if v)
                              or "answers at once, accepts everything"))
     found = smtp_server.messages()
-    print(f"{len(found)} message(s) in {smtp_server.mail_dir()}" + (":" if found else ""))
-    for message in found[-args.last:]:
+    repeats = smtp_server.repeats(found)
+    distinct = f", {len(found) - sum(repeats)} distinct" if any(repeats) else ""
+    print(f"{len(found)} message(s){distinct} in {smtp_server.mail_dir()}"
+          + (":" if found else ""))
+    shown = len(found[-args.last:])
+    for message, repeat in zip(found[-shown:], repeats[-shown:], strict=True):
         print(f"  {message['Date']}  to {message['To']}  {message['Subject']}  "
-              f"{message['Message-ID']}")
+              f"{message['Message-ID']}" + ("  (again: a mailbox shows it once)" if repeat else ""))
     return EXIT_OK
 
 

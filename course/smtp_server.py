@@ -99,6 +99,18 @@ def messages(folder: Path | None = None) -> list[EmailMessage]:
     ]
 
 
+def repeats(found: list[EmailMessage]) -> list[bool]:
+    """For each message, whether an earlier one had the same Message-ID: the same message sent
+    again, which mail clients show once."""
+    seen: set[str] = set()
+    flags = []
+    for message in found:
+        key = str(message["Message-ID"] or "")
+        flags.append(bool(key) and key in seen)
+        seen.add(key)
+    return flags
+
+
 def clear(folder: Path | None = None) -> None:
     for path in (folder or mail_dir()).glob("*.eml"):
         path.unlink(missing_ok=True)

@@ -37,3 +37,16 @@ def test_messages_are_listed_newest_last_and_cleared(tmp_path: Path) -> None:
     listed = _mail(home, "--last", "1")
     assert "2 message(s)" in listed and "order #2" in listed and "order #1" not in listed
     assert "0 message(s)" in _mail(home, "--clear")
+
+
+def test_a_message_sent_again_is_marked_as_a_repeat(tmp_path: Path) -> None:
+    home = tmp_path / "state"
+    mail = home / "mail"
+    mail.mkdir(parents=True)
+    for number, message_id in enumerate(("<a@x>", "<b@x>", "<a@x>")):
+        (mail / f"0000{number}.eml").write_text(
+            f"To: someone@example.com\nSubject: order #{number}\nMessage-ID: {message_id}\n\nhi\n")
+    listed = _mail(home).splitlines()
+    assert "3 message(s), 2 distinct" in listed[1]
+    assert [line.endswith("(again: a mailbox shows it once)") for line in listed[2:]] == [
+        False, False, True]

@@ -142,6 +142,25 @@ class SeedTest(TestCase):
         call_command("seed_shop", "--scale", "tiny", stdout=StringIO(), verbosity=0)
         self.assertIsNone(cache.get("about-the-old-data"))
 
+    def test_the_command_asks_for_migrations_first(self):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        from django.conf import settings
+
+        with tempfile.TemporaryDirectory() as folder:
+            env = dict(os.environ, COURSE_SQLITE_PATH=str(Path(folder) / "empty.sqlite3"),
+                       COURSE_DB="", DATABASE_URL="")
+            done = subprocess.run([sys.executable, "manage.py", "seed_shop", "--scale", "tiny"],
+                                  cwd=settings.BASE_DIR, env=env, capture_output=True,
+                                  text=True, timeout=120)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("run `python manage.py migrate` first", done.stderr)
+        self.assertNotIn("Traceback", done.stderr)
+
     def test_unknown_scale_is_refused(self):
         with self.assertRaises(ValueError):
             seed_shop("huge")

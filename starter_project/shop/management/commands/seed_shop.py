@@ -4,7 +4,9 @@ import time
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from shop.seed import SCALES, seed_shop
 
@@ -50,6 +52,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args, scale, seed, verbosity, **options):
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("the database has unapplied migrations: run "
+                               "`python manage.py migrate` first")
         started = time.monotonic()
         progress = None
         if verbosity > 0:
