@@ -192,8 +192,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
     distinct = f", {len(found) - sum(repeats)} distinct" if any(repeats) else ""
     print(f"{len(found)} message(s){distinct} in {smtp_server.mail_dir()}"
           + (":" if found else ""))
-    shown = len(found[-args.last:])
-    for message, repeat in zip(found[-shown:], repeats[-shown:], strict=True):
+    for message, repeat in list(zip(found, repeats, strict=True))[-args.last:]:
         print(f"  {message['Date']}  to {message['To']}  {message['Subject']}  "
               f"{message['Message-ID']}" + ("  (again: a mailbox shows it once)" if repeat else ""))
     return EXIT_OK

@@ -355,7 +355,7 @@ def timeline_chart(runs: list[Run], *, title: str = "") -> Any:
         axis.axvline(run.wall_s, color="grey", linestyle=":", label="last answer sent")
         axis.set_title(run.name, fontsize=9)
         axis.set_xlabel("seconds")
-        highest = max((max(s[1], s[2]) for s in run.timeline), default=1)
+        highest = max((max(s[1], s[2]) for s in run.timeline), default=0)
         axis.set_ylim(0, max(highest, 1) * 1.6)  # room above the lines for the legend
         axis.legend(fontsize=7, loc="upper left")
     if title:

@@ -288,9 +288,9 @@ def test_06_3_report_jobs(shop, workers, measured):
              target="202 at once; the worker writes CSV and PDF (" + " → ".join(seen) + ")")
 
 
-def _retry_waits(log: str) -> list[str]:
-    """The wait before each retry, as the worker logged it ("retry: Retry in 2s: …")."""
-    return re.findall(r"retry: Retry in ([\d.]+)s", log)
+def _retry_waits(log: str) -> list[float]:
+    """The wait before each retry in seconds, as the worker logged it ("retry: Retry in 2s: …")."""
+    return [float(wait) for wait in re.findall(r"retry: Retry in ([\d.]+)s", log)]
 
 
 def _task_names(log: str) -> list[str]:
@@ -330,16 +330,16 @@ def test_06_4_retry_with_backoff(shop, workers, mail_server, measured):
     # Backoff is autoretry's retry_backoff (whose waits are random with the default jitter),
     # or a task that retries itself with waits that grow.
     automatic = bool(getattr(task, "retry_backoff", False))
-    growing = all(float(later) > float(earlier) > 0 for earlier, later in
-                  zip(waits, waits[1:], strict=False))
+    growing = all(later > earlier > 0 for earlier, later in zip(waits, waits[1:], strict=False))
+    logged = ", ".join(f"{wait:g} s" for wait in waits)
     assert automatic or growing, (
-        f"{task.name} retried after waits of {', '.join(waits)} s, a fixed pace: with "
+        f"{task.name} retried after waits of {logged}, a fixed pace: with "
         "retry_backoff each wait doubles"
     )
     jitter = " (retry_jitter draws each wait at random below the doubling bound)" \
         if automatic and getattr(task, "retry_jitter", True) else ""  # Celery's default: on
-    measured(f"{refusals} refusals, {retries} retries after waits of "
-             f"{', '.join(w + ' s' for w in waits)}{jitter}; delivered after {seconds:.1f} s",
+    measured(f"{refusals} refusals, {retries} retries after waits of {logged}{jitter}; "
+             f"delivered after {seconds:.1f} s",
              target=f"1 email; backoff; at most {task.max_retries} retries")
 
 

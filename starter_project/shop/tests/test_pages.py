@@ -1,8 +1,14 @@
 """Smoke tests of the shop: every page answers, orders send email, seeding is repeatable."""
 
+import os
+import subprocess
+import sys
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 from celery import current_app
+from django.conf import settings
 from django.core import mail
 from django.test import TestCase, override_settings
 from django.urls import reverse
@@ -143,14 +149,6 @@ class SeedTest(TestCase):
         self.assertIsNone(cache.get("about-the-old-data"))
 
     def test_the_command_asks_for_migrations_first(self):
-        import os
-        import subprocess
-        import sys
-        import tempfile
-        from pathlib import Path
-
-        from django.conf import settings
-
         with tempfile.TemporaryDirectory() as folder:
             env = dict(os.environ, COURSE_SQLITE_PATH=str(Path(folder) / "empty.sqlite3"),
                        COURSE_DB="", DATABASE_URL="")
