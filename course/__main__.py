@@ -10,6 +10,6 @@ if sys.version_info < (3, 10):
     )
     sys.exit(2)
 
-from course.cli import main  # noqa: E402
+from course.cli.main import main  # noqa: E402
 
 sys.exit(main())

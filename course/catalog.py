@@ -53,6 +53,9 @@ class Chapter:
     slug: str  # e.g. "01_measure_first"
     title: str
     exercises: tuple[Exercise, ...] = field(default=())
+    # Services the chapter's notebook and graders need beyond those that always run (names
+    # of plug-ins in course/services/plugins/): `check NN` and the notebook start them.
+    services: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,15 @@ class Catalog:
     def chapters_up_to(self, number: str) -> list[Chapter]:
         return [c for c in self.chapters if c.number <= number]
 
+    def services_for(self, exercises: list[Exercise]) -> list[str]:
+        """The services the chapters of ``exercises`` declare, each once, in order."""
+        numbers = {exercise.chapter_number for exercise in exercises}
+        names: list[str] = []
+        for chapter in self.chapters:
+            if chapter.number in numbers:
+                names.extend(name for name in chapter.services if name not in names)
+        return names
+
 
 def parse(text: str) -> Catalog:
     data = tomllib.loads(text)
@@ -130,7 +142,8 @@ def parse(text: str) -> Catalog:
             for raw in raw_chapter.get("exercise", [])
         )
         chapters.append(
-            Chapter(number=slug[:2], slug=slug, title=raw_chapter["title"], exercises=exercises)
+            Chapter(number=slug[:2], slug=slug, title=raw_chapter["title"], exercises=exercises,
+                    services=tuple(raw_chapter.get("services", ())))
         )
     return Catalog(chapters=tuple(chapters))
 

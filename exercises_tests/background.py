@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course import paths
-from course.celery_worker import Worker
-from course.smtp_server import PrivateServer as MailServer
+from course.services.celery_process import Worker
+from course.services.mailserver import PrivateServer as MailServer
 
 VISIBILITY_TIMEOUT = 4  # seconds before Redis hands out again a task its worker never acknowledged
 REPORT_PAUSE = 0.4  # seconds at each progress step of a report: long enough to watch, and to kill

@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from course.measure import body_pieces, counted, peak_memory, queries_for
+from course.measuring.measure import body_pieces, counted, peak_memory, queries_for
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from course import plans
+from course.measuring import plans
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from course.measure import counted
+from course.measuring.measure import counted
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from course.measure import counted, queries_for
+from course.measuring.measure import counted, queries_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_cache]
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from course import catalog, paths, targets
+from course import catalog, paths
+from course.project import states
 
 CATALOG = catalog.load()
 EXERCISES = CATALOG.exercises
@@ -66,7 +67,7 @@ def test_markers_in_starter_and_not_in_reference(exercise: catalog.Exercise) -> 
     assert any(marker in (paths.STARTER / rel).read_text() for rel in exercise.files), (
         f"no {marker} in {exercise.files}"
     )
-    final = targets.reference_state(CATALOG, targets.final_chapter(CATALOG))
+    final = states.reference_state(CATALOG, states.final_chapter(CATALOG))
     for rel in exercise.files:
         assert marker not in (final / rel).read_text(), f"{marker} left in the reference {rel}"
 
@@ -87,8 +88,8 @@ def test_every_solution_overlay_belongs_to_a_chapter() -> None:
 
 def test_every_chapter_exercise_file_changes_in_its_solution() -> None:
     for ex in EXERCISES:
-        before = targets.reference_state(CATALOG, targets.previous_chapter(CATALOG, ex.chapter_number))
-        after = targets.reference_state(CATALOG, ex.chapter_number)
+        before = states.reference_state(CATALOG, states.previous_chapter(CATALOG, ex.chapter_number))
+        after = states.reference_state(CATALOG, ex.chapter_number)
         changed = [rel for rel in ex.files
-                   if targets.file_in_state(before, rel) != targets.file_in_state(after, rel)]
+                   if states.file_in_state(before, rel) != states.file_in_state(after, rel)]
         assert changed, f"{ex.id}: the solution changes none of {ex.files}"

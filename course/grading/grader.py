@@ -1,0 +1,254 @@
+"""Grade exercises: run their pytest checks against a project state and explain the result.
+
+One pytest subprocess per call, with a per-test time limit (a learner's
+infinite loop becomes "timed out after N s" for that exercise and grading
+goes on). A syntax error in an exercise's file is reported as one line naming
+the file and line; the other exercises are still graded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from course import paths
+from course.catalog import Catalog, Exercise
+from course.project import states
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_ATTEMPTED = "not attempted"
+TIMED_OUT = "timed out"
+ERROR = "error"
+
+DEFAULT_TIME_LIMIT = 90  # seconds per test
+
+
+@dataclass
+class Verdict:
+    exercise: Exercise
+    status: str
+    message: str = ""
+    measured: list[dict[str, Any]] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def measured_text(self) -> str:
+        parts = []
+        for item in self.measured:
+            unit = f" {item['unit']}" if item.get("unit") else ""
+            text = f"{item['value']}{unit}"
+            if item.get("target") not in (None, ""):
+                text += f" (target {item['target']})"
+            parts.append(text)
+        return "; ".join(parts)
+
+
+def syntax_problem(path: Path, shown_as: str) -> str | None:
+    """One line describing a syntax error in ``path``, or None."""
+    if path.suffix != ".py" or not path.exists():
+        return None
+    try:
+        compile(path.read_bytes(), str(path), "exec")
+    except SyntaxError as error:
+        return f"SyntaxError in {shown_as} line {error.lineno}: {error.msg}"
+    return None
+
+
+def project_syntax_problems(target: Path) -> list[str]:
+    """Syntax errors anywhere in the project (what would stop Django from loading)."""
+    problems = []
+    for path in sorted(target.rglob("*.py")):
+        if states.IGNORED_PARTS.intersection(path.parts):
+            continue
+        problem = syntax_problem(path, _shown(target, path.relative_to(target).as_posix()))
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _shown(target: Path, relative: str) -> str:
+    if target.resolve() == paths.STARTER.resolve():
+        return f"starter_project/{relative}"
+    return relative
+
+
+def is_untouched(exercise: Exercise, target: Path, catalog: Catalog) -> bool:
+    """True when every file of the exercise is as it was before its chapter."""
+    before = states.reference_state(
+        catalog, states.previous_chapter(catalog, exercise.chapter_number)
+    )
+    return all(
+        states.file_in_state(target, rel) == states.file_in_state(before, rel)
+        for rel in exercise.files
+    )
+
+
+def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest",
+        "-c", str(paths.EXERCISES_TESTS / "pytest.ini"),
+        "--rootdir", str(paths.EXERCISES_TESTS),
+        "-p", "no:cacheprovider",
+        "-p", "no:nbval",  # importing it (nbformat, jsonschema) costs every check 1.7 s
+        "-q", "--no-header", "-rN", "--tb=short",
+        f"--timeout={time_limit}",
+        *node_ids,
+    ]
+
+
+GRADING_REDIS_DB = 15  # graders may flush it: the learner's cache lives in database 0
+GRADING_BROKER_DB = 13  # the graders' Celery broker and results; the learner's are 1 and 2
+
+
+def grading_env_file(folder: Path) -> Path:
+    """The learner's ``.course/env`` with the graders' own Celery broker and result store."""
+    from course import envfile, services
+
+    path = folder / "grading.env"
+    values: dict[str, str | None] = dict(envfile.read())
+    broker = services.redis_url(GRADING_BROKER_DB)
+    if broker:
+        values.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    envfile.update(values, path)
+    return path
+
+
+def grading_env(target: Path, results: Path, database: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    from course import services
+
+    redis_url = services.redis_url(GRADING_REDIS_DB)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    env["COURSE_ENV_FILE"] = str(grading_env_file(results.parent))
+    # Celery reads these two from the process environment over any setting: graders pass them
+    # through the env file only, so a project whose settings ignore them cannot pass.
+    env.pop("CELERY_BROKER_URL", None)
+    env.pop("CELERY_RESULT_BACKEND", None)
+    env["COURSE_TARGET_DIR"] = str(target)
+    env["COURSE_RESULTS"] = str(results)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    if database:
+        env["COURSE_DB"] = database
+    return env
+
+
+def run_tests(
+    node_ids: list[str], target: Path, *, time_limit: int, database: str | None,
+    needs: list[str] | None = None,
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """Run pytest on node ids; return per-node results and pytest's output.
+
+    The services always running (a project that caches in Redis or sends mail needs
+    them) and those in ``needs`` are started first.
+    """
+    from course import services
+
+    services.up([*(needs or ()), *(["postgres"] if database == "postgres" else [])],
+                quiet=True)
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        results = Path(tmp) / "results.json"
+        try:
+            completed = subprocess.run(
+                pytest_command(node_ids, time_limit),
+                cwd=paths.EXERCISES_TESTS,
+                env=grading_env(target, results, database),
+                capture_output=True,
+                text=True,
+                timeout=time_limit * len(node_ids) + 120,
+            )
+            output = completed.stdout + completed.stderr
+        except subprocess.TimeoutExpired as expired:
+            output = f"grading stopped after {expired.timeout:.0f} s"
+        data = json.loads(results.read_text()) if results.exists() else {}
+    return data, output
+
+
+def _last_error_line(output: str) -> str:
+    for line in reversed(output.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("E ") or "Error" in line:
+            return line.removeprefix("E").strip()
+    return output.strip().splitlines()[-1] if output.strip() else "no output"
+
+
+def _verdict_for(
+    exercise: Exercise, data: dict[str, dict[str, Any]], output: str, time_limit: int
+) -> Verdict:
+    entries = []
+    for test in exercise.tests:
+        entry = data.get(test) or next(
+            (value for key, value in data.items() if key.endswith(test)), None
+        )
+        entries.append(entry)
+    measured = [m for e in entries if e for m in e.get("measured", [])]
+    duration = sum(e.get("duration", 0.0) for e in entries if e)
+    if any(e is None for e in entries):
+        collect_errors = [v["message"] for k, v in data.items() if k.startswith("collect::")]
+        message = collect_errors[0] if collect_errors else _last_error_line(output)
+        return Verdict(exercise, ERROR, message, measured, duration)
+    for entry in entries:
+        if entry["outcome"] == "timeout":
+            return Verdict(
+                exercise, TIMED_OUT, f"timed out after {time_limit} s", measured, duration
+            )
+    failures = [e for e in entries if e["outcome"] != "passed"]
+    if failures:
+        return Verdict(exercise, FAILED, failures[0]["message"], measured, duration)
+    return Verdict(exercise, PASSED, "", measured, duration)
+
+
+def grade(
+    exercises: list[Exercise],
+    catalog: Catalog,
+    *,
+    target: Path = paths.STARTER,
+    time_limit: int = DEFAULT_TIME_LIMIT,
+    database: str | None = None,
+) -> list[Verdict]:
+    """Grade exercises against ``target``; one verdict per exercise, in order."""
+    verdicts: dict[str, Verdict] = {}
+    runnable: list[Exercise] = []
+    for exercise in exercises:
+        problem = next(
+            filter(None, (syntax_problem(target / f, _shown(target, f)) for f in exercise.files)),
+            None,
+        )
+        if problem:
+            verdicts[exercise.id] = Verdict(exercise, ERROR, problem)
+        else:
+            runnable.append(exercise)
+    if runnable:
+        started = time.monotonic()
+        node_ids = [test for exercise in runnable for test in exercise.tests]
+        data, output = run_tests(node_ids, target, time_limit=time_limit, database=database,
+                                 needs=catalog.services_for(runnable))
+        elapsed = time.monotonic() - started
+        problems: list[str] | None = None
+        for exercise in runnable:
+            verdict = _verdict_for(exercise, data, output, time_limit)
+            if verdict.status == ERROR:
+                # The project did not load: a syntax error anywhere is the likely cause.
+                if problems is None:
+                    problems = project_syntax_problems(target)
+                if problems:
+                    verdict.message = problems[0]
+            if not verdict.duration:
+                verdict.duration = elapsed / len(runnable)
+            verdicts[exercise.id] = verdict
+    for verdict in verdicts.values():
+        if verdict.status == FAILED and is_untouched(verdict.exercise, target, catalog):
+            verdict.status = NOT_ATTEMPTED
+    return [verdicts[exercise.id] for exercise in exercises]

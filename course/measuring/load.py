@@ -1,0 +1,188 @@
+"""Throughput under a real app server: gunicorn serves a project state, locust loads it.
+
+Both run out of process, as they would in production: gunicorn with its own
+workers on a copy of the learner's data (and an empty Redis database of its
+own), locust headless, writing its statistics to CSV. The "floor" is a trivial
+Django view served the same way, to show how close a cached page can get to
+the cost of Django itself::
+
+    from course.measuring import load
+    rows = load.compare_throughput(reference_through="05", page="product list")
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from course import paths, services
+from course.measuring import bench
+
+FLOOR_APP = "course.measuring.floor_app:application"
+
+
+class LoadError(RuntimeError):
+    """The server or the load generator could not run: the message says why."""
+
+
+def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise LoadError(f"gunicorn stopped at start: {last} (log: {log})")
+        try:
+            urllib.request.urlopen(url, timeout=30).read()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers, even if not 200: serving
+        except OSError:
+            time.sleep(0.2)
+    raise LoadError(f"gunicorn did not answer {url} within 60 s (log: {log})")
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
+             probe_path: str = "/") -> Iterator[str]:
+    """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL."""
+    port = services.free_port()
+    log = paths.LOGS / f"gunicorn-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "gunicorn", app, "--workers", str(workers),
+               "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=output,
+                                  stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_serving(base + probe_path, server, log)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@contextmanager
+def serve_state(target: Path, *, workers: int = 2, probe_path: str = "/",
+                db: str | None = None) -> Iterator[str]:
+    """Serve a project state (yours or a reference) on a migrated copy of your data."""
+    with bench.migrated_copy(target, db=db) as env, \
+            gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
+                     probe_path=probe_path) as base:
+        yield base
+
+
+@contextmanager
+def serve_floor(*, workers: int = 2) -> Iterator[str]:
+    """Serve the trivial view: Django and gunicorn, and nothing else."""
+    env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    with gunicorn(FLOOR_APP, env, cwd=paths.ROOT, workers=workers) as base:
+        yield base
+
+
+LOCUSTFILE = """
+from locust import FastHttpUser, constant, task
+
+
+class Visitor(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def page(self):
+        self.client.get({path!r}, name="page")
+"""
+
+
+def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8
+           ) -> dict[str, float | None]:
+    """Put ``base_url + path`` under load with locust (headless): throughput and latency."""
+    with tempfile.TemporaryDirectory(prefix="course-load-") as tmp:
+        locustfile = Path(tmp) / "locustfile.py"
+        locustfile.write_text(textwrap.dedent(LOCUSTFILE.format(path=path)))
+        prefix = Path(tmp) / "run"
+        command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
+                   "--users", str(users), "--spawn-rate", str(users), "--run-time",
+                   f"{seconds}s", "--host", base_url, "--csv", str(prefix), "--only-summary",
+                   "--loglevel", "WARNING", "--stop-timeout", "30"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False,
+                                timeout=seconds + 120)
+        stats = Path(f"{prefix}_stats.csv")
+        if not stats.exists():
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+            raise LoadError(f"locust did not run: {' '.join(last)}")
+        with stats.open() as handle:
+            row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    return {
+        "requests": int(row["Request Count"]),
+        "failures": int(row["Failure Count"]),
+        "req_per_s": round(float(row["Requests/s"]), 1),
+        "median_ms": _number(row["Median Response Time"]),
+        "p95_ms": _number(row["95%"]),
+    }
+
+
+def _number(text: str) -> float | None:
+    """locust writes N/A where it has no timings (every request failed)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def redis_hits() -> tuple[int, int] | None:
+    """Redis's keyspace hits and misses so far (server-wide), or None without Redis."""
+    url = services.redis_url(0)
+    if not url:
+        return None
+    try:
+        import redis
+
+        info = redis.Redis.from_url(url).info("stats")
+    except Exception:  # noqa: BLE001 - no Redis, no ratio
+        return None
+    return int(info["keyspace_hits"]), int(info["keyspace_misses"])
+
+
+def compare_throughput(*, reference_through: str, page: str, users: int = 8,
+                       seconds: int = 8, workers: int = 2) -> list[dict[str, Any]]:
+    """Your project, the reference and the trivial view, one after the other under the
+    same load: rows for a table and a chart (``hit_ratio`` is Redis's, during the run)."""
+    from course import catalog
+    from course.measuring.pages import shop_pages
+    from course.project import states
+
+    path = shop_pages()[page]
+    reference = states.reference_state(catalog.load(), reference_through)
+    rows: list[dict[str, Any]] = []
+    runs = [(f"{page}: yours", path,
+             lambda: serve_state(paths.STARTER, workers=workers, probe_path=path)),
+            (f"{page}: reference {reference_through}", path,
+             lambda: serve_state(reference, workers=workers, probe_path=path)),
+            ("trivial view (the floor)", "/", lambda: serve_floor(workers=workers))]
+    for name, url_path, server in runs:
+        with server() as base:
+            before = redis_hits()
+            measured = locust(base, url_path, users=users, seconds=seconds)
+            after = redis_hits()
+        ratio = None
+        if before and after:
+            hits, misses = after[0] - before[0], after[1] - before[1]
+            ratio = round(hits / (hits + misses), 3) if hits + misses else None
+        rows.append({"name": name, **measured, "hit_ratio": ratio})
+    return rows

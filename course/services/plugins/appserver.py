@@ -1,0 +1,74 @@
+"""The shop itself under gunicorn: ``config.wsgi:application`` from ``starter_project/``, as
+many instances as asked for (``services up appserver --scale 3``).
+
+Each instance is one gunicorn master with its own port and an id (the
+``SHOP_INSTANCE`` variable: ``appserver-1``, ``appserver-2`` …), so a load
+balancer in front of them, and the learner, can tell them apart. They run the
+production settings, allowed on 127.0.0.1, and read the services' addresses
+from ``.course/env``; ``APP_URLS`` lists their addresses.
+"""
+
+from __future__ import annotations
+
+import http.client
+import sys
+from collections.abc import Sequence
+
+from course import paths
+from course.services import logs
+from course.services.base import Instance, Program, Service
+
+WORKERS_PER_INSTANCE = 2
+
+
+class AppServer(Service):
+    name = "appserver"
+    summary = "gunicorn serving starter_project/ (config.wsgi), one or more instances"
+    preferred_port = 8100
+    scalable = True
+    requires = ("redis", "smtp")
+    reads_env_file = True
+    health_timeout = 30.0
+
+    def binaries(self) -> list[str]:
+        return ["gunicorn"]
+
+    def program(self, instance: Instance) -> Program:
+        return Program(
+            f"{sys.executable} -m gunicorn config.wsgi:application "
+            f"--bind 127.0.0.1:{instance.port} --workers {WORKERS_PER_INSTANCE} "
+            "--no-control-socket --access-logfile - --graceful-timeout 5",
+            directory=paths.STARTER,
+            environment={
+                "PYTHONPATH": str(paths.STARTER),
+                "DJANGO_SETTINGS_MODULE": "config.settings.production",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SHOP_INSTANCE": instance.id,
+            },
+        )
+
+    def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
+        return {"APP_URLS": ",".join(self.url(instance) for instance in instances)}
+
+    def url(self, instance: Instance) -> str:
+        return f"http://127.0.0.1:{instance.port}"
+
+    def healthy(self, instance: Instance) -> bool:
+        """Any HTTP answer counts: the server serves (a page's own error is in the log)."""
+        if instance.port is None:
+            return False
+        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=5)
+        try:
+            connection.request("GET", "/", headers={"Host": "127.0.0.1"})
+            return connection.getresponse().status > 0
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def problem(self, instance: Instance) -> str:
+        lines = [line for line in logs.text(instance.id).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "no output"
+
+
+SERVICE = AppServer()

@@ -1,0 +1,64 @@
+"""Ports on 127.0.0.1: is one free, find a free one, and remember what each instance got.
+
+Each instance keeps its port across restarts (``.course/run/ports.json``), so
+the addresses in ``.course/env`` stay the same; a port that something else
+took meanwhile is replaced by a free one, and the learner is told.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from course import paths
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ports_file():
+    return paths.STATE / "run" / "ports.json"
+
+
+def saved() -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in json.loads(_ports_file().read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, int]:
+    """A port for each instance id in ``wanted`` (id → preferred port).
+
+    An instance already running keeps its port; otherwise its saved port, else the
+    preferred one, if free; else any free port.
+    """
+    known = saved()
+    chosen: dict[str, int] = {}
+    taken: set[int] = set()
+    for instance_id, preferred in wanted.items():
+        port = known.get(instance_id, preferred)
+        if instance_id not in running and (port in taken or not port_is_free(port)):
+            new_port = free_port()
+            if not quiet:
+                print(f"course: port {port} for {instance_id} is busy; using {new_port} instead")
+            port = new_port
+        chosen[instance_id] = port
+        taken.add(port)
+    _ports_file().parent.mkdir(parents=True, exist_ok=True)
+    _ports_file().write_text(json.dumps({**known, **chosen}, indent=1))
+    return chosen

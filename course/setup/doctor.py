@@ -1,0 +1,80 @@
+"""``course doctor``: check the machine and say exactly what to fix.
+
+Python, ``.venv``, disk, the ports the course wants, git, then every service in
+the registry: its own checks (is its binary there for this platform?) and
+whether it answers now.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+from course import paths
+from course.services.base import Finding
+from course.setup import bootstrap
+
+MARKS = {"ok": "ok  ", "warn": "warn", "fix": "FIX "}
+
+
+def _machine() -> list[Finding]:
+    rows: list[Finding] = []
+    version = ".".join(map(str, sys.version_info[:3]))
+    good_python = sys.version_info >= bootstrap.MIN_PYTHON
+    rows.append(Finding("ok" if good_python else "fix", "python",
+                        version if good_python else f"{version}: install 3.10+"))
+    if bootstrap.venv_is_current():
+        rows.append(Finding("ok", ".venv", "installed from the current requirements.txt"))
+    else:
+        rows.append(Finding("fix", ".venv", "missing or stale: run `python3 -m course lab`"))
+    free_gb = shutil.disk_usage(paths.ROOT).free / 1e9
+    rows.append(Finding("ok" if free_gb > 2 else "fix", "disk",
+                        f"{free_gb:.1f} GB free" + ("" if free_gb > 2 else
+                                                    ": free at least 2 GB")))
+    from course.services.ports import port_is_free
+
+    free = port_is_free(8888)
+    rows.append(Finding("ok" if free else "warn", "port 8888",
+                        "free" if free else "busy: use `course lab --port 8890`"))
+    if shutil.which("git") is None:
+        rows.append(Finding("warn", "git",
+                            "not found: apply/reset cannot refuse on uncommitted work"))
+    return rows
+
+
+def _services() -> list[Finding]:
+    from course import services
+    from course.services import registry
+
+    rows: list[Finding] = []
+    for service in registry.all_services().values():
+        try:
+            rows.extend(service.doctor())
+        except Exception as error:  # noqa: BLE001 - doctor reports, never crashes
+            rows.append(Finding("warn", service.name, f"could not check: {error}"))
+    try:
+        status = services.status()
+        all_up = status.supervisor and all(s.healthy for s in status.services)
+        detail = services.format_status(status).replace("\n", "\n" + " " * 19)
+        rows.append(Finding("ok" if all_up else "warn", "running now", detail))
+    except Exception as error:  # noqa: BLE001
+        rows.append(Finding("warn", "running now", str(error)))
+    return rows
+
+
+def findings() -> list[Finding]:
+    from course.project import states
+
+    rows = _machine() + _services()
+    rows.append(Finding("ok", "course base",
+                        states.base_commit() or "no git: the working copy is the base"))
+    return rows
+
+
+def run() -> int:
+    rows = findings()
+    for row in rows:
+        print(f"{MARKS[row.level]} {row.name:<13} {row.detail}")
+    bad = [row for row in rows if row.level == "fix"]
+    print("\nAll good." if not bad else f"\n{len(bad)} thing(s) to fix, see FIX lines above.")
+    return 0 if not bad else 1

@@ -1,0 +1,50 @@
+"""The grader reports humanely: syntax errors as one line, hangs as time-outs, others still graded."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course import catalog, paths
+from course.grading import grader
+
+CATALOG = catalog.load()
+
+
+@pytest.fixture
+def starter_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(paths.STARTER, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_untouched_starter_reads_as_not_attempted(starter_copy: Path) -> None:
+    verdicts = grader.grade(list(CATALOG.chapter("01").exercises), CATALOG, target=starter_copy)
+    assert [v.status for v in verdicts] == [grader.NOT_ATTEMPTED] * len(verdicts)
+
+
+def test_syntax_error_is_one_line_and_others_are_still_graded(starter_copy: Path) -> None:
+    (starter_copy / "shop" / "query_budget.py").write_text("def query_budget(:\n    pass\n")
+    verdicts = {v.exercise.id: v for v in grader.grade(
+        [CATALOG.exercise("01.1"), CATALOG.exercise("01.2")], CATALOG, target=starter_copy)}
+    broken = verdicts["01.2"]
+    assert broken.status == grader.ERROR
+    assert broken.message.startswith("SyntaxError in shop/query_budget.py line 1")
+    assert "\n" not in broken.message
+    assert verdicts["01.1"].status == grader.NOT_ATTEMPTED
+
+
+def test_an_endless_loop_times_out_and_grading_goes_on(starter_copy: Path) -> None:
+    (starter_copy / "shop" / "query_budget.py").write_text(
+        "from contextlib import contextmanager\n\n\n"
+        "@contextmanager\ndef query_budget(limit):\n    while True:\n        pass\n    yield\n"
+    )
+    verdicts = grader.grade(
+        [CATALOG.exercise("01.2"), CATALOG.exercise("01.1")], CATALOG,
+        target=starter_copy, time_limit=5,
+    )
+    assert verdicts[0].status == grader.TIMED_OUT
+    assert verdicts[0].message == "timed out after 5 s"
+    assert verdicts[1].status == grader.NOT_ATTEMPTED

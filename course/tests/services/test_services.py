@@ -1,0 +1,251 @@
+"""Services really start, answer, survive a second `up`, heal stale state and stop.
+
+Runs against a throw-away COURSE_HOME, in subprocesses, so the developer's own
+services and `.course/` are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from course import envfile, paths, services
+
+SCRIPT = """
+import json, sys
+from course import services
+from course.services import supervisor
+action = sys.argv[1]
+if action == "up":
+    status = services.up(postgres=sys.argv[2] == "pg", quiet=True)
+elif action == "down":
+    services.down(); status = services.status()
+elif action == "stop-redis":
+    supervisor.stop_program("redis"); status = services.status()
+else:
+    status = services.status()
+print(json.dumps({"supervisor": status.supervisor,
+                  "services": {s.name: [s.state, s.url, s.healthy] for s in status.services}}))
+"""
+
+
+def _services(home: Path, action: str, postgres: bool = False) -> dict:
+    env = dict(os.environ, COURSE_HOME=str(home), PYTHONPATH=str(paths.ROOT))
+    env.pop("COURSE_DB", None)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, action, "pg" if postgres else "-"],
+        env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    home = tmp_path / "state"
+    home.mkdir()
+    yield home
+    _services(home, "down")
+
+
+def test_up_status_ping_second_up_and_down(home: Path) -> None:
+    import redis
+
+    first = _services(home, "up")
+    assert first["supervisor"] is True
+    assert first["services"]["redis"][0] == "running" and first["services"]["redis"][2]
+    redis_url = first["services"]["redis"][1]
+    assert redis.Redis.from_url(redis_url).ping() is True
+    env_text = (home / "env").read_text()
+    assert f"REDIS_URL={redis_url}" in env_text
+
+    pid = int((home / "run" / "supervisord.pid").read_text())
+    started = time.monotonic()
+    again = _services(home, "up")
+    assert time.monotonic() - started < 10
+    assert again["services"]["redis"][1] == redis_url, "a second up keeps the same services"
+    assert int((home / "run" / "supervisord.pid").read_text()) == pid
+
+    stopped = _services(home, "down")
+    assert stopped["supervisor"] is False
+    assert stopped["services"]["redis"][0] == "stopped"
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+
+
+def test_busy_port_is_avoided_and_stale_state_is_healed(home: Path) -> None:
+    (home / "run").mkdir()
+    (home / "run" / "ports.json").write_text(json.dumps({"redis": 0}))
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        (home / "run" / "ports.json").write_text(json.dumps({"redis": busy}))
+        status = _services(home, "up")
+    redis_port = _port(status["services"]["redis"][1])
+    assert redis_port != busy and status["services"]["redis"][2]
+
+    # Kill supervisord and its children hard, as a reboot would: files stay behind.
+    # (redis-server rewrites its command line, so pkill -f cannot find it: ask it its pid.)
+    import redis
+
+    redis_pid = redis.Redis(port=redis_port).info()["process_id"]
+    os.kill(redis_pid, signal.SIGKILL)
+    pid = int((home / "run" / "supervisord.pid").read_text())
+    os.killpg(os.getpgid(pid), signal.SIGKILL) if os.getpgid(pid) != os.getpgid(0) \
+        else os.kill(pid, signal.SIGKILL)
+    subprocess.run(["pkill", "-9", "-f", str(home)], check=False)
+    time.sleep(0.5)
+    assert (home / "run" / "supervisor.sock").exists()
+    healed = _services(home, "up")
+    assert healed["supervisor"] is True and healed["services"]["redis"][2]
+
+
+@pytest.mark.skipif(os.environ.get("COURSE_SKIP_POSTGRES") == "1", reason="COURSE_SKIP_POSTGRES=1")
+def test_postgres_really_runs(home: Path) -> None:
+    import psycopg
+
+    status = _services(home, "up", postgres=True)
+    state, url, healthy = status["services"]["postgres"]
+    assert state == "running" and healthy
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS probe (id int)")
+        conn.execute("INSERT INTO probe VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM probe").fetchone()[0] >= 1
+    assert f"POSTGRES_URL={url}" in (home / "env").read_text()
+
+    # bench measures on a scratch copy of the database, and refuses while it is in use
+    from course.measuring.bench import BenchError, postgres_copy
+
+    with postgres_copy(url) as copy_url:
+        with psycopg.connect(copy_url, autocommit=True) as copy:
+            assert copy.execute("SELECT count(*) FROM probe").fetchone()[0] >= 1
+    with psycopg.connect(url, autocommit=True) as conn:
+        name = copy_url.rsplit("/", 1)[1]
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s",
+                            [name]).fetchone()[0] == 0, "the copy was not dropped"
+        with pytest.raises(BenchError, match="connected to it"), postgres_copy(url):
+            pass
+
+
+def test_a_service_that_cannot_start_is_one_clear_line(home: Path) -> None:
+    fake = home / "broken-redis-server"
+    fake.write_text("#!/bin/sh\necho 'FATAL: cannot open the data directory' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, COURSE_HOME=str(home), COURSE_REDIS_SERVER=str(fake))
+    result = subprocess.run([sys.executable, "-m", "course", "services", "up"], cwd=paths.ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith("course: redis failed to start")
+    assert "cannot open the data directory" in lines[0] and "redis.log" in lines[0]
+
+
+STAND_IN_CELERY = '''
+import os
+from pathlib import Path
+
+from celery import Celery
+
+broker = next(line.split("=", 1)[1] for line in
+              (Path(os.environ["COURSE_HOME"]) / "env").read_text().splitlines()
+              if line.startswith("CELERY_BROKER_URL="))
+app = Celery("config", broker=broker, backend=broker)
+
+
+@app.task(name="stand_in.add")
+def add(a, b):
+    return a + b
+'''
+
+
+def test_worker_is_supervised_once_the_project_has_a_celery_app(home: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "config" / "settings").mkdir(parents=True)
+    (project / "config" / "__init__.py").write_text("")
+    (project / "config" / "settings" / "__init__.py").write_text("")
+    (project / "config" / "settings" / "dev.py").write_text(  # the worker runs dev settings
+        "SECRET_KEY = 'stand-in'\nINSTALLED_APPS = []\nUSE_TZ = True\n")
+    env = dict(os.environ, COURSE_HOME=str(home), COURSE_STARTER=str(project),
+               PYTHONPATH=str(paths.ROOT))
+    env.pop("COURSE_DB", None)
+    env_file = home / "env"
+
+    def services(action: str) -> dict:
+        result = subprocess.run([sys.executable, "-c", SCRIPT, action, "no"], env=env,
+                                capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def broker() -> str:
+        return envfile.read(env_file)["CELERY_BROKER_URL"]
+
+    def adds() -> int:
+        from celery import Celery
+
+        client = Celery("client", broker=broker(), backend=broker())
+        return client.send_task("stand_in.add", args=(2, 3)).get(timeout=30)
+
+    assert "worker" not in services("up")["services"], "no Celery app yet: no worker"
+    (project / "config" / "celery.py").write_text(STAND_IN_CELERY)
+    stale = "redis://127.0.0.1:1/1"  # addresses from an earlier start, on other ports
+    envfile.update({"CELERY_BROKER_URL": stale}, env_file)
+    assert services("up")["services"]["worker"][:3:2] == ["running", True]
+    assert broker() != stale and adds() == 5, "the worker must start with the current addresses"
+
+    envfile.update({"CELERY_BROKER_URL": stale}, env_file)
+    services("up")  # the worker read addresses that are not the services' any more: restarted
+    assert broker() != stale and adds() == 5
+
+    services("stop-redis")
+    deadline = time.monotonic() + 30
+    while services("status")["services"]["worker"][2] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    worker = services("status")["services"]["worker"]
+    assert worker[:3:2] == ["running", False], "a worker cut off from its broker is not healthy"
+    assert services("up")["services"]["worker"][2], "Redis is back: the worker reconnects"
+    assert adds() == 5
+
+
+@pytest.mark.parametrize(("log", "expected"), [
+    ("", None),
+    ("[..: INFO/MainProcess] Connected to redis://127.0.0.1:6390/1\n"
+     "[..: INFO/MainProcess] celery@box ready.\n", "connected"),
+    ("[..: ERROR/MainProcess] consumer: Cannot connect to redis://127.0.0.1:6379/1: "
+     "Error 111\nTrying again in 2.00 seconds... (1/100)\n", "disconnected"),
+    ("celery@box ready.\n[..: WARNING/MainProcess] consumer: Connection to broker lost. "
+     "Trying to re-establish the connection...\n", "disconnected"),
+    ("celery@box ready.\nconsumer: Connection to broker lost.\n"
+     "Cannot connect to redis://127.0.0.1:6390/1\nConnected to redis://127.0.0.1:6390/1\n",
+     "connected"),
+])
+def test_worker_connection_is_its_latest_word_on_the_broker(log: str, expected: str | None) -> None:
+    assert services.worker_connection(log) == expected
+
+
+def test_celery_app_probe_is_kept_until_the_module_changes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (project / "config" / "__init__.py").write_text("")
+    module = project / "config" / "celery.py"
+    module.write_text("# TODO: the app\n")
+    assert services.project_has_celery_app(project, run) is False
+    assert (tmp_path / "run" / "celery-app").read_text().endswith("False\n")
+    module.write_text("from celery import Celery\napp = Celery('config')\n")
+    assert services.project_has_celery_app(project, run) is True, "a changed module is probed again"
+    started = time.perf_counter()
+    assert services.project_has_celery_app(project, run) is True
+    assert time.perf_counter() - started < 0.05, "an unchanged module is not imported again"

@@ -1,0 +1,62 @@
+"""The standard-library bootstrap: venv freshness, Python version, clear set-up errors."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from course import paths
+from course.setup import bootstrap
+
+
+def test_digest_follows_the_requirements(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("Django==5.2.19\n")
+    first = bootstrap.requirements_digest(requirements)
+    requirements.write_text("Django==5.2.18\n")
+    assert bootstrap.requirements_digest(requirements) != first
+
+
+def test_venv_without_stamp_is_stale(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("Django==5.2.19\n")
+    assert not bootstrap.venv_is_current(venv, requirements)
+    bootstrap.stamp_path(venv).write_text(bootstrap.requirements_digest(requirements))
+    assert bootstrap.venv_is_current(venv, requirements)
+    requirements.write_text("Django==5.2.18\n")
+    assert not bootstrap.venv_is_current(venv, requirements)
+
+
+def test_old_python_is_refused() -> None:
+    with pytest.raises(bootstrap.BootstrapError, match="3.10 or newer"):
+        bootstrap.check_python((3, 9))
+
+
+def test_missing_ensurepip_names_the_package(tmp_path: Path, monkeypatch) -> None:
+    def fake_run(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, "", "Error: ensurepip is not available")
+
+    monkeypatch.setattr(bootstrap.subprocess, "run", fake_run)
+    with pytest.raises(bootstrap.BootstrapError, match=r"apt install python3\.\d+-venv"):
+        bootstrap.create_venv(tmp_path / "venv")
+
+
+def test_the_course_venv_is_current() -> None:
+    assert bootstrap.venv_is_current(), "course tests run inside an up-to-date .venv"
+
+
+@pytest.mark.parametrize("version", ["3.9"])
+def test_old_interpreter_gets_one_line(version: str) -> None:
+    candidates = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python{version}"))
+    if not candidates:
+        pytest.skip(f"no Python {version} on this machine")
+    result = subprocess.run([str(candidates[0]), "-m", "course", "progress"], cwd=paths.ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Python 3.10 or newer is needed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
