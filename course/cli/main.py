@@ -103,20 +103,27 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
+    from course.grading import progress
     from course.project import workspace
 
     catalog = _catalog()
-    exercises = catalog.select(None if args.selector == "all" else args.selector)
-    whole = "." not in args.selector
-    if args.selector == "all" and not args.yes:
+    if "all" in args.selectors:
+        exercises = list(catalog.exercises)
+    else:
+        exercises = []
+        for selector in args.selectors:
+            exercises.extend(e for e in catalog.select(selector) if e not in exercises)
+    if "all" in args.selectors and not args.yes:
         answer = input("Reset every exercise file to the starter as shipped? [y/N] ") \
             if sys.stdin.isatty() else ""
         if answer.lower() != "y":
             print("Nothing changed. Use --yes to skip this question.")
             return EXIT_OK
-    change = workspace.reset_exercises(catalog, exercises, whole_chapters=whole, force=args.force)
+    change = workspace.reset_exercises(catalog, exercises, force=args.force,
+                                       whole_files=args.whole_file,
+                                       checked=progress.checked_exercises())
     print(change.describe())
-    return EXIT_OK
+    return EXIT_FAILED if change.kept else EXIT_OK
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
@@ -309,9 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("chapter", help="chapter number, e.g. 03")
     apply.add_argument("--force", action="store_true", help="run even with uncommitted changes")
 
-    reset = verb("reset", cmd_reset, "put an exercise's files (NN.M), a chapter's (NN) or all back")
-    reset.add_argument("selector", help="NN.M, NN or all")
+    reset = verb("reset", cmd_reset,
+                 "put an exercise's code (NN.M), a chapter's (NN) or all back as shipped")
+    reset.add_argument("selectors", nargs="+", metavar="selector",
+                       help="NN.M, NN or all (several: `reset 02.4 04.1`)")
     reset.add_argument("--force", action="store_true", help="run even with uncommitted changes")
+    reset.add_argument("--whole-file", action="store_true",
+                       help="also put back files that hold your work on other exercises "
+                       "(that work goes to the backup too)")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     verb("progress", cmd_progress, "show your progress, chapter by chapter")

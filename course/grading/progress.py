@@ -126,6 +126,13 @@ def latest_measurements(entries: list[dict[str, Any]]) -> dict[tuple[str, str], 
     return latest
 
 
+def checked_exercises(entries: list[dict[str, Any]] | None = None) -> set[str]:
+    """Exercises the learner has checked with a result other than "not attempted"."""
+    latest = latest_measurements(ledger_entries() if entries is None else entries)
+    return {exercise for (exercise, target), entry in latest.items()
+            if target == "starter" and entry.get("status") not in (None, "not attempted")}
+
+
 def measured_summary(entry: dict[str, Any] | None) -> str:
     if not entry:
         return "not checked yet"

@@ -1,47 +1,41 @@
-"""Show a reference solution: the diff of an exercise's files across its chapter."""
+"""Show an exercise's reference solution: its own step, as a diff, and nothing of the others."""
 
 from __future__ import annotations
 
-import difflib
-
 from course.catalog import Catalog, Exercise
-from course.project import states
+from course.project import layout, patches, steps
 
 
-def file_diffs(catalog: Catalog, exercise: Exercise) -> list[tuple[str, list[str]]]:
-    """Unified diff lines per file, from the state before the chapter to after it."""
-    before = states.reference_state(
-        catalog, states.previous_chapter(catalog, exercise.chapter_number)
-    )
-    after = states.reference_state(catalog, exercise.chapter_number)
-    diffs = []
-    for rel in exercise.files:
-        old = (states.file_in_state(before, rel) or b"").decode("utf-8", "replace")
-        new = (states.file_in_state(after, rel) or b"").decode("utf-8", "replace")
-        lines = list(
-            difflib.unified_diff(
-                old.splitlines(keepends=True),
-                new.splitlines(keepends=True),
-                fromfile=f"a/starter_project/{rel}",
-                tofile=f"b/starter_project/{rel}",
-            )
-        )
-        diffs.append((rel, lines))
-    return diffs
+def file_diffs(catalog: Catalog, exercise: Exercise) -> list[tuple[str, str]]:
+    """The exercise's change, file by file: (path, unified diff text)."""
+    return [(file_patch.path, patches.render([file_patch]))
+            for file_patch in steps.Step(exercise).file_patches()]
+
+
+def _paint(line: str, colour: bool) -> str:
+    if colour and line.startswith("+") and not line.startswith("+++"):
+        return f"\033[32m{line}\033[0m"
+    if colour and line.startswith("-") and not line.startswith("---"):
+        return f"\033[31m{line}\033[0m"
+    if colour and line.startswith("@@"):
+        return f"\033[36m{line}\033[0m"
+    return line
 
 
 def diff(catalog: Catalog, exercise: Exercise, *, colour: bool = False) -> str:
-    out = [f"Reference solution for {exercise.id} {exercise.title}:\n"]
-    for rel, lines in file_diffs(catalog, exercise):
-        if not lines:
-            out.append(f"(starter_project/{rel} is unchanged in this chapter's solution)\n")
-            continue
-        for line in lines:
-            if colour and line.startswith("+") and not line.startswith("+++"):
-                line = f"\033[32m{line.rstrip(chr(10))}\033[0m\n"
-            elif colour and line.startswith("-") and not line.startswith("---"):
-                line = f"\033[31m{line.rstrip(chr(10))}\033[0m\n"
-            out.append(line if line.endswith("\n") else line + "\n")
-    out.append(f"\n(`python3 -m course apply {exercise.chapter_number}` writes the whole chapter's "
+    out = [f"Reference solution for {exercise.id} {exercise.title}", ""]
+    for path, text in file_diffs(catalog, exercise):
+        for line in text.splitlines():
+            if line.startswith(("--- ", "+++ ")):
+                line = line.replace(" a/", " a/starter_project/", 1).replace(
+                    " b/", " b/starter_project/", 1)
+            out.append(_paint(line, colour))
+    out.append("")
+    out.append(f"(This is {exercise.id}'s change only, against the project as it is before it. "
+               f"`python3 -m course apply {exercise.chapter_number}` writes the whole chapter's "
                "solution, with a backup of your files.)")
-    return "".join(out)
+    for item in layout.leftovers():
+        note = layout.notice(item, {exercise.id})
+        if note:
+            out.append(f"Note: {note}")
+    return "\n".join(out)

@@ -1,8 +1,10 @@
-"""Project states: the starter as shipped, plus solution overlays up to a chapter.
+"""Project states: the starter as shipped, plus the solution steps up to an exercise or chapter.
 
-The reference state after chapter N is the shipped starter with the overlays
-``solutions/01_*`` … ``solutions/NN_*`` copied over it, in order. States are
-built under ``.course/reference/`` and reused while their inputs are unchanged.
+The reference state after exercise NN.M is the shipped starter with every
+step up to it applied (``solutions/*/NN.M.diff``, in the catalog's order,
+see :mod:`course.project.steps`); after chapter NN, with all of that
+chapter's. States are built under ``.course/reference/`` and reused while
+their inputs are unchanged.
 
 "As shipped" means the starter at the course's base commit (see
 :func:`base_commit`): a learner who commits their own work still has a
@@ -12,15 +14,21 @@ Without git, the working copy is the only starter there is.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from course import paths
-from course.catalog import Catalog
+from course.catalog import Catalog, Exercise
+from course.project import patches, steps
+from course.project.steps import Step
 
 STARTER_DIR = "starter_project"
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -122,55 +130,83 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Path) -
         tar.extract(member, destination)
 
 
-def overlay_dirs(catalog: Catalog, through: str) -> list[Path]:
-    """Solution overlays for chapters 01..``through`` that exist, in order."""
-    return [
-        paths.SOLUTIONS / chapter.slug
-        for chapter in catalog.chapters_up_to(through)
-        if (paths.SOLUTIONS / chapter.slug).is_dir()
-    ]
-
-
-def overlay_files(overlay: Path) -> list[str]:
-    return sorted(
-        str(p.relative_to(overlay))
-        for p in overlay.rglob("*")
-        if p.is_file() and not IGNORED_PARTS.intersection(p.parts)
-    )
-
-
-def _state_key(overlays: list[Path]) -> str:
+def _state_key(steps: list[Step]) -> str:
     digest = hashlib.sha256((base_commit() or "working-copy").encode())
     if base_commit() is None:
-        for rel in overlay_files(paths.STARTER):
-            digest.update(rel.encode() + (paths.STARTER / rel).read_bytes())
-    for overlay in overlays:
-        for rel in overlay_files(overlay):
-            digest.update(rel.encode() + (overlay / rel).read_bytes())
+        for path in sorted(paths.STARTER.rglob("*")):
+            if path.is_file() and not IGNORED_PARTS.intersection(path.parts):
+                digest.update(str(path.relative_to(paths.STARTER)).encode() + path.read_bytes())
+    for step in steps:
+        digest.update(step.exercise.id.encode() + step.path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def reference_state(catalog: Catalog, through: str) -> Path:
-    """Build (or reuse) the project as it is after chapter ``through`` is solved.
+def _apply_steps(steps: list[Step], root: Path) -> None:
+    for step in steps:
+        source = str(step.path.relative_to(paths.ROOT))
+        for file_patch in step.file_patches():
+            target = root / file_patch.path
+            old_path = root / file_patch.old_path if file_patch.old_path else None
+            old = old_path.read_text(encoding="utf-8") if old_path and old_path.exists() else None
+            new = patches.apply(file_patch, old, source)
+            if old_path and old_path != target:
+                old_path.unlink(missing_ok=True)
+            if new is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(new, encoding="utf-8")
 
-    ``through="00"`` is the starter as shipped.
+
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """One builder of a state at a time, across processes (the suite runs parts side by side)."""
+    paths.REFERENCE.mkdir(parents=True, exist_ok=True)
+    with open(paths.REFERENCE / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def reference_state(catalog: Catalog, through: str) -> Path:
+    """Build (or reuse) the project as it is once chapter ``through`` (``"NN"``) or exercise
+    ``through`` (``"NN.M"``) is solved; ``"00"`` is the starter as shipped.
+
+    Built under ``.course/reference/after_<through>/`` and reused while the starter and the
+    steps it is made of are unchanged.
     """
-    overlays = overlay_dirs(catalog, through)
-    destination = paths.REFERENCE / f"after_{through}"
+    steps_used = [] if through == "00" else steps.steps_through(catalog, through)
+    name = f"after_{through}"
+    destination = paths.REFERENCE / name
+    key = _state_key(steps_used)
     key_file = destination / ".course-state"
-    key = _state_key(overlays)
     if key_file.exists() and key_file.read_text() == key:
         return destination
-    if destination.exists():
-        shutil.rmtree(destination)
-    _export_shipped_starter(destination)
-    for overlay in overlays:
-        for rel in overlay_files(overlay):
-            target = destination / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(overlay / rel, target)
-    key_file.write_text(key)
+    with _locked(name):
+        if key_file.exists() and key_file.read_text() == key:
+            return destination  # another process built it meanwhile
+        building = paths.REFERENCE / f".{name}.building-{os.getpid()}"
+        shutil.rmtree(building, ignore_errors=True)
+        _export_shipped_starter(building)
+        _apply_steps(steps_used, building)
+        (building / ".course-state").write_text(key)
+        if destination.exists():
+            old = paths.REFERENCE / f".{name}.old-{os.getpid()}"
+            destination.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        building.rename(destination)
     return destination
+
+
+def state_before(catalog: Catalog, exercise: Exercise) -> Path:
+    """The reference state just before ``exercise``: every earlier step applied."""
+    return reference_state(catalog, steps.step_before(catalog, exercise))
+
+
+def state_before_chapter(catalog: Catalog, number: str) -> Path:
+    return reference_state(catalog, previous_chapter(catalog, number))
 
 
 def final_chapter(catalog: Catalog) -> str:

@@ -1,9 +1,12 @@
 """Write reference files into the learner's ``starter_project/`` without losing anything.
 
-``apply`` fast-forwards to the state after a chapter; ``reset`` puts files
-back to how they were before an exercise's chapter. Both refuse to run on
-uncommitted changes unless forced, and both copy every file they replace or
-remove to ``.course/backups/<timestamp>/`` first, and say where.
+``apply`` fast-forwards to the state after a chapter; ``reset`` puts an
+exercise's code back as it was before its chapter, and never another
+exercise's: a file shared with work the learner did on another exercise is
+put back only when that can be done exactly, and otherwise left alone with a
+note saying what to do. Both refuse to run on uncommitted changes unless
+forced, and both copy every file they replace or remove to
+``.course/backups/<timestamp>/`` first, and say where.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from course import paths
 from course.catalog import Catalog, Exercise
-from course.project import states
+from course.project import layout, markers, states, steps
 
 
 class WorkspaceError(Exception):
@@ -30,6 +33,7 @@ class Change:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # files left alone, and why
 
     def describe(self) -> str:
         lines = list(self.notes)
@@ -37,7 +41,8 @@ class Change:
             lines.append(f"wrote {len(self.written)} file(s): " + ", ".join(self.written))
         if self.removed:
             lines.append(f"removed {len(self.removed)} file(s): " + ", ".join(self.removed))
-        if not self.written and not self.removed:
+        lines.extend(f"not changed: {reason}" for reason in self.kept)
+        if not self.written and not self.removed and not self.kept:
             lines.append("nothing to change: those files are already in that state")
         if self.backup:
             lines.append(f"your previous versions are saved in {self.backup}")
@@ -140,28 +145,23 @@ def _unapply_replaced_migrations(
     return notes
 
 
-def write_state(
-    source: Path, relative: list[str], *, force: bool, starter: Path = paths.STARTER
-) -> Change:
-    """Make ``relative`` files in ``starter`` equal to those in ``source``.
-
-    A file missing from ``source`` is removed from ``starter``. When models change,
-    so do the app's migrations, and the database is migrated back first.
-    """
-    relative = with_migrations(relative, source, starter)
-    _refuse_if_dirty(relative, force)
-    plan: list[tuple[str, bytes | None]] = []
-    change = Change(backup=None)
-    for rel in sorted(set(relative)):
-        wanted = states.file_in_state(source, rel)
-        if states.file_in_state(starter, rel) == wanted:
+def _plan(wanted: dict[str, bytes | None], starter: Path, change: Change) -> dict[str, bytes | None]:
+    """The files whose content differs from what is wanted (the others are noted unchanged)."""
+    plan = {}
+    for rel in sorted(wanted):
+        if states.file_in_state(starter, rel) == wanted[rel]:
             change.unchanged.append(rel)
         else:
-            plan.append((rel, wanted))
+            plan[rel] = wanted[rel]
+    return plan
+
+
+def _write(plan: dict[str, bytes | None], starter: Path, change: Change) -> Change:
+    """Back up every file about to be replaced or removed, then write the plan."""
     if not plan:
         return change
     backup = _new_backup_dir()
-    for rel, _ in plan:
+    for rel in plan:
         current = starter / rel
         if current.exists():
             saved = backup / "starter_project" / rel
@@ -169,8 +169,8 @@ def write_state(
             shutil.copy2(current, saved)
             change.backup = backup
     if starter == paths.STARTER:
-        change.notes.extend(_unapply_replaced_migrations(plan, starter))
-    for rel, wanted in plan:
+        change.notes.extend(_unapply_replaced_migrations(list(plan.items()), starter))
+    for rel, wanted in plan.items():
         current = starter / rel
         if wanted is None:
             current.unlink(missing_ok=True)
@@ -182,38 +182,139 @@ def write_state(
     return change
 
 
-def chapter_files(catalog: Catalog, through: str) -> list[str]:
-    """Every starter file that the overlays up to chapter ``through`` touch."""
-    files: set[str] = set()
-    for overlay in states.overlay_dirs(catalog, through):
-        files.update(states.overlay_files(overlay))
-    return sorted(files)
+def _from_state(source: Path, relative: list[str], starter: Path) -> dict[str, bytes | None]:
+    """``relative`` files as they are in ``source`` (None: absent), models with migrations."""
+    return {rel: states.file_in_state(source, rel)
+            for rel in with_migrations(relative, source, starter)}
+
+
+def write_state(
+    source: Path, relative: list[str], *, force: bool, starter: Path = paths.STARTER
+) -> Change:
+    """Make ``relative`` files in ``starter`` equal to those in ``source``.
+
+    A file missing from ``source`` is removed from ``starter``. When models change,
+    so do the app's migrations, and the database is migrated back first.
+    """
+    wanted = _from_state(source, relative, starter)
+    _refuse_if_dirty(sorted(wanted), force)
+    change = Change(backup=None)
+    return _write(_plan(wanted, starter, change), starter, change)
+
+
+def exercise_files(catalog: Catalog, exercise: Exercise) -> list[str]:
+    """The files an exercise's learner edits and those its reference step writes."""
+    return sorted(set(exercise.files) | set(steps.Step(exercise).files()))
 
 
 def apply_chapter(catalog: Catalog, chapter: str, *, force: bool = False) -> Change:
-    """Fast-forward the starter to the reference state after ``chapter``."""
+    """Fast-forward the starter to the reference state after ``chapter``.
+
+    Files the course has moved since (a learner's old ``shop/views.py``) are removed,
+    with the rest, after a backup: the shop no longer imports them.
+    """
     catalog.chapter(chapter)
     state = states.reference_state(catalog, chapter)
-    return write_state(state, chapter_files(catalog, chapter), force=force)
+    files = {rel for step in steps.steps_through(catalog, chapter) for rel in step.files()}
+    files.update(item.old for item in layout.leftovers())
+    change = write_state(state, sorted(files), force=force)
+    for item in layout.leftovers():
+        change.notes.append(f"{item.old} was from the course's earlier layout; the shop no "
+                            f"longer used it (its code lives in {item.new})")
+    return change
+
+
+def _owners(catalog: Catalog) -> dict[str, list[str]]:
+    """For each file, the exercises that edit it (catalog order)."""
+    owners: dict[str, list[str]] = {}
+    for exercise in catalog.exercises:
+        for rel in exercise_files(catalog, exercise):
+            owners.setdefault(rel, []).append(exercise.id)
+    return owners
+
+
+def _engaged(other: str, rel: str, current: bytes | None, checked: set[str]) -> bool:
+    """Whether the learner has worked on exercise ``other`` in file ``rel``: they checked it,
+    or its marker is no longer there as shipped."""
+    if other in checked:
+        return True
+    shipped = states.shipped_file(rel)
+    if shipped is None or current is None:
+        return True
+    return not markers.intact(other, shipped.decode("utf-8", "replace"),
+                              current.decode("utf-8", "replace"))
+
+
+def _known_version(catalog: Catalog, rel: str, current: bytes | None, selected: set[str],
+                   touching: list[str]) -> Path | None:
+    """When the learner's file is exactly a reference version of it, the reference state that
+    undoes precisely the selected exercises there (None when there is none)."""
+    if current is None:
+        return None
+    for index, exercise_id in enumerate(touching):
+        if states.file_in_state(states.reference_state(catalog, exercise_id), rel) != current:
+            continue
+        done = touching[:index + 1]
+        first = next((i for i, e in enumerate(done) if e in selected), None)
+        if first is None or not all(e in selected for e in done[first:]):
+            return None  # an exercise after the selected ones is in the file too
+        return states.state_before(catalog, catalog.exercise(done[first]))
+    return None
 
 
 def reset_exercises(
     catalog: Catalog,
     exercises: list[Exercise],
     *,
-    whole_chapters: bool = False,
     force: bool = False,
+    whole_files: bool = False,
+    checked: set[str] | None = None,
 ) -> Change:
-    """Put the exercises' files back to the state before the earliest of their chapters.
+    """Put back the code of ``exercises`` (one, several, or whole chapters), and only theirs.
 
-    With ``whole_chapters``, every file those chapters' solutions touch is reset too.
+    Each file goes back as it was before the earliest chapter of the selection. A file that
+    also holds another exercise the learner has worked on (checked it, or changed its
+    marker) is put back only when that can be done exactly: when it is a reference version,
+    the version without the selected exercises. Otherwise it is left as it is, and a note
+    says why and what to do; ``whole_files`` puts such files back whole anyway.
     """
-    files = {rel for exercise in exercises for rel in exercise.files}
-    if whole_chapters:
-        for slug in {exercise.chapter for exercise in exercises}:
-            overlay = paths.SOLUTIONS / slug
-            if overlay.is_dir():
-                files.update(states.overlay_files(overlay))
+    selected = {exercise.id for exercise in exercises}
+    checked = checked or set()
+    owners = _owners(catalog)
+    files = sorted({rel for exercise in exercises for rel in exercise_files(catalog, exercise)})
     earliest = min(exercise.chapter_number for exercise in exercises)
-    before = states.reference_state(catalog, states.previous_chapter(catalog, earliest))
-    return write_state(before, sorted(files), force=force)
+    before = states.state_before_chapter(catalog, earliest)
+    change = Change(backup=None)
+    whole: list[str] = []
+    exact: dict[Path, list[str]] = {}
+    for rel in files:
+        current = states.file_in_state(paths.STARTER, rel)
+        if current == states.file_in_state(before, rel):
+            change.unchanged.append(rel)
+            continue
+        others = [e for e in owners.get(rel, []) if e not in selected]
+        engaged = [e for e in others if _engaged(e, rel, current, checked)]
+        if not engaged or whole_files:
+            whole.append(rel)
+            continue
+        touching = [s.exercise.id for s in steps.all_steps(catalog) if rel in s.files()]
+        source = _known_version(catalog, rel, current, selected, touching)
+        if source is not None:
+            exact.setdefault(source, []).append(rel)
+            continue
+        mine = ", ".join(sorted(selected & set(owners.get(rel, []))))
+        change.kept.append(
+            f"starter_project/{rel} also holds your work on {', '.join(engaged)}: resetting "
+            f"{mine} there would undo it too, so it is left as it is. Undo {mine} by hand "
+            f"(`python3 -m course solution {mine.split(', ')[0]}` shows the change), reset "
+            f"them together (`python3 -m course reset {' '.join([*sorted(selected), *engaged])}`), "
+            "or add --whole-file to put the file back whole (a backup is made)")
+    wanted = _from_state(before, whole, paths.STARTER)
+    for source, relative in exact.items():
+        wanted.update(_from_state(source, relative, paths.STARTER))
+    _refuse_if_dirty(sorted(wanted), force)
+    for item in layout.leftovers():
+        note = layout.notice(item, selected)
+        if note:
+            change.notes.append(note)
+    return _write(_plan(wanted, paths.STARTER, change), paths.STARTER, change)

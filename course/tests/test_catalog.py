@@ -8,7 +8,7 @@ import re
 import pytest
 
 from course import catalog, paths
-from course.project import states
+from course.project import markers, states, steps
 
 CATALOG = catalog.load()
 EXERCISES = CATALOG.exercises
@@ -64,12 +64,34 @@ def test_hints_are_progressive_and_end_on_the_docs(exercise: catalog.Exercise) -
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
 def test_markers_in_starter_and_not_in_reference(exercise: catalog.Exercise) -> None:
     marker = f"TODO({exercise.id})"
-    assert any(marker in (paths.STARTER / rel).read_text() for rel in exercise.files), (
-        f"no {marker} in {exercise.files}"
-    )
-    final = states.reference_state(CATALOG, states.final_chapter(CATALOG))
     for rel in exercise.files:
-        assert marker not in (final / rel).read_text(), f"{marker} left in the reference {rel}"
+        assert marker in (paths.STARTER / rel).read_text(), f"no {marker} in starter {rel}"
+    final = states.reference_state(CATALOG, states.final_chapter(CATALOG))
+    for path in final.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".html", ".txt", ".css", ".js"):
+            assert marker not in path.read_text(), f"{marker} left in the reference {path}"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_a_step_removes_its_own_markers_and_no_other(exercise: catalog.Exercise) -> None:
+    """Each exercise's step is its change alone: it takes away its markers, never another's."""
+    step = steps.Step(exercise)
+    assert step.path.exists(), f"no reference step {step.path.relative_to(paths.ROOT)}"
+    removed = {m for p in step.file_patches() for h in p.hunks for line in h.lines
+               if line.startswith("-") for m in markers.MARKER.findall(line)}
+    added = {m for p in step.file_patches() for h in p.hunks for line in h.lines
+             if line.startswith("+") for m in markers.MARKER.findall(line)}
+    assert removed == {exercise.id} and not added, (
+        f"{step.path.name} removes markers {sorted(removed)} and adds {sorted(added)}")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_a_step_edits_only_its_exercises_files(exercise: catalog.Exercise) -> None:
+    for file_patch in steps.Step(exercise).file_patches():
+        if file_patch.old_path is not None and "/migrations/" not in file_patch.path:
+            assert file_patch.path in exercise.files, (
+                f"{exercise.id}'s step edits {file_patch.path}, which its catalog entry does "
+                "not list (a learner's reset and 'not attempted' would miss it)")
 
 
 def test_every_grader_is_in_the_catalog() -> None:
@@ -79,17 +101,15 @@ def test_every_grader_is_in_the_catalog() -> None:
         assert not orphans, f"{test_file.name} has graders no exercise uses: {orphans}"
 
 
-def test_every_solution_overlay_belongs_to_a_chapter() -> None:
-    slugs = {chapter.slug for chapter in CATALOG.chapters}
-    for overlay in paths.SOLUTIONS.iterdir():
-        if overlay.is_dir():
-            assert overlay.name in slugs, f"solutions/{overlay.name} has no chapter"
+def test_every_file_under_solutions_is_a_step_of_an_exercise() -> None:
+    known = {steps.Step(ex).path for ex in EXERCISES}
+    for path in paths.SOLUTIONS.rglob("*"):
+        if path.is_file() and path.name != "README.md":
+            assert path in known, f"{path.relative_to(paths.ROOT)} is no exercise's step"
 
 
-def test_every_chapter_exercise_file_changes_in_its_solution() -> None:
-    for ex in EXERCISES:
-        before = states.reference_state(CATALOG, states.previous_chapter(CATALOG, ex.chapter_number))
-        after = states.reference_state(CATALOG, ex.chapter_number)
-        changed = [rel for rel in ex.files
-                   if states.file_in_state(before, rel) != states.file_in_state(after, rel)]
-        assert changed, f"{ex.id}: the solution changes none of {ex.files}"
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_every_exercise_file_changes_in_its_step(exercise: catalog.Exercise) -> None:
+    touched = steps.Step(exercise).files()
+    for rel in exercise.files:
+        assert rel in touched, f"{exercise.id}: its step does not change {rel}"

@@ -41,8 +41,9 @@ class OrderItemInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     # TODO(04.3): the change list runs a query per row, and a full COUNT(*) of the table
-    # whenever it is filtered. TODO(04.4): the change form lists every customer and, on
-    # every item line, every product.
+    # whenever it is filtered.
+    # TODO(04.4): the change form lists every customer and, on every item line, every
+    # product.
     list_display = ["id", "customer", "status", "created_at", "items_in_order"]
     list_filter = ["status"]
     search_fields = ["customer__name", "customer__email"]

@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import api
+from .api.orders import order_list
+from .api.products import product_list
 
 app_name = "api"
 
 urlpatterns = [
-    path("products/", api.product_list, name="product_list"),
-    path("orders/", api.order_list, name="order_list"),
+    path("products/", product_list, name="product_list"),
+    path("orders/", order_list, name="order_list"),
 ]

@@ -2,19 +2,24 @@
 
 from django.urls import path
 
-from . import checkout, exports, report_files, report_jobs, views
+from . import checkout, exports, report_files, report_jobs
+from .views.customer_dashboard import customer_dashboard
+from .views.order_list import order_list
+from .views.product_detail import product_detail
+from .views.product_list import product_list
+from .views.sales_report import sales_report_csv, sales_report_page, sales_report_pdf
 
 app_name = "shop"
 
 urlpatterns = [
-    path("products/", views.product_list, name="product_list"),
-    path("products/<slug:slug>/", views.product_detail, name="product_detail"),
-    path("orders/", views.order_list, name="order_list"),
+    path("products/", product_list, name="product_list"),
+    path("products/<slug:slug>/", product_detail, name="product_detail"),
+    path("orders/", order_list, name="order_list"),
     path("orders/place/", checkout.place_order, name="place_order"),
-    path("customers/<int:pk>/", views.customer_dashboard, name="customer_dashboard"),
-    path("reports/sales/", views.sales_report_page, name="sales_report"),
-    path("reports/sales.csv", views.sales_report_csv, name="sales_report_csv"),
-    path("reports/sales.pdf", views.sales_report_pdf, name="sales_report_pdf"),
+    path("customers/<int:pk>/", customer_dashboard, name="customer_dashboard"),
+    path("reports/sales/", sales_report_page, name="sales_report"),
+    path("reports/sales.csv", sales_report_csv, name="sales_report_csv"),
+    path("reports/sales.pdf", sales_report_pdf, name="sales_report_pdf"),
     path("reports/sales/jobs/", report_jobs.request_sales_report, name="request_sales_report"),
     path("reports/jobs/<uuid:job_id>/", report_jobs.report_job_status, name="report_job_status"),
     path("reports/jobs/<uuid:job_id>/download", report_files.report_job_download,

@@ -155,6 +155,8 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env("SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("SMTP_PORT", "1025"))
 DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
+# TODO(06.4): a mail server that accepts the connection and then hangs holds the sender (a
+# request, or a worker's process) forever, and nothing is ever retried.
 
 # Files made by report jobs (shop/report_files.py).
 SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "reports"))
