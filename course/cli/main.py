@@ -60,6 +60,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     progress.record_verdicts(verdicts, label)
     print(report.text_table(verdicts, colour=_colour()))
+    if not args.reference:
+        from course.project import layout
+
+        for item in layout.leftovers():
+            note = layout.notice(item, {exercise.id for exercise in exercises})
+            if note:
+                print(f"Note: {note}")
     print(f"({time.monotonic() - started:.1f} s)")
     return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED
 

@@ -24,7 +24,7 @@ def _paint(line: str, colour: bool) -> str:
 
 def diff(catalog: Catalog, exercise: Exercise, *, colour: bool = False) -> str:
     out = [f"Reference solution for {exercise.id} {exercise.title}", ""]
-    for path, text in file_diffs(catalog, exercise):
+    for _path, text in file_diffs(catalog, exercise):
         for line in text.splitlines():
             if line.startswith(("--- ", "+++ ")):
                 line = line.replace(" a/", " a/starter_project/", 1).replace(

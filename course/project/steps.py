@@ -26,6 +26,9 @@ from course.catalog import Catalog, Exercise
 from course.project import patches
 
 SUFFIX = ".diff"
+# Lines of context around each change: enough to place a hunk exactly, few enough that an
+# edit to the starter near (not in) an exercise's code leaves its step applying.
+CONTEXT = 2
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 
 
@@ -106,7 +109,7 @@ def write_tree(files: dict[str, str], root: Path) -> None:
 
 def step_text(before: dict[str, str], after: dict[str, str]) -> str:
     """The diff from one tree to another, file by file in path order."""
-    return "".join(patches.diff(rel, before.get(rel), after.get(rel))
+    return "".join(patches.diff(rel, before.get(rel), after.get(rel), context=CONTEXT)
                    for rel in sorted(set(before) | set(after)))
 
 

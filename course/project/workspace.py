@@ -216,9 +216,10 @@ def apply_chapter(catalog: Catalog, chapter: str, *, force: bool = False) -> Cha
     catalog.chapter(chapter)
     state = states.reference_state(catalog, chapter)
     files = {rel for step in steps.steps_through(catalog, chapter) for rel in step.files()}
-    files.update(item.old for item in layout.leftovers())
+    moved = layout.leftovers()
+    files.update(item.old for item in moved)
     change = write_state(state, sorted(files), force=force)
-    for item in layout.leftovers():
+    for item in moved:
         change.notes.append(f"{item.old} was from the course's earlier layout; the shop no "
                             f"longer used it (its code lives in {item.new})")
     return change
@@ -307,7 +308,7 @@ def reset_exercises(
             f"starter_project/{rel} also holds your work on {', '.join(engaged)}: resetting "
             f"{mine} there would undo it too, so it is left as it is. Undo {mine} by hand "
             f"(`python3 -m course solution {mine.split(', ')[0]}` shows the change), reset "
-            f"them together (`python3 -m course reset {' '.join([*sorted(selected), *engaged])}`), "
+            f"them together (`python3 -m course reset {' '.join(sorted({*selected, *engaged}))}`), "
             "or add --whole-file to put the file back whole (a backup is made)")
     wanted = _from_state(before, whole, paths.STARTER)
     for source, relative in exact.items():

@@ -81,7 +81,7 @@ def test_a_step_removes_its_own_markers_and_no_other(exercise: catalog.Exercise)
                if line.startswith("-") for m in markers.MARKER.findall(line)}
     added = {m for p in step.file_patches() for h in p.hunks for line in h.lines
              if line.startswith("+") for m in markers.MARKER.findall(line)}
-    assert removed == {exercise.id} and not added, (
+    assert removed - added == {exercise.id} and not added - removed, (
         f"{step.path.name} removes markers {sorted(removed)} and adds {sorted(added)}")
 
 
