@@ -56,6 +56,9 @@ class Chapter:
     # Services the chapter's notebook and graders need beyond those that always run (names
     # of plug-ins in course/services/plugins/): `check NN` and the notebook start them.
     services: tuple[str, ...] = field(default=())
+    # How many pytest processes may grade the chapter side by side: for graders that mostly
+    # wait on workers and servers (each process gets its own Redis databases and servers).
+    graders_in_parallel: int = 1
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def parse(text: str) -> Catalog:
         )
         chapters.append(
             Chapter(number=slug[:2], slug=slug, title=raw_chapter["title"], exercises=exercises,
-                    services=tuple(raw_chapter.get("services", ())))
+                    services=tuple(raw_chapter.get("services", ())),
+                    graders_in_parallel=int(raw_chapter.get("graders_in_parallel", 1)))
         )
     return Catalog(chapters=tuple(chapters))
 

@@ -3,7 +3,7 @@
 Each grader gets its own SMTP server (the course's ``smtp_server`` on a free
 port, mail in a temporary folder) so it can refuse, delay or hold mail
 without touching the learner's mailbox; the broker and result store are the
-course's Redis, database 13, emptied per test. Workers run the target
+course's Redis (database 13, or the run's own slot), emptied per test. Workers run the target
 project in a separate process, on the test database, as
 ``celery -A config worker``: what a deployment runs.
 """

@@ -11,6 +11,16 @@ from project_runner import ProjectRunner
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """The test database is a copy of a migrated template kept while the target's migrations
+    do not change (``course.grading.testdb``): what running them builds, without the wait."""
+    from course.grading.testdb import test_databases
+
+    with django_db_blocker.unblock(), test_databases(TARGET_DIR):
+        yield
+
+
+@pytest.fixture(scope="session")
 def target_dir() -> Path:
     """The project being graded (the learner's starter or a reference state)."""
     return TARGET_DIR
@@ -43,7 +53,8 @@ def caching_off_unless_asked(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def redis_db():
-    """The course's Redis database for grading (15), empty at the start and end of a test."""
+    """The course's Redis database for this grading run (15, or the run's own slot: see
+    course/grading/slots.py), empty at the start and end of a test."""
     import os
 
     client = emptied_redis(os.environ.get("REDIS_URL"), "the graders' Redis (REDIS_URL)")

@@ -38,3 +38,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _RESULTS = os.environ.get("COURSE_RESULTS")
     _FOLDER = Path(_RESULTS).parent if _RESULTS else Path(tempfile.gettempdir())
     DATABASES["default"]["TEST"] = {"NAME": str(_FOLDER / f"grading-{os.getpid()}.sqlite3")}
+else:
+    # One test database per grading process: several may run at once on one server.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}

@@ -1,6 +1,6 @@
 """Chapter 05 — Caching with a real Redis: graders.
 
-Everything runs against the course's Redis, database 15 (``REDIS_URL`` in the
+Everything runs against the course's Redis, database 15 or the run's slot (``REDIS_URL`` in the
 graders' environment), which each test empties first: the learner's own cache
 and sessions in database 0 are never touched. These tests use the project's
 cache settings as they are (``real_cache``).

@@ -174,7 +174,8 @@ def cmd_services(args: argparse.Namespace) -> int:
     if args.scale is not None and (args.action != "up" or len(names) != 1 or args.scale < 1):
         raise CourseError("--scale N goes with `services up NAME` (one service, N >= 1)")
     if args.action == "up":
-        status = services.up(names, scale=args.scale, postgres=True if args.postgres else None)
+        services.up(names, scale=args.scale, postgres=True if args.postgres else None)
+        status = services.status()
     elif args.action == "restart":
         status = services.restart(names[0] if names else services.WORKER)
     elif args.action == "logs":

@@ -14,12 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from course import paths
 from course.catalog import Catalog, Exercise
+from course.grading.slots import Slot, grading_slot
 from course.project import markers, states
 
 PASSED = "passed"
@@ -106,43 +108,42 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
         sys.executable, "-m", "pytest",
         "-c", str(paths.EXERCISES_TESTS / "pytest.ini"),
         "--rootdir", str(paths.EXERCISES_TESTS),
+        # Plug-ins are named, not discovered (PYTEST_DISABLE_PLUGIN_AUTOLOAD in the
+        # environment): locust's and nbval's alone cost every check half a second and more.
+        "-p", "pytest_django.plugin", "-p", "pytest_timeout",
         "-p", "no:cacheprovider",
-        "-p", "no:nbval",  # importing it (nbformat, jsonschema) costs every check 1.7 s
         "-q", "--no-header", "-rN", "--tb=short",
         f"--timeout={time_limit}",
         *node_ids,
     ]
 
 
-GRADING_REDIS_DB = 15  # graders may flush it: the learner's cache lives in database 0
-GRADING_BROKER_DB = 13  # the graders' Celery broker and results; the learner's are 1 and 2
-
-
-def grading_env_file(folder: Path) -> Path:
+def grading_env_file(folder: Path, slot: Slot) -> Path:
     """The learner's ``.course/env`` with the graders' own Celery broker and result store."""
     from course import envfile, services
 
     path = folder / "grading.env"
     values: dict[str, str | None] = dict(envfile.read())
-    broker = services.redis_url(GRADING_BROKER_DB)
+    broker = services.redis_url(slot.broker_db)
     if broker:
         values.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
     envfile.update(values, path)
     return path
 
 
-def grading_env(target: Path, results: Path, database: str | None) -> dict[str, str]:
+def grading_env(target: Path, results: Path, database: str | None, slot: Slot) -> dict[str, str]:
     env = dict(os.environ)
     from course import services
 
-    redis_url = services.redis_url(GRADING_REDIS_DB)
+    redis_url = services.redis_url(slot.cache_db)
     if redis_url:
         env["REDIS_URL"] = redis_url
-    env["COURSE_ENV_FILE"] = str(grading_env_file(results.parent))
+    env["COURSE_ENV_FILE"] = str(grading_env_file(results.parent, slot))
     # Celery reads these two from the process environment over any setting: graders pass them
     # through the env file only, so a project whose settings ignore them cannot pass.
     env.pop("CELERY_BROKER_URL", None)
     env.pop("CELERY_RESULT_BACKEND", None)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
@@ -154,24 +155,18 @@ def grading_env(target: Path, results: Path, database: str | None) -> dict[str, 
 
 def run_tests(
     node_ids: list[str], target: Path, *, time_limit: int, database: str | None,
-    needs: list[str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], str]:
-    """Run pytest on node ids; return per-node results and pytest's output.
+    """Run pytest on node ids in a process of its own; return per-node results and its output.
 
-    The services always running (a project that caches in Redis or sends mail needs
-    them) and those in ``needs`` are started first.
+    The services must be up (:func:`grade` starts them).
     """
-    from course import services
-
-    services.up([*(needs or ()), *(["postgres"] if database == "postgres" else [])],
-                quiet=True)
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp, grading_slot() as slot:
         results = Path(tmp) / "results.json"
         try:
             completed = subprocess.run(
                 pytest_command(node_ids, time_limit),
                 cwd=paths.EXERCISES_TESTS,
-                env=grading_env(target, results, database),
+                env=grading_env(target, results, database, slot),
                 capture_output=True,
                 text=True,
                 timeout=time_limit * len(node_ids) + 120,
@@ -181,6 +176,52 @@ def run_tests(
             output = f"grading stopped after {expired.timeout:.0f} s"
         data = json.loads(results.read_text()) if results.exists() else {}
     return data, output
+
+
+def _durations_file() -> Path:
+    return paths.STATE / "cache" / "grading-durations.json"
+
+
+def _known_durations() -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in json.loads(_durations_file().read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _remember_durations(verdicts: list[Verdict]) -> None:
+    known = _known_durations()
+    known.update({v.exercise.id: round(v.duration, 2) for v in verdicts if v.duration})
+    _durations_file().parent.mkdir(parents=True, exist_ok=True)
+    tmp = _durations_file().with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(known, indent=0, sort_keys=True))
+    os.replace(tmp, _durations_file())
+
+
+def plan_groups(exercises: list[Exercise], catalog: Catalog,
+                processes: int | None = None) -> list[list[Exercise]]:
+    """Exercises split into groups graded side by side, each in a pytest process of its own.
+
+    Only chapters whose graders mostly wait (on workers, servers, time-outs) say so in the
+    catalog (``graders_in_parallel``); their exercises are spread over that many groups,
+    longest first by their last duration. Everything else stays in one group.
+    """
+    limit = processes or int(os.environ.get("COURSE_GRADING_PROCESSES", 0)) or \
+        (os.cpu_count() or 1)
+    wide = {c.number: c.graders_in_parallel for c in catalog.chapters}
+    spread = [e for e in exercises if wide.get(e.chapter_number, 1) > 1]
+    count = min(limit, len(spread), max([wide[e.chapter_number] for e in spread], default=1))
+    if count < 2:
+        return [list(exercises)]
+    known = _known_durations()
+    groups: list[list[Exercise]] = [[] for _ in range(count)]
+    loads = [0.0] * count
+    for exercise in sorted(spread, key=lambda e: -known.get(e.id, 5.0)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(exercise)
+        loads[lightest] += known.get(exercise.id, 5.0)
+    groups[loads.index(min(loads))].extend(e for e in exercises if e not in spread)
+    return [group for group in groups if group]
 
 
 def _last_error_line(output: str) -> str:
@@ -224,8 +265,13 @@ def grade(
     target: Path = paths.STARTER,
     time_limit: int = DEFAULT_TIME_LIMIT,
     database: str | None = None,
+    processes: int | None = None,
 ) -> list[Verdict]:
-    """Grade exercises against ``target``; one verdict per exercise, in order."""
+    """Grade exercises against ``target``; one verdict per exercise, in order.
+
+    ``processes`` caps how many pytest processes run side by side (default: the CPUs,
+    or ``COURSE_GRADING_PROCESSES``); see :func:`plan_groups`.
+    """
     verdicts: dict[str, Verdict] = {}
     runnable: list[Exercise] = []
     for exercise in exercises:
@@ -238,23 +284,39 @@ def grade(
         else:
             runnable.append(exercise)
     if runnable:
-        started = time.monotonic()
-        node_ids = [test for exercise in runnable for test in exercise.tests]
-        data, output = run_tests(node_ids, target, time_limit=time_limit, database=database,
-                                 needs=catalog.services_for(runnable))
-        elapsed = time.monotonic() - started
+        from course import services
+
+        services.up([*catalog.services_for(runnable),
+                     *(["postgres"] if database == "postgres" else [])], quiet=True)
+        groups = plan_groups(runnable, catalog, processes)
+
+        def grade_group(group: list[Exercise]) -> list[Verdict]:
+            started = time.monotonic()
+            node_ids = [test for exercise in group for test in exercise.tests]
+            data, output = run_tests(node_ids, target, time_limit=time_limit,
+                                     database=database)
+            elapsed = time.monotonic() - started
+            found = [_verdict_for(exercise, data, output, time_limit) for exercise in group]
+            for verdict in found:
+                if not verdict.duration:
+                    verdict.duration = elapsed / len(group)
+            return found
+
+        if len(groups) == 1:
+            graded = grade_group(groups[0])
+        else:
+            with ThreadPoolExecutor(len(groups)) as pool:
+                graded = [v for found in pool.map(grade_group, groups) for v in found]
         problems: list[str] | None = None
-        for exercise in runnable:
-            verdict = _verdict_for(exercise, data, output, time_limit)
+        for verdict in graded:
             if verdict.status == ERROR:
                 # The project did not load: a syntax error anywhere is the likely cause.
                 if problems is None:
                     problems = project_syntax_problems(target)
                 if problems:
                     verdict.message = problems[0]
-            if not verdict.duration:
-                verdict.duration = elapsed / len(runnable)
-            verdicts[exercise.id] = verdict
+            verdicts[verdict.exercise.id] = verdict
+        _remember_durations(graded)
     for verdict in verdicts.values():
         if verdict.status == FAILED and is_untouched(verdict.exercise, target, catalog):
             verdict.status = NOT_ATTEMPTED

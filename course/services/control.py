@@ -142,8 +142,8 @@ def _wait_healthy(fresh: list[tuple[Service, Instance]]) -> None:
 
 
 def up(names: Iterable[str] = (), *, scale: int | None = None, quiet: bool = False,
-       postgres: bool | None = None) -> Status:
-    """Start what is wanted and not running (harmless when everything is); return the status.
+       postgres: bool | None = None) -> None:
+    """Start what is wanted and not running (harmless when everything is).
 
     ``names`` are started too and remembered; ``scale`` sets their number of
     instances (for services that can run several).
@@ -200,7 +200,6 @@ def up(names: Iterable[str] = (), *, scale: int | None = None, quiet: bool = Fal
     for service, instance in fresh:
         if not service.essential:
             service.wait_started(instance, offsets[instance.id], quiet)
-    return status()
 
 
 def _scalable() -> list[str]:

@@ -13,7 +13,8 @@ FIRST_NOTEBOOK = "notebooks/00_welcome.ipynb"
 
 
 def run(*, no_browser: bool, scale: str, port: int) -> int:
-    status = services.up()
+    services.up()
+    status = services.status()
     print(services.format_status(status))
     print("course: preparing the shop's database …", flush=True)
     try:

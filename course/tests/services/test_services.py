@@ -25,7 +25,7 @@ from course import services
 from course.services import supervisor
 action = sys.argv[1]
 if action == "up":
-    status = services.up(postgres=sys.argv[2] == "pg", quiet=True)
+    services.up(postgres=sys.argv[2] == "pg", quiet=True); status = services.status()
 elif action == "down":
     services.down(); status = services.status()
 elif action == "stop-redis":
