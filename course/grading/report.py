@@ -1,15 +1,20 @@
-"""Turn grading verdicts into what a person reads: a terminal table or notebook HTML."""
+"""Turn grading verdicts into what a person reads: a terminal table (rich) or a notebook table
+(a pandas Styler: one row per exercise, the result coloured)."""
 
 from __future__ import annotations
 
-import html
+import io
 import shutil
-import textwrap
+from typing import TYPE_CHECKING
 
 from course.grading.grader import ERROR, FAILED, NOT_ATTEMPTED, PASSED, TIMED_OUT, Verdict
 
-SYMBOLS = {PASSED: "PASS", FAILED: "FAIL", NOT_ATTEMPTED: "TODO", TIMED_OUT: "TIME", ERROR: "ERR "}
-COLOURS = {PASSED: "32", FAILED: "31", NOT_ATTEMPTED: "33", TIMED_OUT: "31", ERROR: "31"}
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+SYMBOLS = {PASSED: "PASS", FAILED: "FAIL", NOT_ATTEMPTED: "TODO", TIMED_OUT: "TIME", ERROR: "ERR"}
+STYLES = {PASSED: "bold green", FAILED: "bold red", NOT_ATTEMPTED: "bold yellow",
+          TIMED_OUT: "bold red", ERROR: "bold red"}
 HTML_COLOURS = {
     PASSED: "#1a7f37", FAILED: "#cf222e", NOT_ATTEMPTED: "#9a6700",
     TIMED_OUT: "#cf222e", ERROR: "#cf222e",
@@ -21,56 +26,57 @@ def explanation(verdict: Verdict) -> str:
     if verdict.status == PASSED:
         return ""
     if verdict.status == NOT_ATTEMPTED:
-        return f"Not started yet: edit {', '.join(verdict.exercise.files)} (look for TODO({verdict.exercise.id}))."
+        return (f"Not started yet: edit {', '.join(verdict.exercise.files)} "
+                f"(look for TODO({verdict.exercise.id})).")
     text = verdict.message
     if verdict.exercise.hints and verdict.status in (FAILED, TIMED_OUT):
         text += f"\nHint: {verdict.exercise.hints[0]}"
     return text
 
 
-def _paint(text: str, status: str, colour: bool) -> str:
-    return f"\033[{COLOURS[status]}m{text}\033[0m" if colour else text
-
-
 def text_table(verdicts: list[Verdict], *, colour: bool = False) -> str:
-    width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
-    title_width = max(len(v.exercise.title) for v in verdicts)
-    lines = []
+    """One row per exercise: id, result, title; then what was measured and what to do next."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=False, show_edge=False, box=None, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("detail", overflow="fold")
     for verdict in verdicts:
+        detail = Text(verdict.exercise.title)
         measured = verdict.measured_text()
-        head = (
-            f"{verdict.exercise.id:<5} {_paint(SYMBOLS[verdict.status], verdict.status, colour)}  "
-            f"{verdict.exercise.title:<{title_width}}"
-        )
-        lines.append(head)
         if measured:
-            lines.extend(textwrap.wrap(f"measured: {measured}", width - 12,
-                                       initial_indent=" " * 12, subsequent_indent=" " * 14))
+            detail.append(f"\nmeasured: {measured}", style="dim")
         for paragraph in explanation(verdict).splitlines():
-            lines.extend(textwrap.wrap(paragraph, width - 12, initial_indent=" " * 12,
-                                       subsequent_indent=" " * 14))
+            detail.append(f"\n{paragraph}")
+        table.add_row(verdict.exercise.id,
+                      Text(SYMBOLS[verdict.status], style=STYLES[verdict.status]), detail)
     passed = sum(v.passed for v in verdicts)
-    lines.append(f"\n{passed}/{len(verdicts)} passed")
-    return "\n".join(lines)
+    out = io.StringIO()
+    width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
+    console = Console(file=out, width=width, force_terminal=colour,
+                      color_system="standard" if colour else None, highlight=False)
+    console.print(table)
+    console.print(f"\n{passed}/{len(verdicts)} passed")
+    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
 
 
-def html_table(verdicts: list[Verdict]) -> str:
-    rows = []
-    for verdict in verdicts:
-        colour = HTML_COLOURS[verdict.status]
-        detail = html.escape(explanation(verdict)).replace("\n", "<br>")
-        rows.append(
-            "<tr>"
-            f"<td><b>{verdict.exercise.id}</b></td>"
-            f"<td>{html.escape(verdict.exercise.title)}</td>"
-            f"<td style='color:{colour};font-weight:bold'>{verdict.status}</td>"
-            f"<td>{html.escape(verdict.measured_text())}</td>"
-            f"<td style='text-align:left'>{detail}</td>"
-            "</tr>"
-        )
-    return (
-        "<table><thead><tr><th>exercise</th><th>title</th><th>result</th>"
-        "<th>measured (target)</th><th>what next</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
+def html_table(verdicts: list[Verdict]) -> Styler:
+    """The verdicts for a notebook: exercise, title, result (coloured), measured, what next."""
+    import pandas
+
+    frame = pandas.DataFrame.from_records([{
+        "exercise": v.exercise.id,
+        "title": v.exercise.title,
+        "result": v.status,
+        "measured (target)": v.measured_text(),
+        "what next": explanation(v),
+    } for v in verdicts])
+    return (frame.style.hide(axis="index")
+            .format(escape="html")
+            .map(lambda status: f"color: {HTML_COLOURS[status]}; font-weight: bold",
+                 subset=["result"])
+            .set_properties(subset=["what next"], **{"text-align": "left",
+                                                      "white-space": "pre-wrap"}))

@@ -27,7 +27,6 @@ Typical use::
 from __future__ import annotations
 
 import html
-import io
 import os
 import platform
 import re
@@ -41,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 __all__ = [
     "MeasureError",
@@ -49,6 +48,8 @@ __all__ = [
     "bar_chart",
     "compare",
     "environment_note",
+    "figure",
+    "frame",
     "html_table",
     "is_counted",
     "measure_pages",
@@ -351,29 +352,16 @@ def measure_url(
     )
 
 
-class _TextProgress:
-    """One self-overwriting progress line on stderr."""
+def _progress(total: int) -> Any:
+    """A progress bar on a terminal (rich); elsewhere (a notebook, a log) a line per page."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.started = time.perf_counter()
-
-    def show(self, index: int, name: str) -> None:
-        line = f"[{index}/{self.total}] measuring {name} …"
-        print(f"\r{line[:78]:<78}", end="", file=sys.stderr, flush=True)
-
-    def close(self, done: int) -> None:
-        seconds = time.perf_counter() - self.started
-        line = f"measured {done}/{self.total} page(s) in {seconds:.1f} s"
-        print(f"\r{line:<78}", file=sys.stderr, flush=True)
-
-
-def _tqdm(total: int) -> Any:
-    try:
-        from tqdm import tqdm
-    except ImportError:
+    console = Console(stderr=True)
+    if not console.is_terminal:
         return None
-    return tqdm(total=total, desc="measuring", unit="page", file=sys.stderr, leave=False)
+    return Progress(TextColumn("measuring {task.description}"), BarColumn(),
+                    MofNCompleteColumn(), console=console, transient=True)
 
 
 def measure_pages(
@@ -384,27 +372,28 @@ def measure_pages(
 ) -> list[PageMeasurement]:
     """Measure named pages (``{name: url}`` or ``[(name, url), …]``) with :func:`measure_url`.
 
-    ``options`` go to :func:`measure_url`. Progress is shown on stderr (with
-    ``tqdm`` when it is installed) unless ``progress=False``.
+    ``options`` go to :func:`measure_url`. Progress is shown on stderr unless
+    ``progress=False``.
     """
     items = list(pages.items() if isinstance(pages, Mapping) else pages)
-    bar = _tqdm(len(items)) if progress else None
-    text = _TextProgress(len(items)) if progress and bar is None else None
+    bar = _progress(len(items)) if progress else None
+    started = time.perf_counter()
     results: list[PageMeasurement] = []
-    try:
+    if bar is None:
         for index, (name, url) in enumerate(items, start=1):
-            if bar is not None:
-                bar.set_postfix_str(name)
-            if text is not None:
-                text.show(index, name)
+            if progress:
+                print(f"[{index}/{len(items)}] {name}", file=sys.stderr, flush=True)
             results.append(measure_url(url, name=name, **options))
-            if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-        if text is not None:
-            text.close(len(results))
+    else:
+        with bar:
+            task = bar.add_task("", total=len(items))
+            for name, url in items:
+                bar.update(task, description=name)
+                results.append(measure_url(url, name=name, **options))
+                bar.advance(task)
+    if progress:
+        print(f"measured {len(results)} page(s) in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr, flush=True)
     return results
 
 
@@ -435,252 +424,6 @@ def compare(
     return rows
 
 
-# --------------------------------------------------------------------------- tables
-
-_LABELS = {
-    "name": "page",
-    "queries_before": "queries before",
-    "queries_after": "queries after",
-    "median_ms_before": "median ms before",
-    "median_ms_after": "median ms after",
-    "kib_before": "KiB before",
-    "kib_after": "KiB after",
-}
-
-
-def _cell(key: str, value: Any) -> tuple[str, bool]:
-    """Display text of one value, and whether it is a number (aligned right)."""
-    if value is None:
-        return "–", True
-    if isinstance(value, bool):
-        return str(value), False
-    if key == "speedup" and isinstance(value, (int, float)):
-        return f"{value:.2f}×", True
-    if key == "KiB" and isinstance(value, float):
-        return f"{value:.1f}", True
-    if isinstance(value, float):
-        return (f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}"), True
-    if isinstance(value, int):
-        return str(value), True
-    if isinstance(value, tuple):
-        return " × ".join(str(part) for part in value), False
-    return str(value), False
-
-
-def _measurement_row(m: PageMeasurement) -> dict[str, Any]:
-    return {
-        "page": m.name,
-        "status": m.status,
-        "queries": m.queries,
-        "repeated": m.duplicate_queries,
-        "median ms": m.median_ms,
-        "p95 ms": m.p95_ms,
-        "KiB": round(m.bytes / 1024, 1),
-    }
-
-
-def _grid(data: Rows) -> tuple[list[str], list[list[tuple[str, bool]]]]:
-    """Column headings and display cells for measurements, comparison rows or any dicts."""
-    rows: list[Mapping[str, Any]] = [
-        _measurement_row(item) if isinstance(item, PageMeasurement) else item for item in data
-    ]
-    keys: list[str] = []
-    for row in rows:
-        keys.extend(key for key in row if key not in keys)
-    headings = [_LABELS.get(key, key.replace("_", " ")) for key in keys]
-    cells = [[_cell(key, row.get(key)) if key in row else ("", False) for key in keys]
-             for row in rows]
-    return headings, cells
-
-
-def table(data: Rows) -> str:
-    """A plain text table with aligned columns (numbers to the right), for the terminal."""
-    headings, cells = _grid(data)
-    if not cells:
-        return "(nothing measured)"
-    widths = [max(len(h), *(len(row[i][0]) for row in cells)) for i, h in enumerate(headings)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in cells:
-        line = "  ".join(
-            text.rjust(w) if number else text.ljust(w)
-            for (text, number), w in zip(row, widths, strict=True)
-        )
-        lines.append(line.rstrip())
-    return "\n".join(lines)
-
-
-class HtmlTable:
-    """A table that renders as HTML in a notebook and as aligned text anywhere else."""
-
-    def __init__(self, data: Rows, caption: str | None = None) -> None:
-        self.headings, self.cells = _grid(data)
-        self.caption = caption
-        self.text = table(data)
-
-    def _repr_html_(self) -> str:
-        if not self.cells:
-            return "<p><em>(nothing measured)</em></p>"
-        pad = "padding:3px 10px"
-        numbers = self.cells[0]
-
-        def align(index: int) -> str:
-            return "right" if numbers[index][1] else "left"
-
-        head = "".join(
-            f'<th style="text-align:{align(i)};{pad};border-bottom:1px solid #888">'
-            f"{html.escape(h)}</th>"
-            for i, h in enumerate(self.headings)
-        )
-        body = "".join(
-            "<tr>" + "".join(
-                f'<td style="text-align:{"right" if number else "left"};{pad}">'
-                f"{html.escape(text)}</td>"
-                for text, number in row
-            ) + "</tr>"
-            for row in self.cells
-        )
-        caption = (
-            f'<caption style="caption-side:bottom;color:#666;font-size:85%">'
-            f"{html.escape(self.caption)}</caption>"
-            if self.caption else ""
-        )
-        return (
-            '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">'
-            f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        )
-
-    def __str__(self) -> str:
-        return self.text if not self.caption else f"{self.text}\n{self.caption}"
-
-    __repr__ = __str__
-
-
-def html_table(data: Rows, caption: str | None = None) -> HtmlTable:
-    """The table for a notebook cell; ``caption`` (e.g. :func:`environment_note`) goes below."""
-    return HtmlTable(data, caption)
-
-
-# --------------------------------------------------------------------------- charts
-
-_METRIC_LABELS = {
-    "median_ms": "median time (ms)",
-    "p95_ms": "p95 time (ms)",
-    "queries": "SQL queries",
-    "bytes": "response size (bytes)",
-    "duplicate_queries": "repeated queries",
-    "peak_mib": "peak memory (MiB)",
-    "kib": "response size (KiB)",
-    "req_per_s": "requests per second",
-}
-_COLOUR = "#3b6fb6"
-_BEFORE_COLOUR = "#b8c0cc"
-
-
-def _name(item: PageMeasurement | Mapping[str, Any]) -> str:
-    if isinstance(item, PageMeasurement):
-        return item.name
-    return str(item.get("name", item.get("page", "?")))
-
-
-def _value(item: PageMeasurement | Mapping[str, Any], metric: str) -> float:
-    value = getattr(item, metric) if isinstance(item, PageMeasurement) else item[metric]
-    return float(value or 0)
-
-
-def _short_number(value: float) -> str:
-    if value == int(value) and abs(value) < 1e6:
-        return str(int(value))
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-_chart_class: type | None = None
-
-
-def _figure_class() -> type:
-    """A Figure that shows itself as a PNG in Jupyter, without pyplot or ``plt.show()``."""
-    global _chart_class
-    if _chart_class is None:
-        from matplotlib.figure import Figure
-
-        class ChartFigure(Figure):
-            def _repr_png_(self) -> bytes:
-                buffer = io.BytesIO()
-                self.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-                return buffer.getvalue()
-
-        _chart_class = ChartFigure
-    return _chart_class
-
-
-def figure(**kwargs: Any) -> Figure:
-    """An empty figure that a notebook shows as an image (for charts of other shapes)."""
-    return _figure_class()(**kwargs)
-
-
-def _style(axes: Any, names: list[str], metric: str, title: str, log: bool, top: float) -> None:
-    axes.set_xticks(range(len(names)))
-    axes.set_xlim(-0.6, len(names) - 0.4)  # a lone page keeps slim bars
-    long = len(names) > 6 or any(len(n) > 12 for n in names)
-    axes.set_xticklabels(names, rotation=30 if long else 0, ha="right" if long else "center")
-    axes.set_ylabel(_METRIC_LABELS.get(metric, metric.replace("_", " ")))
-    axes.set_title(title or _METRIC_LABELS.get(metric, metric.replace("_", " ")))
-    if log:
-        axes.set_yscale("log")
-        if top > 0:
-            axes.set_ylim(top=top * 3)  # room for the labels above the bars
-    else:
-        axes.margins(y=0.15)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    axes.yaxis.grid(True, color="#e3e3e3")
-    axes.set_axisbelow(True)
-
-
-def _is_comparison(data: Rows, metric: str) -> bool:
-    first = data[0] if data else None
-    return isinstance(first, Mapping) and f"{metric}_before" in first and f"{metric}_after" in first
-
-
-def bar_chart(
-    data: Rows,
-    metric: str = "median_ms",
-    *,
-    title: str = "",
-    log: bool = False,
-) -> Figure:
-    """A bar per page for ``metric``; for :func:`compare` rows, before/after pairs with ratios.
-
-    Returns a matplotlib Figure (no pyplot involved); a notebook shows it as an image.
-    """
-    items = list(data)
-    width = min(16.0, max(6.0, 1.0 * len(items) + 2.5))
-    figure = _figure_class()(figsize=(width, 4.2))
-    axes = figure.subplots()
-    names = [_name(item) for item in items]
-    if _is_comparison(items, metric):
-        before = [_value(item, f"{metric}_before") for item in items]
-        after = [_value(item, f"{metric}_after") for item in items]
-        left = [i - 0.2 for i in range(len(items))]
-        right = [i + 0.2 for i in range(len(items))]
-        axes.bar(left, before, width=0.4, color=_BEFORE_COLOUR, label="before")
-        axes.bar(right, after, width=0.4, color=_COLOUR, label="after")
-        for i, (old, new) in enumerate(zip(before, after, strict=True)):
-            label = f"{old / new:.1f}×" if new > 0 else ("" if old <= 0 else "→ 0")
-            axes.annotate(label, (i, max(old, new)), xytext=(0, 3), textcoords="offset points",
-                          ha="center", va="bottom", fontsize=9, fontweight="bold")
-        axes.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        top = max([*before, *after], default=0.0)
-    else:
-        values = [_value(item, metric) for item in items]
-        bars = axes.bar(range(len(values)), values, width=0.6, color=_COLOUR)
-        axes.bar_label(bars, labels=[_short_number(v) for v in values], padding=2, fontsize=8)
-        top = max(values, default=0.0)
-    _style(axes, names, metric, title, log, top)
-    figure.tight_layout()
-    return figure
-
-
 # --------------------------------------------------------------------------- context
 
 
@@ -699,3 +442,8 @@ def environment_note() -> str:
     if settings.DEBUG:
         note += ", DEBUG on (slower)"
     return note
+
+
+# Tables and charts live in their own modules; notebooks reach them through `measure`.
+from course.measuring.charts import bar_chart, figure  # noqa: E402
+from course.measuring.tables import frame, html_table, table  # noqa: E402

@@ -14,13 +14,19 @@ from typing import Any
 from course import paths
 
 
-def _display(html: str, text: str) -> None:
+def _display(html: Any, text: str) -> None:
+    """Show ``html`` (markup, or an object a notebook renders, like a pandas Styler) in a
+    notebook; ``text`` anywhere else."""
     try:
+        from IPython import get_ipython
         from IPython.display import HTML, display
-
-        display(HTML(html))
     except ImportError:
         print(text)
+        return
+    if get_ipython() is None:
+        print(text)
+    else:
+        display(HTML(html) if isinstance(html, str) else html)
 
 
 class ExerciseHandle:

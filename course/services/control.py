@@ -289,14 +289,26 @@ def status() -> Status:
 
 
 def format_status(current: Status) -> str:
-    lines = [f"supervisord: {'running' if current.supervisor else 'stopped'}"]
-    width = max([9, *(len(s.name) for s in current.services)])
+    """The status as a small table: each instance's state, whether it answers, its address, and
+    what it last said when it does not answer."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for _ in range(4):
+        table.add_column(no_wrap=True)
     for service in current.services:
         health = "healthy" if service.healthy else (
             "—" if service.state == "stopped" else "no answer")
-        lines.append(f"  {service.name:<{width}} {service.state:<9} {health:<10} {service.url}")
-        if service.log_tail:
-            lines.extend(f"      | {line}" for line in service.log_tail.splitlines())
+        detail = "\n".join([service.url, *(f"| {line}" for line in service.log_tail.splitlines())])
+        table.add_row(f"  {service.name}", service.state, health, detail)
+    out = io.StringIO()
+    console = Console(file=out, width=160, color_system=None, highlight=False)
+    console.print(f"supervisord: {'running' if current.supervisor else 'stopped'}")
+    if current.services:
+        console.print(table)
     if not current.supervisor:
-        lines.append("  (start them with `python3 -m course services up`)")
-    return "\n".join(lines)
+        console.print("  (start them with `python3 -m course services up`)")
+    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())

@@ -130,7 +130,9 @@ def install_requirements(
             f"pip could not install requirements.txt ({' '.join(tail)}). Full log: {log_path}"
         )
     stamp_path(venv).write_text(requirements_digest(requirements))
-    print(f"course: stack ready in {time.monotonic() - started:.0f} s", flush=True)
+    seconds = time.monotonic() - started
+    os.environ["COURSE_INSTALL_SECONDS"] = f"{seconds:.1f}"  # `course test` reports it
+    print(f"course: stack ready in {seconds:.0f} s", flush=True)
 
 
 PTH_NAME = "django_under_load.pth"

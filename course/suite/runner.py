@@ -1,176 +1,227 @@
-"""``course test``: the project's whole test suite, the command CI runs.
+"""Run the suite's parts side by side within the machine's cores, and report wall time per part.
 
-Parts, in order (``--only`` / ``--skip`` pick some):
-
-- ``lint``: ruff over the tooling, graders, starter and solutions;
-- ``tooling``: unit tests of ``course/`` (services, catalog consistency, apply/reset safety …);
-- ``shop``: the starter project's own tests, on the starter and on the final reference state;
-- ``proof``: for every chapter, its graders fail on the state before it and
-  pass on the state after it and on the final state (SQLite);
-- ``postgres``: the same proof on a real PostgreSQL;
-- ``notebooks``: every notebook run top to bottom under nbval, on a throw-away database.
+Parts start longest first (by their wall time in the previous run), as many at
+a time as there are CPUs (``--jobs`` to change it). Each part's output goes to
+``.course/logs/suite/<part>.log``; a failed part's problems and the end of its
+log are printed, and a table of wall time per part ends the run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course import catalog as catalog_module
 from course import paths
-from course.grading import grader
-from course.project import commands, states
+from course.suite.parts import PARTS
 
-PARTS = ("lint", "tooling", "shop", "proof", "postgres", "notebooks")
+DEFAULT_SECONDS = {"notebooks": 150, "postgres": 90, "proof": 80, "tooling": 90, "shop": 5,
+                   "lint": 2}
 
 
 @dataclass
-class Tally:
+class Running:
+    name: str
+    process: subprocess.Popen
+    log: Path
+    summary: Path
+    started: float
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
     passed: int = 0
     failed: int = 0
     problems: list[str] = field(default_factory=list)
+    log: Path | None = None
 
-    def add(self, ok: bool, label: str) -> None:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            self.problems.append(label)
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
 
 
-def _heading(text: str) -> None:
-    print(f"\n=== {text} ===", flush=True)
+def _logs() -> Path:
+    folder = paths.STATE / "logs" / "suite"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-def _run(command: list[str], **kwargs: object) -> int:
-    print("$ " + " ".join(Path(c).name if c == sys.executable else c for c in command),
-          flush=True)
-    return subprocess.run(command, cwd=paths.ROOT, **kwargs).returncode  # type: ignore[arg-type]
+def _timings_file() -> Path:
+    return paths.STATE / "cache" / "suite-seconds.json"
 
 
-def part_lint(tally: Tally) -> None:
-    code = _run([sys.executable, "-m", "ruff", "check", "course", "exercises_tests",
-                 "starter_project", "solutions"])
-    tally.add(code == 0, "lint: ruff found problems")
-
-
-def part_tooling(tally: Tally) -> None:
-    code = _run([sys.executable, "-m", "pytest", "course/tests", "-q", "-p", "no:cacheprovider"])
-    tally.add(code == 0, "tooling: unit tests failed")
-
-
-def part_shop(tally: Tally) -> None:
-    catalog = catalog_module.load()
-    final = states.reference_state(catalog, states.final_chapter(catalog))
-    for label, target in (("starter", paths.STARTER), ("final reference", final)):
-        print(f"$ manage.py test shop  ({label})", flush=True)
-        try:
-            commands.manage("test", "shop", "-v1", "--noinput", target=target)
-            tally.add(True, "")
-        except subprocess.CalledProcessError:
-            tally.add(False, f"shop: the project's tests failed on the {label} state")
-
-
-def prove_chapters(tally: Tally, database: str | None) -> None:
-    """Fail before, pass after, pass on the final state, for every chapter."""
-    catalog = catalog_module.load()
-    final = states.reference_state(catalog, states.final_chapter(catalog))
-    label = database or "sqlite"
-    for chapter in catalog.chapters:
-        if not chapter.exercises:
-            continue
-        exercises = list(chapter.exercises)
-        before = states.reference_state(
-            catalog, states.previous_chapter(catalog, chapter.number)
-        )
-        after = states.reference_state(catalog, chapter.number)
-        runs = [("before", before, False), ("after", after, True)]
-        if after != final:
-            runs.append(("final", final, True))
-        for name, state, should_pass in runs:
-            started = time.monotonic()
-            verdicts = grader.grade(exercises, catalog, target=state, database=database)
-            for verdict in verdicts:
-                ok = verdict.passed == should_pass
-                expectation = "passes" if should_pass else "fails"
-                line = (f"  {'ok ' if ok else 'BAD'} [{label}] {verdict.exercise.id} "
-                        f"{expectation} on the state {name} chapter {chapter.number}: "
-                        f"{verdict.status}")
-                if not ok and verdict.message:
-                    line += f" — {verdict.message}"
-                print(line, flush=True)
-                tally.add(ok, line.strip())
-            print(f"  ({name}: {time.monotonic() - started:.1f} s)", flush=True)
-
-
-def part_proof(tally: Tally) -> None:
-    prove_chapters(tally, None)
-
-
-def part_postgres(tally: Tally) -> None:
-    from course import services
-
-    was_running = services.status().postgres_running
-    services.up(postgres=True, quiet=True)
+def _previous_seconds() -> dict[str, float]:
     try:
-        prove_chapters(tally, "postgres")
-    finally:
-        if not was_running:
-            services.down()
+        return {k: float(v) for k, v in json.loads(_timings_file().read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
-def part_notebooks(tally: Tally) -> None:
-    notebooks = sorted(str(p.relative_to(paths.ROOT)) for p in paths.NOTEBOOKS.glob("*.ipynb"))
-    with tempfile.TemporaryDirectory(prefix="course-notebooks-") as tmp:
-        database = str(Path(tmp) / "notebooks.sqlite3")
-        commands.prepare_database("small", COURSE_SQLITE_PATH=database)
-        env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
-                   MPLBACKEND="Agg")
-        try:
-            code = _run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider",
-                         "-q", "--nbval-cell-timeout=600", *notebooks], env=env)
-        finally:  # the notebooks' checks start services in this throw-away home: stop them
-            subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
-                           cwd=paths.ROOT, capture_output=True, check=False)
-    tally.add(code == 0, "notebooks: a notebook failed under nbval")
+def _save_seconds(results: list[Result]) -> None:
+    known = _previous_seconds()
+    known.update({r.name: round(r.seconds, 1) for r in results})
+    _timings_file().parent.mkdir(parents=True, exist_ok=True)
+    _timings_file().write_text(json.dumps(known, indent=1, sort_keys=True))
 
 
-RUNNERS: dict[str, Callable[[Tally], None]] = {
-    "lint": part_lint,
-    "tooling": part_tooling,
-    "shop": part_shop,
-    "proof": part_proof,
-    "postgres": part_postgres,
-    "notebooks": part_notebooks,
-}
+def _start(name: str) -> Running:
+    log = _logs() / f"{name}.log"
+    summary = _logs() / f"{name}.json"
+    summary.unlink(missing_ok=True)
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "course.suite.parts", name,
+                                    str(summary)], cwd=paths.ROOT, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    return Running(name, process, log, summary, time.monotonic())
 
 
-def run(*, skip: set[str], only: set[str]) -> int:
-    from course import services
+def _finish(running: Running) -> Result:
+    seconds = time.monotonic() - running.started
+    try:
+        data = json.loads(running.summary.read_text())
+    except (OSError, ValueError):
+        data = {"passed": 0, "failed": 1,
+                "problems": [f"{running.name}: stopped with exit code "
+                             f"{running.process.returncode} before it reported"]}
+    return Result(running.name, seconds, data["passed"], data["failed"], data["problems"],
+                  running.log)
 
-    tally = Tally()
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class _Screen:
+    """What is running, done and waiting: a live panel on a terminal, plain lines in CI."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False)
+        self.live = None
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(console=self.console, refresh_per_second=4, transient=True)
+            self.live.start()
+
+    def update(self, running: list[Running], waiting: list[str]) -> None:
+        if self.live is None:
+            return
+        from rich.table import Table
+
+        table = Table.grid(padding=(0, 2))
+        now = time.monotonic()
+        for item in running:
+            table.add_row("[yellow]running[/]", item.name, f"{now - item.started:4.0f} s")
+        for name in waiting:
+            table.add_row("[dim]waiting[/]", name, "")
+        self.live.update(table)
+
+    def line(self, text: str) -> None:
+        self.console.print(text, markup=False)
+
+    def done(self, result: Result) -> None:
+        mark = "ok  " if result.ok else "FAIL"
+        self.console.print(f"  {mark} {result.name:<10} {result.seconds:5.0f} s  "
+                           f"{result.passed} passed, {result.failed} failed", markup=False)
+        if not result.ok:
+            for problem in result.problems[:20]:
+                self.console.print(f"       {problem}", markup=False)
+            self.console.print(f"       last lines of {result.log}:", markup=False)
+            for line in _tail(result.log or Path("/nonexistent")).splitlines():
+                self.console.print(f"       | {line}", markup=False)
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+def _table(results: list[Result], wall: float, install: float | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="course test: wall time per part", title_justify="left")
+    table.add_column("part")
+    table.add_column("result")
+    table.add_column("checks", justify="right")
+    table.add_column("wall s", justify="right")
+    for result in results:
+        table.add_row(result.name, "ok" if result.ok else "FAILED",
+                      f"{result.passed}/{result.passed + result.failed}", f"{result.seconds:.0f}")
+    if install is not None:
+        table.add_row("(install .venv)", "", "", f"{install:.0f}")
+    table.add_section()
+    table.add_row("total", "ok" if all(r.ok for r in results) else "FAILED",
+                  f"{sum(r.passed for r in results)}/"
+                  f"{sum(r.passed + r.failed for r in results)}", f"{wall:.0f}")
+    Console(highlight=False).print(table)
+
+
+def run(*, skip: set[str], only: set[str], jobs: int | None = None) -> int:
+    from course import catalog, services
+    from course.project import states
+
     started = time.monotonic()
-    services_were_up = services.status().supervisor
+    chosen = [name for name in PARTS if name not in skip and (not only or name in only)]
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    previous = _previous_seconds()
+    order = sorted(chosen, key=lambda n: -previous.get(n, DEFAULT_SECONDS.get(n, 10)))
+    print(f"course test: {len(chosen)} part(s), {min(jobs, len(chosen))} at a time; logs in "
+          f"{_logs().relative_to(paths.ROOT) if _logs().is_relative_to(paths.ROOT) else _logs()}",
+          flush=True)
+
+    # Shared set-up once, before parts run side by side: the services they use and every
+    # reference state they grade.
+    was_up = services.status().supervisor
+    was_enabled = set(services.enabled())
+    needed = sorted({s for name in chosen for s in PARTS[name].services})
+    if needed:
+        services.up(needed, quiet=True)
+    cat = catalog.load()
+    for state in ["00", *[c.number for c in cat.chapters if c.exercises]]:
+        states.reference_state(cat, state)
+
+    screen = _Screen()
+    running: list[Running] = []
+    results: list[Result] = []
+    waiting = list(order)
     try:
-        for part in PARTS:
-            if part in skip or (only and part not in only):
-                continue
-            _heading(part)
-            part_started = time.monotonic()
-            RUNNERS[part](tally)
-            print(f"({part}: {time.monotonic() - part_started:.0f} s)", flush=True)
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                item = _start(waiting.pop(0))
+                running.append(item)
+                screen.line(f"  ...  {item.name:<10} started ({PARTS[item.name].about})")
+            for item in list(running):
+                if item.process.poll() is not None:
+                    running.remove(item)
+                    result = _finish(item)
+                    results.append(result)
+                    screen.done(result)
+            screen.update(running, waiting)
+            time.sleep(0.2)
     finally:
-        if not services_were_up and services.status().supervisor:
-            services.down()  # the graders started them; leave the machine as we found it
-    _heading("summary")
-    for problem in tally.problems:
-        print(f"  FAILED {problem}")
-    print(f"course test finished in {time.monotonic() - started:.0f} s")
-    print(f"{tally.passed} passed, {tally.failed} failed")
-    return 0 if tally.failed == 0 else 1
+        screen.stop()
+        for item in running:  # interrupted: stop what still runs
+            item.process.terminate()
+        if not was_up:
+            services.down()  # leave the machine as we found it
+        else:
+            dropped = [name for name in needed if name not in was_enabled
+                       and name in services.enabled()]
+            if dropped:
+                services.down(dropped)
+    _save_seconds(results)
+    results.sort(key=lambda r: list(PARTS).index(r.name))
+    install = os.environ.get("COURSE_INSTALL_SECONDS")
+    _table(results, time.monotonic() - started, float(install) if install else None)
+    return 0 if results and all(r.ok for r in results) else 1

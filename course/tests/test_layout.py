@@ -58,10 +58,17 @@ def _is_module(dotted: str) -> bool:
 def _imports(path: Path) -> list[tuple[str, int]]:
     """Every ``course.*`` module this file imports (at any depth), with the line.
 
-    ``from course.services import ports`` imports the module ``course.services.ports``.
+    ``from course.services import ports`` imports the module ``course.services.ports``;
+    imports under ``if TYPE_CHECKING:`` do not count.
     """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(inner) for node in ast.walk(tree)
+                   if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+                   for inner in ast.walk(node)}
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:  # annotations only: never imported at run time
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "course" or node.module.startswith("course."):
                 for alias in node.names:

@@ -106,26 +106,32 @@ def test_compare_joins_by_name_and_divides_medians() -> None:
 def test_table_lists_every_row_aligned() -> None:
     pages = [page("Product list", 12.5, queries=41, duplicate_queries=40),
              page("Sales report", 1234.567)]
-    text = measure.table(pages)
-    lines = text.splitlines()
+    lines = measure.table(pages).splitlines()
     assert len(lines) == 4
-    assert lines[0].split() == ["page", "status", "queries", "repeated", "median", "ms",
-                                "p95", "ms", "KiB"]
+    assert [cell.strip() for cell in lines[0].split("┃")] == [
+        "page", "status", "queries", "repeated", "median ms", "p95 ms", "KiB"]
     assert "Product list" in lines[2] and "41" in lines[2] and "12.50" in lines[2]
     assert "Sales report" in lines[3] and "1234.6" in lines[3]
-    assert len({len(line) for line in lines[1:3]}) == 1  # numbers end in the same column
+    assert lines[2].index("12.50") + 5 == lines[3].index("1234.6") + 6  # numbers right-aligned
 
     comparison = measure.table(measure.compare(pages, [page("Product list", 2.5, queries=2)]))
     assert "speedup" in comparison and "5.00×" in comparison and "Product list" in comparison
     assert measure.table([]) == "(nothing measured)"
 
 
-def test_html_table_renders_escaped_rows() -> None:
+def test_html_table_is_a_styled_dataframe_with_escaped_rows() -> None:
     shown = measure.html_table([page("<b>list</b>", 3.0)], caption="on a laptop")
-    markup = shown._repr_html_()
-    assert markup.startswith("<table") and markup.count("<tr>") == 2
-    assert "&lt;b&gt;list&lt;/b&gt;" in markup and "on a laptop" in markup
-    assert "<b>list</b>" in str(shown)
+    markup = shown.to_html()
+    assert markup.count("<tr>") == 2 and "on a laptop" in markup
+    assert "&lt;b&gt;list&lt;/b&gt;" in markup and "<b>list</b>" not in markup
+    assert "3.00" in markup and "text-align: right" in markup
+    assert list(shown.data["median ms"]) == [3.0], "the numbers stay numbers to sort and plot"
+
+
+def test_frame_keeps_numbers_to_sort_filter_and_plot() -> None:
+    df = measure.frame([page("slow", 30.0, queries=9), page("fast", 3.0, queries=1)])
+    assert list(df.sort_values("median ms")["page"]) == ["fast", "slow"]
+    assert df["queries"].sum() == 10
 
 
 def test_bar_chart_draws_one_bar_per_page() -> None:
@@ -229,7 +235,7 @@ def test_server_errors_raise_measure_error(measured: dict[str, Any]) -> None:
 
 def test_measure_pages_keeps_order_and_reports_progress(measured: dict[str, Any]) -> None:
     assert measured["pages"] == ["Sized", "Distinct"]
-    assert "measured 2/2 page(s)" in measured["stderr"]
+    assert "[1/2] Sized" in measured["stderr"] and "measured 2 page(s)" in measured["stderr"]
 
 
 def test_environment_note(measured: dict[str, Any]) -> None:

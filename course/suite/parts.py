@@ -1,0 +1,145 @@
+"""The parts of ``course test``, each run in a process of its own by the runner.
+
+    python -m course.suite.parts <part> <summary.json>
+
+prints what the part does and writes ``{"passed": n, "failed": n, "problems": [...]}``.
+Parts share the course's services (started once by the runner) and take their own
+Redis databases, test databases and ports, so two can run side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from course import catalog as catalog_module
+from course import paths
+from course.project import commands, states
+
+
+@dataclass
+class Tally:
+    passed: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, ok: bool, label: str) -> None:
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            self.problems.append(label)
+
+
+def _run(command: list[str], **kwargs: object) -> int:
+    shown = " ".join(Path(c).name if c == sys.executable else c for c in command)
+    print(f"$ {shown}", flush=True)
+    return subprocess.run(command, cwd=paths.ROOT, **kwargs).returncode  # type: ignore[arg-type]
+
+
+def _final_state() -> Path:
+    catalog = catalog_module.load()
+    return states.reference_state(catalog, states.final_chapter(catalog))
+
+
+def lint(tally: Tally) -> None:
+    code = _run([sys.executable, "-m", "ruff", "check", "course", "exercises_tests",
+                 "starter_project"])
+    tally.add(code == 0, "lint: ruff found problems in the course")
+    # The reference solution is diffs; what they build is the code `apply` writes.
+    final = _final_state()
+    code = _run([sys.executable, "-m", "ruff", "check", "--no-cache", "--config",
+                 str(paths.ROOT / "pyproject.toml"), "--extend-ignore", "B,UP", str(final)])
+    tally.add(code == 0, "lint: ruff found problems in the final reference state")
+
+
+def tooling(tally: Tally) -> None:
+    code = _run([sys.executable, "-m", "pytest", "course/tests", "-q", "-p", "no:cacheprovider"])
+    tally.add(code == 0, "tooling: unit tests failed")
+
+
+def shop(tally: Tally) -> None:
+    for label, target in (("starter", paths.STARTER), ("final reference", _final_state())):
+        print(f"$ manage.py test shop  ({label})", flush=True)
+        try:
+            commands.manage("test", "shop", "-v1", "--noinput", target=target)
+            tally.add(True, "")
+        except subprocess.CalledProcessError:
+            tally.add(False, f"shop: the project's tests failed on the {label} state")
+
+
+def _prove(tally: Tally, database: str | None) -> None:
+    from course.suite import proof
+
+    held, broken = proof.prove(database, lambda line: print(f"  {line}", flush=True))
+    tally.passed += held
+    tally.failed += len(broken)
+    tally.problems.extend(line.strip() for line in broken)
+
+
+def proof_sqlite(tally: Tally) -> None:
+    _prove(tally, None)
+
+
+def proof_postgres(tally: Tally) -> None:
+    _prove(tally, "postgres")
+
+
+# Notebooks run on the smallest data (the facts they assert hold at any scale) and with short
+# load runs: timings there are printed, never asserted.
+NOTEBOOK_SCALE = "tiny"
+QUICK = {"COURSE_LOAD_SECONDS": "2", "COURSE_QUICK": "1"}
+
+
+def notebooks(tally: Tally) -> None:
+    found = sorted(str(p.relative_to(paths.ROOT)) for p in paths.NOTEBOOKS.glob("*.ipynb"))
+    with tempfile.TemporaryDirectory(prefix="course-notebooks-") as tmp:
+        database = str(Path(tmp) / "notebooks.sqlite3")
+        commands.prepare_database(NOTEBOOK_SCALE, COURSE_SQLITE_PATH=database)
+        env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
+                   MPLBACKEND="Agg", **QUICK)
+        try:
+            code = _run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider",
+                         "-q", "--nbval-cell-timeout=600", *found], env=env)
+        finally:  # the notebooks' checks start services in this throw-away home: stop them
+            subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
+                           cwd=paths.ROOT, capture_output=True, check=False)
+    tally.add(code == 0, "notebooks: a notebook failed under nbval")
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    run: Callable[[Tally], None]
+    about: str
+    services: tuple[str, ...] = ()  # course services it needs, started once by the runner
+
+
+PARTS = {part.name: part for part in (
+    Part("lint", lint, "ruff over the tooling, graders, starter and the final reference"),
+    Part("tooling", tooling, "unit tests of course/"),
+    Part("shop", shop, "the shop's own tests, on the starter and the final reference"),
+    Part("proof", proof_sqlite, "every chapter's graders fail before it, pass after (SQLite)",
+         ("redis", "smtp")),
+    Part("postgres", proof_postgres, "the same proof on PostgreSQL",
+         ("redis", "smtp", "postgres")),
+    Part("notebooks", notebooks, "every notebook top to bottom under nbval"),
+)}
+
+
+def main(argv: list[str]) -> int:
+    name, summary = argv
+    tally = Tally()
+    PARTS[name].run(tally)
+    Path(summary).write_text(json.dumps(asdict(tally)))
+    return 0 if tally.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

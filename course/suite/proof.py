@@ -1,0 +1,78 @@
+"""The proof that every grader is honest: each chapter's graders fail on the project as it is
+before the chapter, and pass once the chapter is solved and on the final state.
+
+The state after chapter N is the state before chapter N+1, so each state is
+graded once, for two chapters at a time: S0 (the starter) fails chapter 01's
+graders; S1 passes 01's and fails 02's; … and the final state passes every
+chapter's. One grading run per state, on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from course import catalog as catalog_module
+from course.catalog import Exercise
+from course.grading import grader
+from course.project import states
+
+
+@dataclass(frozen=True)
+class Expectation:
+    exercise: Exercise
+    passes: bool
+    state: str  # "00", "03" …
+    why: str  # "before chapter 04", "after chapter 03", "final"
+
+
+def plan() -> list[tuple[str, list[Expectation]]]:
+    """For each state, what each exercise graded on it must do."""
+    catalog = catalog_module.load()
+    graded = [chapter for chapter in catalog.chapters if chapter.exercises]
+    numbers = ["00", *[chapter.number for chapter in graded]]
+    runs: list[tuple[str, list[Expectation]]] = []
+    for index, state in enumerate(numbers):
+        expected: list[Expectation] = []
+        if state != "00":
+            chapter = graded[index - 1]
+            expected += [Expectation(e, True, state, f"after chapter {state}")
+                         for e in chapter.exercises]
+        if index < len(graded):
+            chapter = graded[index]
+            expected += [Expectation(e, False, state, f"before chapter {chapter.number}")
+                         for e in chapter.exercises]
+        if index == len(numbers) - 1:  # the final state: every chapter passes on it
+            done = {x.exercise.id for x in expected}
+            expected += [Expectation(e, True, state, "on the final state")
+                         for e in catalog.exercises if e.id not in done]
+        runs.append((state, expected))
+    return runs
+
+
+def prove(database: str | None, report) -> tuple[int, list[str]]:
+    """Grade every state once; ``report(line)`` gets a line per exercise. Returns how many
+    expectations held and the lines of those that did not."""
+    catalog = catalog_module.load()
+    label = database or "sqlite"
+    held, broken = 0, []
+    for state, expected in plan():
+        started = time.monotonic()
+        target = states.reference_state(catalog, state)
+        verdicts = grader.grade([x.exercise for x in expected], catalog, target=target,
+                                database=database)
+        for expectation, verdict in zip(expected, verdicts, strict=True):
+            ok = verdict.passed == expectation.passes
+            verb = "passes" if expectation.passes else "fails"
+            line = (f"{'ok ' if ok else 'BAD'} [{label}] {verdict.exercise.id} {verb} "
+                    f"{expectation.why}: {verdict.status}")
+            if not ok and verdict.message:
+                line += f" — {verdict.message}"
+            report(line)
+            if ok:
+                held += 1
+            else:
+                broken.append(line)
+        report(f"(state after {state}: {len(expected)} exercises in "
+               f"{time.monotonic() - started:.1f} s)")
+    return held, broken
