@@ -23,6 +23,15 @@ def read(path: Path | None = None) -> dict[str, str]:
     return values
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader, or another writer at the same moment, never
+    sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def update(changes: dict[str, str | None], path: Path | None = None) -> dict[str, str]:
     """Set (or, with None, remove) variables, keeping the others; written atomically."""
     path = path or paths.ENV_FILE
@@ -35,7 +44,5 @@ def update(changes: dict[str, str | None], path: Path | None = None) -> dict[str
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# Written by `python3 -m course services`; read by the project's settings.\n"
     text += "".join(f"{key}={value}\n" for key, value in sorted(values.items()))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, text)
     return values

@@ -9,9 +9,12 @@ in ``.course/run/enabled.json`` until ``services down NAME``.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from course import envfile, paths
@@ -60,8 +63,7 @@ def enabled() -> dict[str, int]:
 
 
 def _save_enabled(values: Mapping[str, int]) -> None:
-    _enabled_file().parent.mkdir(parents=True, exist_ok=True)
-    _enabled_file().write_text(json.dumps(dict(sorted(values.items())), indent=1))
+    envfile.write_atomically(_enabled_file(), json.dumps(dict(sorted(values.items())), indent=1))
     (supervisor.run_dir() / "postgres-enabled").unlink(missing_ok=True)
 
 
@@ -141,6 +143,31 @@ def _wait_healthy(fresh: list[tuple[Service, Instance]]) -> None:
             time.sleep(0.1)
 
 
+_held = threading.local()
+
+
+@contextmanager
+def _exclusive() -> Iterator[None]:
+    """One ``up`` or ``down`` at a time across processes (parts of the suite, a notebook and a
+    check may ask at once); re-entrant within a process."""
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    supervisor.run_dir().mkdir(parents=True, exist_ok=True)
+    with open(supervisor.run_dir() / "services.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def up(names: Iterable[str] = (), *, scale: int | None = None, quiet: bool = False,
        postgres: bool | None = None) -> None:
     """Start what is wanted and not running (harmless when everything is).
@@ -148,6 +175,11 @@ def up(names: Iterable[str] = (), *, scale: int | None = None, quiet: bool = Fal
     ``names`` are started too and remembered; ``scale`` sets their number of
     instances (for services that can run several).
     """
+    with _exclusive():
+        _up(list(names), scale=scale, quiet=quiet, postgres=postgres)
+
+
+def _up(names: list[str], *, scale: int | None, quiet: bool, postgres: bool | None) -> None:
     for folder in (supervisor.run_dir(), paths.STATE / "logs", paths.STATE / "data"):
         folder.mkdir(parents=True, exist_ok=True)
     asked = enabled()
@@ -208,7 +240,11 @@ def _scalable() -> list[str]:
 
 def down(names: Iterable[str] = ()) -> None:
     """Stop every service and supervisord (no names), or stop and forget the named ones."""
-    names = list(names)
+    with _exclusive():
+        _down(list(names))
+
+
+def _down(names: list[str]) -> None:
     if not names:
         supervisor.shutdown()
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import socket
 
-from course import paths
+from course import envfile, paths
 
 
 def port_is_free(port: int) -> bool:
@@ -59,6 +59,5 @@ def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, 
             port = new_port
         chosen[instance_id] = port
         taken.add(port)
-    _ports_file().parent.mkdir(parents=True, exist_ok=True)
-    _ports_file().write_text(json.dumps({**known, **chosen}, indent=1))
+    envfile.write_atomically(_ports_file(), json.dumps({**known, **chosen}, indent=1))
     return chosen

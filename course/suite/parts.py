@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,25 @@ def _run(command: list[str], **kwargs: object) -> int:
     return subprocess.run(command, cwd=paths.ROOT, **kwargs).returncode  # type: ignore[arg-type]
 
 
+def _pytest(tally: Tally, what: str, command: list[str], **kwargs: object) -> None:
+    """Run pytest, show its output, and count its tests into the tally."""
+    shown = " ".join(Path(c).name if c == sys.executable else c for c in command)
+    print(f"$ {shown}", flush=True)
+    result = subprocess.run(command, cwd=paths.ROOT, capture_output=True, text=True,
+                            **kwargs)  # type: ignore[call-overload]
+    print(result.stdout + result.stderr, flush=True)
+    summary = (result.stdout.strip().splitlines() or [""])[-1]
+    counts = {word: int(number) for number, word in
+              re.findall(r"(\d+) (passed|failed|errors?)", summary)}
+    failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+    tally.passed += counts.get("passed", 0)
+    tally.failed += failed
+    if result.returncode != 0:
+        tally.problems.append(f"{what}: {summary or f'pytest exited with {result.returncode}'}")
+        if not failed:
+            tally.failed += 1
+
+
 def _final_state() -> Path:
     catalog = catalog_module.load()
     return states.reference_state(catalog, states.final_chapter(catalog))
@@ -60,8 +80,8 @@ def lint(tally: Tally) -> None:
 
 
 def tooling(tally: Tally) -> None:
-    code = _run([sys.executable, "-m", "pytest", "course/tests", "-q", "-p", "no:cacheprovider"])
-    tally.add(code == 0, "tooling: unit tests failed")
+    _pytest(tally, "tooling", [sys.executable, "-m", "pytest", "course/tests", "-q",
+                               "-p", "no:cacheprovider"])
 
 
 def shop(tally: Tally) -> None:
@@ -105,12 +125,12 @@ def notebooks(tally: Tally) -> None:
         env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
                    MPLBACKEND="Agg", **QUICK)
         try:
-            code = _run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider",
-                         "-q", "--nbval-cell-timeout=600", *found], env=env)
+            _pytest(tally, "notebooks", [sys.executable, "-m", "pytest", "--nbval-lax",
+                                         "-p", "no:cacheprovider", "-q",
+                                         "--nbval-cell-timeout=600", *found], env=env)
         finally:  # the notebooks' checks start services in this throw-away home: stop them
             subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
                            cwd=paths.ROOT, capture_output=True, check=False)
-    tally.add(code == 0, "notebooks: a notebook failed under nbval")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from course import paths
 from course.suite.parts import PARTS
 
-DEFAULT_SECONDS = {"notebooks": 150, "postgres": 90, "proof": 80, "tooling": 90, "shop": 5,
+DEFAULT_SECONDS = {"notebooks": 120, "postgres": 70, "proof": 65, "tooling": 100, "shop": 5,
                    "lint": 2}
 
 
@@ -106,7 +106,7 @@ class _Screen:
     def __init__(self) -> None:
         from rich.console import Console
 
-        self.console = Console(highlight=False)
+        self.console = Console(highlight=False, soft_wrap=True)
         self.live = None
         if self.console.is_terminal:
             from rich.live import Live
@@ -184,7 +184,10 @@ def run(*, skip: set[str], only: set[str], jobs: int | None = None) -> int:
     # reference state they grade.
     was_up = services.status().supervisor
     was_enabled = set(services.enabled())
-    needed = sorted({s for name in chosen for s in PARTS[name].services})
+    from course.services import registry
+
+    needed = sorted({s for name in chosen for s in PARTS[name].services
+                     if not registry.get(s).automatic()})
     if needed:
         services.up(needed, quiet=True)
     cat = catalog.load()
