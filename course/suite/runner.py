@@ -158,12 +158,13 @@ def _table(results: list[Result], wall: float, install: float | None) -> None:
     for result in results:
         table.add_row(result.name, "ok" if result.ok else "FAILED",
                       f"{result.passed}/{result.passed + result.failed}", f"{result.seconds:.0f}")
-    if install is not None:
-        table.add_row("(install .venv)", "", "", f"{install:.0f}")
     table.add_section()
-    table.add_row("total", "ok" if all(r.ok for r in results) else "FAILED",
+    table.add_row("total (parts side by side)", "ok" if all(r.ok for r in results) else "FAILED",
                   f"{sum(r.passed for r in results)}/"
                   f"{sum(r.passed + r.failed for r in results)}", f"{wall:.0f}")
+    if install is not None:
+        table.add_row("  + installing .venv first", "", "", f"{install:.0f}")
+        table.add_row("  = total", "", "", f"{wall + install:.0f}")
     Console(highlight=False).print(table)
 
 
