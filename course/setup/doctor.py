@@ -11,7 +11,7 @@ import shutil
 import sys
 
 from course import paths
-from course.services.base import Finding
+from course.services.base import Finding, ServiceError, find_binary
 from course.setup import bootstrap
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fix": "FIX "}
@@ -47,6 +47,10 @@ def _services() -> list[Finding]:
     from course.services import registry
 
     rows: list[Finding] = []
+    try:
+        rows.append(Finding("ok", "supervisord", find_binary("supervisord")))
+    except ServiceError as error:
+        rows.append(Finding("fix", "supervisord", str(error)))
     for service in registry.all_services().values():
         try:
             rows.extend(service.doctor())

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from course.services import mailserver
-from course.services.base import Instance, Program, Service
+from course.services.base import Finding, Instance, Program, Service
 
 
 class Smtp(Service):
@@ -35,6 +35,14 @@ class Smtp(Service):
 
     def healthy(self, instance: Instance) -> bool:
         return instance.port is not None and mailserver.answers(instance.port)
+
+    def doctor(self) -> list[Finding]:
+        try:
+            from importlib.metadata import version
+
+            return [Finding("ok", self.name, f"aiosmtpd {version('aiosmtpd')}")]
+        except Exception:  # noqa: BLE001
+            return [Finding("fix", self.name, "aiosmtpd is missing: run `python3 -m course lab`")]
 
 
 SERVICE = Smtp()

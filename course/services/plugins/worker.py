@@ -19,7 +19,7 @@ from pathlib import Path
 
 from course import paths
 from course.services import logs, supervisor
-from course.services.base import Instance, Program, Service, log_path
+from course.services.base import Finding, Instance, Program, Service, log_path
 
 # What a Celery worker logs once it reaches its broker, and when it cannot (or lost it).
 _CONNECTED = re.compile(r" ready\.$|Connected to \w+://", re.MULTILINE)
@@ -81,6 +81,18 @@ class Worker(Service):
 
     def available(self) -> bool:
         return project_has_celery_app()
+
+    def doctor(self) -> list[Finding]:
+        try:
+            from importlib.metadata import version
+
+            installed = f"celery {version('celery')}"
+        except Exception:  # noqa: BLE001
+            return [Finding("fix", self.name, "celery is missing: run `python3 -m course lab`")]
+        if not project_has_celery_app():
+            return [Finding("ok", self.name, f"{installed}; starts once config/celery.py "
+                                             "defines an app (exercise 06.1)")]
+        return [Finding("ok", self.name, installed)]
 
     def program(self, instance: Instance) -> Program:
         # A warm shutdown lets running tasks finish; the project's settings are the dev ones.
