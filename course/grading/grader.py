@@ -1,9 +1,11 @@
 """Grade exercises: run their pytest checks against a project state and explain the result.
 
-One pytest subprocess per call, with a per-test time limit (a learner's
-infinite loop becomes "timed out after N s" for that exercise and grading
-goes on). A syntax error in an exercise's file is reported as one line naming
-the file and line; the other exercises are still graded.
+The checks run in a pytest subprocess (several side by side for a chapter that
+says its graders mostly wait), each with its own Redis databases, with a
+per-test time limit: a learner's infinite loop becomes "timed out after N s"
+for that exercise and grading goes on. A syntax error in an exercise's file is
+reported as one line naming the file and line; the other exercises are still
+graded.
 """
 
 from __future__ import annotations

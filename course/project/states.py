@@ -27,7 +27,7 @@ from pathlib import Path
 
 from course import paths
 from course.catalog import Catalog, Exercise
-from course.project import patches, steps
+from course.project import steps
 from course.project.steps import Step
 
 STARTER_DIR = "starter_project"
@@ -141,21 +141,21 @@ def _state_key(steps: list[Step]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _apply_steps(steps: list[Step], root: Path) -> None:
-    for step in steps:
-        source = str(step.path.relative_to(paths.ROOT))
-        for file_patch in step.file_patches():
-            target = root / file_patch.path
-            old_path = root / file_patch.old_path if file_patch.old_path else None
-            old = old_path.read_text(encoding="utf-8") if old_path and old_path.exists() else None
-            new = patches.apply(file_patch, old, source)
-            if old_path and old_path != target:
-                old_path.unlink(missing_ok=True)
-            if new is None:
-                target.unlink(missing_ok=True)
-            else:
+def _apply_steps(steps_used: list[Step], root: Path) -> None:
+    """Apply each step to the files under ``root``, in place."""
+    for step in steps_used:
+        involved = {name for p in step.file_patches() for name in (p.old_path, p.new_path)
+                    if name}
+        files = {rel: (root / rel).read_text(encoding="utf-8")
+                 for rel in involved if (root / rel).is_file()}
+        steps.apply_step(step, files)
+        for rel in involved:
+            target = root / rel
+            if rel in files:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(new, encoding="utf-8")
+                target.write_text(files[rel], encoding="utf-8")
+            else:
+                target.unlink(missing_ok=True)
 
 
 @contextmanager

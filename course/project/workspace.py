@@ -89,13 +89,13 @@ def _app_of(rel: str) -> str | None:
     return None
 
 
-def with_migrations(relative: list[str], *states: Path) -> list[str]:
+def with_migrations(relative: list[str], *trees: Path) -> list[str]:
     """An app's models and its migrations move together: add every migration file of the
-    apps that ``relative`` touches, as found in any of ``states``."""
+    apps that ``relative`` touches, as found in any of ``trees``."""
     files = set(relative)
     for app in {app for rel in relative if (app := _app_of(rel))}:
-        for state in states:
-            folder = state / app / "migrations"
+        for tree in trees:
+            folder = tree / app / "migrations"
             if folder.is_dir():
                 files.update(f"{app}/migrations/{p.name}" for p in folder.glob("*.py"))
     return sorted(files)
@@ -202,7 +202,7 @@ def write_state(
     return _write(_plan(wanted, starter, change), starter, change)
 
 
-def exercise_files(catalog: Catalog, exercise: Exercise) -> list[str]:
+def exercise_files(exercise: Exercise) -> list[str]:
     """The files an exercise's learner edits and those its reference step writes."""
     return sorted(set(exercise.files) | set(steps.Step(exercise).files()))
 
@@ -229,7 +229,7 @@ def _owners(catalog: Catalog) -> dict[str, list[str]]:
     """For each file, the exercises that edit it (catalog order)."""
     owners: dict[str, list[str]] = {}
     for exercise in catalog.exercises:
-        for rel in exercise_files(catalog, exercise):
+        for rel in exercise_files(exercise):
             owners.setdefault(rel, []).append(exercise.id)
     return owners
 
@@ -282,7 +282,7 @@ def reset_exercises(
     selected = {exercise.id for exercise in exercises}
     checked = checked or set()
     owners = _owners(catalog)
-    files = sorted({rel for exercise in exercises for rel in exercise_files(catalog, exercise)})
+    files = sorted({rel for exercise in exercises for rel in exercise_files(exercise)})
     earliest = min(exercise.chapter_number for exercise in exercises)
     before = states.state_before_chapter(catalog, earliest)
     change = Change(backup=None)
