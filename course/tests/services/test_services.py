@@ -115,6 +115,15 @@ def test_busy_port_is_avoided_and_stale_state_is_healed(home: Path) -> None:
 
 @pytest.mark.skipif(os.environ.get("COURSE_SKIP_POSTGRES") == "1", reason="COURSE_SKIP_POSTGRES=1")
 def test_postgres_really_runs(home: Path) -> None:
+    try:
+        _postgres_runs_and_bench_copies_it(home)
+    except Exception as error:  # the server's own words, should it ever fail here
+        log = home / "logs" / "postgres.log"
+        tail = "\n".join(log.read_text().splitlines()[-25:]) if log.exists() else "no log"
+        raise AssertionError(f"{error}\n--- postgres.log ---\n{tail}") from error
+
+
+def _postgres_runs_and_bench_copies_it(home: Path) -> None:
     import psycopg
 
     status = _services(home, "up", postgres=True)
