@@ -18,7 +18,7 @@ checks this):
     grading, measuring  run the graders; measure pages, plans, load
     project             the starter and the reference states, apply/reset
     services            real servers under supervisord (plug-ins)
-    paths, envfile, catalog
+    paths, envfile, catalog, statefiles, text
 """
 
 from __future__ import annotations

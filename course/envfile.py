@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from course import paths
+from course.statefiles import write_atomically
 
 
 def read(path: Path | None = None) -> dict[str, str]:
@@ -21,15 +21,6 @@ def read(path: Path | None = None) -> dict[str, str]:
         key, _, value = line.partition("=")
         values[key.strip()] = value.strip()
     return values
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader, or another writer at the same moment, never
-    sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def update(changes: dict[str, str | None], path: Path | None = None) -> dict[str, str]:

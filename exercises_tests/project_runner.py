@@ -8,8 +8,6 @@ a subprocess, against a small seeded SQLite database made once per session.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -18,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course import paths
+from course import paths, statefiles
 
 MARK = "@@course-result@@"
 
@@ -141,24 +139,11 @@ class ProjectRunner:
     def seeded_database(self) -> Path:
         """A migrated SQLite database with the tiny shop, copied per use from a template kept
         (under ``.course/cache/``) while the target's migrations and seeding code last."""
-        digest = hashlib.sha256()
-        for path in sorted([*self.target.rglob("migrations/*.py"),
-                            *self.target.glob("shop/seed*.py"),
-                            *self.target.glob("shop/management/commands/seed_shop.py")]):
-            digest.update(str(path.relative_to(self.target)).encode() + path.read_bytes())
-        folder = paths.STATE / "cache" / "seeded"
-        folder.mkdir(parents=True, exist_ok=True)
-        template = folder / f"tiny-{digest.hexdigest()[:16]}.sqlite3"
-        with open(folder / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not template.exists():
-                building = folder / f"building-{os.getpid()}.sqlite3"
-                self.run("grading_settings", ["-c", SEED_SCRIPT], building)
-                os.replace(building, template)
-                for old in sorted(folder.glob("tiny-*.sqlite3"), key=lambda p: p.stat().st_mtime,
-                                  reverse=True)[8:]:
-                    old.unlink(missing_ok=True)
-            os.utime(template)
+        key = statefiles.digest_files(self.target, [
+            "**/migrations/*.py", "shop/seed*.py", "shop/management/commands/seed_shop.py"])
+        template = statefiles.kept(
+            paths.STATE / "cache" / "seeded", f"tiny-{key}.sqlite3",
+            lambda path: self.run("grading_settings", ["-c", SEED_SCRIPT], path))
         copy = self.workdir / f"db-{len(list(self.workdir.glob('db-*')))}.sqlite3"
         shutil.copy(template, copy)
         return copy

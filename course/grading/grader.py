@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course import paths
+from course import paths, statefiles
 from course.catalog import Catalog, Exercise
 from course.grading.slots import Slot, grading_slot
 from course.project import markers, states
@@ -185,19 +185,12 @@ def _durations_file() -> Path:
 
 
 def _known_durations() -> dict[str, float]:
-    try:
-        return {str(k): float(v) for k, v in json.loads(_durations_file().read_text()).items()}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    return statefiles.read_numbers(_durations_file())
 
 
 def _remember_durations(verdicts: list[Verdict]) -> None:
-    known = _known_durations()
-    known.update({v.exercise.id: round(v.duration, 2) for v in verdicts if v.duration})
-    _durations_file().parent.mkdir(parents=True, exist_ok=True)
-    tmp = _durations_file().with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(known, indent=0, sort_keys=True))
-    os.replace(tmp, _durations_file())
+    statefiles.update_numbers(_durations_file(), {
+        v.exercise.id: round(v.duration, 2) for v in verdicts if v.duration})
 
 
 def plan_groups(exercises: list[Exercise], catalog: Catalog,

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 from typing import TYPE_CHECKING
 
+from course import text
 from course.grading.grader import ERROR, FAILED, NOT_ATTEMPTED, PASSED, TIMED_OUT, Verdict
 
 if TYPE_CHECKING:
@@ -28,15 +28,14 @@ def explanation(verdict: Verdict) -> str:
     if verdict.status == NOT_ATTEMPTED:
         return (f"Not started yet: edit {', '.join(verdict.exercise.files)} "
                 f"(look for TODO({verdict.exercise.id})).")
-    text = verdict.message
+    message = verdict.message
     if verdict.exercise.hints and verdict.status in (FAILED, TIMED_OUT):
-        text += f"\nHint: {verdict.exercise.hints[0]}"
-    return text
+        message += f"\nHint: {verdict.exercise.hints[0]}"
+    return message
 
 
 def text_table(verdicts: list[Verdict], *, colour: bool = False) -> str:
     """One row per exercise: id, result, title; then what was measured and what to do next."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -54,13 +53,8 @@ def text_table(verdicts: list[Verdict], *, colour: bool = False) -> str:
         table.add_row(verdict.exercise.id,
                       Text(SYMBOLS[verdict.status], style=STYLES[verdict.status]), detail)
     passed = sum(v.passed for v in verdicts)
-    out = io.StringIO()
     width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
-    console = Console(file=out, width=width, force_terminal=colour,
-                      color_system="standard" if colour else None, highlight=False)
-    console.print(table)
-    console.print(f"\n{passed}/{len(verdicts)} passed")
-    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
+    return text.render(table, f"\n{passed}/{len(verdicts)} passed", width=width, colour=colour)
 
 
 def html_table(verdicts: list[Verdict]) -> Styler:

@@ -14,7 +14,6 @@ Used from ``exercises_tests/conftest.py``, inside the graders' pytest process.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -22,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from course import paths
+from course import paths, statefiles
 
 KEEP = 8  # templates kept per database kind; older ones are removed
 PREFIX = "course_tmpl_"
@@ -39,22 +38,9 @@ def template_key(target: Path, vendor: str) -> str:
     import django
     from django.conf import settings
 
-    digest = hashlib.sha256(f"{django.get_version()}|{vendor}|".encode())
-    digest.update("|".join(settings.INSTALLED_APPS).encode())
-    for path in sorted(target.rglob("migrations/*.py")):
-        if "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(target)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@contextmanager
-def _lock(name: str) -> Iterator[None]:
-    with open(_cache_dir() / f".{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    parts = [django.get_version(), vendor, *settings.INSTALLED_APPS,
+             statefiles.digest_files(target, ["**/migrations/*.py"])]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def _build(connection, name: str) -> None:
@@ -75,17 +61,9 @@ def _build(connection, name: str) -> None:
 
 
 def _sqlite_clone(connection, key: str, test_name: str) -> None:
-    template = _cache_dir() / f"{key}.sqlite3"
-    with _lock(key):
-        if not template.exists():
-            building = _cache_dir() / f"{key}.{os.getpid()}.building.sqlite3"
-            _build(connection, str(building))
-            os.replace(building, template)
-            for old in sorted(_cache_dir().glob("*.sqlite3"), key=lambda p: p.stat().st_mtime,
-                              reverse=True)[KEEP:]:
-                old.unlink(missing_ok=True)
+    template = statefiles.kept(_cache_dir(), f"{key}.sqlite3",
+                               lambda path: _build(connection, str(path)), keep=KEEP)
     shutil.copyfile(template, test_name)
-    os.utime(template)  # recently used: kept by the pruning above
 
 
 def _admin(connection):
@@ -100,7 +78,7 @@ def _admin(connection):
 
 def _postgres_clone(connection, key: str, test_name: str) -> None:
     template = PREFIX + key
-    with _lock(key), _admin(connection) as admin:
+    with statefiles.locked(_cache_dir() / f".{key}.lock"), _admin(connection) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                [template]).fetchone()
         if not exists:

@@ -13,11 +13,11 @@ Rows are :class:`~course.measuring.measure.PageMeasurement` objects, the rows of
 
 from __future__ import annotations
 
-import io
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import is_dataclass
 from typing import TYPE_CHECKING, Any
+
+from course import text
 
 if TYPE_CHECKING:
     import pandas
@@ -109,7 +109,6 @@ def html_table(data: Sequence[Any], caption: str | None = None) -> Styler:
 
 def table(data: Sequence[Any], title: str | None = None) -> str:
     """The rows as a terminal table (rich), numbers to the right."""
-    from rich.console import Console
     from rich.table import Table
 
     names, records = rows(data)
@@ -121,7 +120,4 @@ def table(data: Sequence[Any], title: str | None = None) -> str:
                         else "left")
     for record in records:
         grid.add_row(*(shown(name, record[name]) for name in names))
-    out = io.StringIO()
-    width = max(60, min(shutil.get_terminal_size((120, 20)).columns, 200))
-    Console(file=out, width=width, color_system=None, highlight=False).print(grid)
-    return out.getvalue().rstrip("\n")
+    return text.render(grid)

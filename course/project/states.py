@@ -14,18 +14,16 @@ Without git, the working copy is the only starter there is.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import os
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
-from course import paths
+from course import paths, statefiles
 from course.catalog import Catalog, Exercise
 from course.project import steps
 from course.project.steps import Step
@@ -68,13 +66,15 @@ def _is_ancestor(older: str, newer: str) -> bool:
     return _git("merge-base", "--is-ancestor", older, newer).returncode == 0
 
 
+@cache
 def base_commit() -> str | None:
     """The commit whose starter counts as shipped.
 
     Recorded the first time the tooling runs on a clean checkout, then moved
     forward to the newest commit that changes the course's own files (an
     update the learner pulled). A learner's own commits touch only
-    ``starter_project/``, so they never move it.
+    ``starter_project/``, so they never move it. Asked once per process: every
+    reference state a check looks at needs it, and it costs several git calls.
     """
     if not has_git():
         return None
@@ -131,8 +131,9 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Path) -
 
 
 def _state_key(steps: list[Step]) -> str:
-    digest = hashlib.sha256((base_commit() or "working-copy").encode())
-    if base_commit() is None:
+    base = base_commit()
+    digest = hashlib.sha256((base or "working-copy").encode())
+    if base is None:
         for path in sorted(paths.STARTER.rglob("*")):
             if path.is_file() and not IGNORED_PARTS.intersection(path.parts):
                 digest.update(str(path.relative_to(paths.STARTER)).encode() + path.read_bytes())
@@ -158,18 +159,6 @@ def _apply_steps(steps_used: list[Step], root: Path) -> None:
                 target.unlink(missing_ok=True)
 
 
-@contextmanager
-def _locked(name: str) -> Iterator[None]:
-    """One builder of a state at a time, across processes (the suite runs parts side by side)."""
-    paths.REFERENCE.mkdir(parents=True, exist_ok=True)
-    with open(paths.REFERENCE / f".{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def reference_state(catalog: Catalog, through: str) -> Path:
     """Build (or reuse) the project as it is once chapter ``through`` (``"NN"``) or exercise
     ``through`` (``"NN.M"``) is solved; ``"00"`` is the starter as shipped.
@@ -184,7 +173,8 @@ def reference_state(catalog: Catalog, through: str) -> Path:
     key_file = destination / ".course-state"
     if key_file.exists() and key_file.read_text() == key:
         return destination
-    with _locked(name):
+    # One builder of a state at a time, across processes (the suite runs parts side by side).
+    with statefiles.locked(paths.REFERENCE / f".{name}.lock"):
         if key_file.exists() and key_file.read_text() == key:
             return destination  # another process built it meanwhile
         building = paths.REFERENCE / f".{name}.building-{os.getpid()}"

@@ -9,15 +9,14 @@ in ``.course/run/enabled.json`` until ``services down NAME``.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from course import envfile, paths
+from course import envfile, paths, statefiles, text
 from course.services import logs, ports, registry, supervisor
 from course.services.base import Instance, Service, ServiceError, log_path
 
@@ -52,18 +51,15 @@ def _enabled_file():
 
 def enabled() -> dict[str, int]:
     """Services asked for by name, with their number of instances."""
-    try:
-        data = json.loads(_enabled_file().read_text())
-        values = {str(k): max(1, int(v)) for k, v in data.items()}
-    except (OSError, ValueError, AttributeError):
-        values = {}
+    data = statefiles.read_json(_enabled_file(), {})
+    values = {str(k): max(1, int(v)) for k, v in data.items()} if isinstance(data, dict) else {}
     if (supervisor.run_dir() / "postgres-enabled").exists():  # written by earlier versions
         values.setdefault("postgres", 1)
     return values
 
 
 def _save_enabled(values: Mapping[str, int]) -> None:
-    envfile.write_atomically(_enabled_file(), json.dumps(dict(sorted(values.items())), indent=1))
+    statefiles.write_json(_enabled_file(), dict(values))
     (supervisor.run_dir() / "postgres-enabled").unlink(missing_ok=True)
 
 
@@ -157,15 +153,12 @@ def _exclusive() -> Iterator[None]:
         finally:
             _held.depth -= 1
         return
-    supervisor.run_dir().mkdir(parents=True, exist_ok=True)
-    with open(supervisor.run_dir() / "services.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with statefiles.locked(supervisor.run_dir() / "services.lock"):
         _held.depth = 1
         try:
             yield
         finally:
             _held.depth = 0
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def up(names: Iterable[str] = (), *, scale: int | None = None, quiet: bool = False,
@@ -327,9 +320,6 @@ def status() -> Status:
 def format_status(current: Status) -> str:
     """The status as a small table: each instance's state, whether it answers, its address, and
     what it last said when it does not answer."""
-    import io
-
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -340,11 +330,9 @@ def format_status(current: Status) -> str:
             "—" if service.state == "stopped" else "no answer")
         detail = "\n".join([service.url, *(f"| {line}" for line in service.log_tail.splitlines())])
         table.add_row(f"  {service.name}", service.state, health, detail)
-    out = io.StringIO()
-    console = Console(file=out, width=160, color_system=None, highlight=False)
-    console.print(f"supervisord: {'running' if current.supervisor else 'stopped'}")
+    parts: list[Any] = [f"supervisord: {'running' if current.supervisor else 'stopped'}"]
     if current.services:
-        console.print(table)
+        parts.append(table)
     if not current.supervisor:
-        console.print("  (start them with `python3 -m course services up`)")
-    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
+        parts.append("  (start them with `python3 -m course services up`)")
+    return text.render(*parts, width=160)

@@ -24,7 +24,6 @@ import asyncio
 import email
 import email.policy
 import itertools
-import json
 import os
 import smtplib
 import subprocess
@@ -35,7 +34,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from course import paths
+from course import paths, statefiles
 
 _sequence = itertools.count()
 
@@ -58,17 +57,11 @@ def answers(port: int, timeout: float = 2.0) -> bool:
 
 
 def _read_control(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    data = statefiles.read_json(path, {})
+    return data if isinstance(data, dict) else {}
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+_write_json = statefiles.write_json
 
 
 def set_behaviour(*, delay_seconds: float | None = None, refuse_next: int | None = None,

@@ -7,10 +7,9 @@ took meanwhile is replaced by a free one, and the learner is told.
 
 from __future__ import annotations
 
-import json
 import socket
 
-from course import envfile, paths
+from course import paths, statefiles
 
 
 def port_is_free(port: int) -> bool:
@@ -35,10 +34,8 @@ def _ports_file():
 
 
 def saved() -> dict[str, int]:
-    try:
-        return {k: int(v) for k, v in json.loads(_ports_file().read_text()).items()}
-    except (OSError, ValueError):
-        return {}
+    data = statefiles.read_json(_ports_file(), {})
+    return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, int]:
@@ -59,5 +56,5 @@ def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, 
             port = new_port
         chosen[instance_id] = port
         taken.add(port)
-    envfile.write_atomically(_ports_file(), json.dumps({**known, **chosen}, indent=1))
+    statefiles.write_json(_ports_file(), {**known, **chosen})
     return chosen

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from course import envfile, paths
+from course import paths, statefiles
 from course.services.base import Program, ServiceError, find_binary, log_path, venv_bin
 
 
@@ -115,7 +115,7 @@ def write_config(programs: Mapping[str, Program]) -> None:
     ]
     sections.extend(_section(name, program) for name, program in programs.items())
     # supervisord expands %(name)s in its configuration: a literal percent sign is written %%.
-    envfile.write_atomically(config_path(), "\n".join(sections).replace("%", "%%"))
+    statefiles.write_atomically(config_path(), "\n".join(sections).replace("%", "%%"))
 
 
 def start() -> None:

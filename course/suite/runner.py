@@ -8,7 +8,6 @@ log are printed, and a table of wall time per part ends the run.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course import paths
+from course import paths, statefiles
 from course.suite.parts import PARTS
 
 DEFAULT_SECONDS = {"notebooks": 120, "postgres": 70, "proof": 65, "tooling": 100, "shop": 5,
@@ -57,17 +56,11 @@ def _timings_file() -> Path:
 
 
 def _previous_seconds() -> dict[str, float]:
-    try:
-        return {k: float(v) for k, v in json.loads(_timings_file().read_text()).items()}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    return statefiles.read_numbers(_timings_file())
 
 
 def _save_seconds(results: list[Result]) -> None:
-    known = _previous_seconds()
-    known.update({r.name: round(r.seconds, 1) for r in results})
-    _timings_file().parent.mkdir(parents=True, exist_ok=True)
-    _timings_file().write_text(json.dumps(known, indent=1, sort_keys=True))
+    statefiles.update_numbers(_timings_file(), {r.name: round(r.seconds, 1) for r in results})
 
 
 def _start(name: str) -> Running:
@@ -83,9 +76,8 @@ def _start(name: str) -> Running:
 
 def _finish(running: Running) -> Result:
     seconds = time.monotonic() - running.started
-    try:
-        data = json.loads(running.summary.read_text())
-    except (OSError, ValueError):
+    data = statefiles.read_json(running.summary, None)
+    if not isinstance(data, dict):
         data = {"passed": 0, "failed": 1,
                 "problems": [f"{running.name}: stopped with exit code "
                              f"{running.process.returncode} before it reported"]}
