@@ -22,11 +22,11 @@ import subprocess
 import tarfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from course import paths, statefiles
 from course.catalog import Catalog, Exercise
 from course.project import steps
-from course.project.steps import Step
 
 STARTER_DIR = "starter_project"
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -130,7 +130,7 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Path) -
         tar.extract(member, destination)
 
 
-def _state_key(steps: list[Step]) -> str:
+def _state_key(steps: list[Any]) -> str:
     base = base_commit()
     digest = hashlib.sha256((base or "working-copy").encode())
     if base is None:
@@ -142,7 +142,7 @@ def _state_key(steps: list[Step]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _apply_steps(steps_used: list[Step], root: Path) -> None:
+def _apply_steps(steps_used: list[Any], root: Path) -> None:
     """Apply each step to the files under ``root``, in place."""
     for step in steps_used:
         involved = {name for p in step.file_patches() for name in (p.old_path, p.new_path)
@@ -167,7 +167,19 @@ def reference_state(catalog: Catalog, through: str) -> Path:
     steps it is made of are unchanged.
     """
     steps_used = [] if through == "00" else steps.steps_through(catalog, through)
-    name = f"after_{through}"
+    return _built(f"after_{through}", steps_used)
+
+
+def wrong_state(catalog: Catalog, wrong: steps.Wrong) -> Path:
+    """The project with a course-owned wrong solution in place of its exercise's step: every
+    earlier step, then the wrong one (built under ``.course/reference/wrong_<name>/``)."""
+    before = steps.step_before(catalog, wrong.exercise)
+    earlier = [] if before == "00" else steps.steps_through(catalog, before)
+    return _built(f"wrong_{wrong.path.stem}", [*earlier, wrong])
+
+
+def _built(name: str, steps_used: list[Any]) -> Path:
+    """The starter as shipped with ``steps_used`` applied, built once per key."""
     destination = paths.REFERENCE / name
     key = _state_key(steps_used)
     key_file = destination / ".course-state"

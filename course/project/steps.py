@@ -51,6 +51,46 @@ class Step:
         return sorted({p.path for p in self.file_patches()})
 
 
+@dataclass(frozen=True)
+class Wrong:
+    """A course-owned wrong solution: ``exercises_tests/wrong/NN.M-what.diff``, a diff on the
+    project as it is before exercise NN.M, which that exercise's grader must reject.
+
+    Its first lines say what it gets wrong, and ``rejected: <words>``: what the grader's
+    message must say, so it is rejected for the right reason.
+    """
+
+    path: Path
+    exercise: Exercise
+
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    def file_patches(self) -> list[patches.FilePatch]:
+        return patches.parse(self.text(), source=str(self.path.relative_to(paths.ROOT)))
+
+    @property
+    def rejected_with(self) -> str:
+        return next((line.split(":", 1)[1].strip() for line in self.text().splitlines()
+                     if line.startswith("rejected:")), "")
+
+    @property
+    def what(self) -> str:
+        lines = []
+        for line in self.text().splitlines():
+            if line.startswith("rejected:"):
+                break
+            lines.append(line)
+        return " ".join(lines).strip()
+
+
+def wrong_solutions(catalog: Catalog) -> list[Wrong]:
+    """Every course-owned wrong solution, by exercise then name."""
+    folder = paths.EXERCISES_TESTS / "wrong"
+    return [Wrong(path, catalog.exercise(path.name.split("-", 1)[0]))
+            for path in sorted(folder.glob(f"*{SUFFIX}"))]
+
+
 def all_steps(catalog: Catalog) -> list[Step]:
     return [Step(exercise) for exercise in catalog.exercises]
 

@@ -5,6 +5,10 @@ The state after chapter N is the state before chapter N+1, so each state is
 graded once, for two chapters at a time: S0 (the starter) fails chapter 01's
 graders; S1 passes 01's and fails 02's; … and the final state passes every
 chapter's. One grading run per state, on SQLite or PostgreSQL.
+
+Then every course-owned wrong solution (``exercises_tests/wrong/``) is graded
+in place of its exercise's step: its grader must reject it, and say why in the
+words the fixture expects, so a grader cannot pass what it should not.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from course import catalog as catalog_module
 from course.catalog import Exercise
 from course.grading import grader
-from course.project import states
+from course.project import states, steps
 
 
 @dataclass(frozen=True)
@@ -75,4 +79,18 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
                 broken.append(line)
         report(f"(state after {state}: {len(expected)} exercises in "
                f"{time.monotonic() - started:.1f} s)")
+    for wrong in steps.wrong_solutions(catalog):
+        [verdict] = grader.grade([wrong.exercise], catalog, target=states.wrong_state(catalog, wrong),
+                                 database=database)
+        ok = not verdict.passed and wrong.rejected_with in verdict.message
+        line = (f"{'ok ' if ok else 'BAD'} [{label}] {wrong.exercise.id} rejects "
+                f"{wrong.path.name}: {verdict.status}")
+        if not ok:
+            line += (f" — expected a message saying {wrong.rejected_with!r}, got: "
+                     f"{verdict.message or '(none)'}")
+        report(line)
+        if ok:
+            held += 1
+        else:
+            broken.append(line)
     return held, broken

@@ -78,3 +78,15 @@ def test_unpack_then_pack_gives_back_the_same_files(course_copy: Path, tmp_path:
     status = subprocess.run(["git", "status", "--porcelain"], cwd=course_copy,
                             capture_output=True, text=True, check=True).stdout
     assert status == "", f"pack changed files: {status}"
+
+
+@pytest.mark.parametrize("wrong", steps.wrong_solutions(CATALOG), ids=lambda w: w.path.name)
+def test_every_wrong_solution_names_its_exercise_says_why_and_applies(wrong) -> None:
+    """The suite's proof grades these and wants each rejected with ``rejected_with`` in the
+    grader's message (course/suite/proof.py)."""
+    assert wrong.what and wrong.rejected_with, f"{wrong.path.name}: say what it gets wrong"
+    built = states.wrong_state(CATALOG, wrong)
+    before = states.state_before(CATALOG, wrong.exercise)
+    changed = [p.path for p in wrong.file_patches()]
+    assert changed and all((built / rel).read_bytes() != (before / rel).read_bytes()
+                           for rel in changed if (before / rel).exists())

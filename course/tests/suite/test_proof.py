@@ -31,3 +31,22 @@ def test_each_state_is_graded_once_in_order() -> None:
     assert states == ["00", *graded]
     final = proof.plan()[-1][1]
     assert {x.exercise.id for x in final} == {e.id for e in CATALOG.exercises}
+
+
+def test_a_wrong_solution_must_be_rejected_for_the_right_reason(monkeypatch) -> None:
+    """Passing it, or failing it with another message, breaks the proof."""
+    from course.grading import grader
+    from course.project import states, steps
+
+    wrong = steps.wrong_solutions(CATALOG)[0]
+    monkeypatch.setattr(proof, "plan", lambda: [])
+    monkeypatch.setattr(steps, "wrong_solutions", lambda catalog: [wrong])
+    monkeypatch.setattr(states, "wrong_state", lambda catalog, w: w.path.parent)
+    for status, message, holds in ((grader.PASSED, "", False),
+                                   (grader.FAILED, "some other reason", False),
+                                   (grader.FAILED, f"so: {wrong.rejected_with}!", True)):
+        monkeypatch.setattr(grader, "grade", lambda exercises, catalog, status=status,
+                            message=message, **kw: [
+            grader.Verdict(exercises[0], status, message)])
+        held, broken = proof.prove(None, lambda line: None)
+        assert (held, len(broken)) == ((1, 0) if holds else (0, 1)), (status, message)
