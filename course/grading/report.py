@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import TYPE_CHECKING
 
@@ -28,10 +29,26 @@ def explanation(verdict: Verdict) -> str:
     if verdict.status == NOT_ATTEMPTED:
         return (f"Not started yet: edit {', '.join(verdict.exercise.files)} "
                 f"(look for TODO({verdict.exercise.id})).")
-    message = verdict.message
-    if verdict.exercise.hints and verdict.status in (FAILED, TIMED_OUT):
-        message += f"\nHint: {verdict.exercise.hints[0]}"
+    message, number = split_hint(verdict.message)
+    hints = verdict.exercise.hints
+    if hints and verdict.status in (FAILED, TIMED_OUT):
+        message += f"\nHint: {hints[min(number, len(hints)) - 1]}"
     return message
+
+
+HINT_TAG = re.compile(r"\s*\[hint (\d+)\]\s*$")
+
+
+def split_hint(message: str) -> tuple[str, int]:
+    """A grader's message and the number of the hint that matches its failure.
+
+    A grader ends a message with ``[hint N]`` when one of the exercise's hints answers that
+    failure better than the first (``assert ok, "... [hint 2]"``); without a tag, hint 1.
+    """
+    found = HINT_TAG.search(message)
+    if not found:
+        return message, 1
+    return message[:found.start()], max(1, int(found.group(1)))
 
 
 def text_table(verdicts: list[Verdict], *, colour: bool = False) -> str:

@@ -57,7 +57,8 @@ class Wrong:
     project as it is before exercise NN.M, which that exercise's grader must reject.
 
     Its first lines say what it gets wrong, and ``rejected: <words>``: what the grader's
-    message must say, so it is rejected for the right reason.
+    message must say, so it is rejected for the right reason. An optional ``hint: N`` says
+    which of the exercise's hints the learner must be shown for it (default 1).
     """
 
     path: Path
@@ -75,10 +76,15 @@ class Wrong:
                      if line.startswith("rejected:")), "")
 
     @property
+    def hint(self) -> int:
+        return next((int(line.split(":", 1)[1]) for line in self.text().splitlines()
+                     if line.startswith("hint:")), 1)
+
+    @property
     def what(self) -> str:
         lines = []
         for line in self.text().splitlines():
-            if line.startswith("rejected:"):
+            if line.startswith(("rejected:", "hint:")):
                 break
             lines.append(line)
         return " ".join(lines).strip()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from course import catalog as catalog_module
 from course.catalog import Exercise
 from course.grading import grader
+from course.grading import report as report_module
 from course.project import states, steps
 
 
@@ -82,12 +83,13 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
     for wrong in steps.wrong_solutions(catalog):
         [verdict] = grader.grade([wrong.exercise], catalog, target=states.wrong_state(catalog, wrong),
                                  database=database)
-        ok = not verdict.passed and wrong.rejected_with in verdict.message
+        message, hint = report_module.split_hint(verdict.message)
+        ok = not verdict.passed and wrong.rejected_with in message and hint == wrong.hint
         line = (f"{'ok ' if ok else 'BAD'} [{label}] {wrong.exercise.id} rejects "
                 f"{wrong.path.name}: {verdict.status}")
         if not ok:
-            line += (f" — expected a message saying {wrong.rejected_with!r}, got: "
-                     f"{verdict.message or '(none)'}")
+            line += (f" — expected a message saying {wrong.rejected_with!r} with hint "
+                     f"{wrong.hint}, got: {message or '(none)'} (hint {hint})")
         report(line)
         if ok:
             held += 1
