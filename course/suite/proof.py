@@ -80,7 +80,21 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
                 broken.append(line)
         report(f"(state after {state}: {len(expected)} exercises in "
                f"{time.monotonic() - started:.1f} s)")
+    wrong_held, wrong_broken = prove_wrong(database, report)
+    return held + wrong_held, broken + wrong_broken
+
+
+def prove_wrong(database: str | None, report,
+                only: list[str] | None = None) -> tuple[int, list[str]]:
+    """Grade every course-owned wrong solution (or those of the exercises or chapters in
+    ``only``) in place of its exercise's step: each must be rejected with its words."""
+    catalog = catalog_module.load()
+    label = database or "sqlite"
+    held, broken = 0, []
     for wrong in steps.wrong_solutions(catalog):
+        if only and not any(wrong.exercise.id == x or wrong.exercise.chapter_number == x
+                            for x in only):
+            continue
         [verdict] = grader.grade([wrong.exercise], catalog, target=states.wrong_state(catalog, wrong),
                                  database=database)
         message, hint = report_module.split_hint(verdict.message)
@@ -96,3 +110,52 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
         else:
             broken.append(line)
     return held, broken
+
+
+def main(argv: list[str] | None = None) -> int:
+    """For maintainers writing wrong solutions:
+
+    ``python3 -m course.suite.proof before 02.4 DIR`` writes the project as it is before
+    02.4 into DIR, a git repository with one commit: break it there, then put a few lines
+    saying what is wrong, ``rejected: <words>`` (and ``hint: N``) above ``git diff`` in
+    ``exercises_tests/wrong/02.4-what.diff``.
+
+    ``python3 -m course.suite.proof wrong [02.4 05 …] [--db postgres]`` grades those
+    wrong solutions (all by default) and says whether each was rejected for its reason.
+    """
+    import argparse
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python3 -m course.suite.proof",
+                                     description=main.__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["before", "wrong"])
+    parser.add_argument("ids", nargs="*")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args(argv)
+    catalog = catalog_module.load()
+    if args.action == "before":
+        if len(args.ids) != 2:
+            parser.error("before takes an exercise id and a new folder: before 02.4 DIR")
+        exercise, folder = catalog.exercise(args.ids[0]), Path(args.ids[1])
+        if folder.exists():
+            parser.error(f"{folder} exists already: name a new folder")
+        shutil.copytree(states.state_before(catalog, exercise), folder,
+                        ignore=shutil.ignore_patterns(".course-state", "__pycache__"))
+        git = ["git", "-C", str(folder), "-c", "user.name=course", "-c",
+               "user.email=course@localhost"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", f"before {exercise.id}"], check=True)
+        print(f"{folder}: the project before {exercise.id}. Edit, then: "
+              f"git -C {folder} diff")
+        return 0
+    held, broken = prove_wrong(None if args.db == "sqlite" else args.db,
+                               lambda line: print(line, flush=True), args.ids or None)
+    print(f"{held} rejected as expected, {len(broken)} not")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
