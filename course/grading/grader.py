@@ -2,17 +2,16 @@
 
 The checks run in a pytest subprocess (several side by side for a chapter that
 says its graders mostly wait), each with its own Redis databases, with a
-per-test time limit: a learner's infinite loop becomes "timed out after N s"
-for that exercise and grading goes on. A syntax error in an exercise's file is
+per-test time limit enforced from outside the test process (``watchdog``): a
+learner's infinite loop becomes "timed out after N s", with where it was stuck,
+for that exercise, and grading goes on, whatever the learner's code catches. A syntax error in an exercise's file is
 reported as one line naming the file and line; the other exercises are still
 graded.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -162,21 +161,15 @@ def run_tests(
 
     The services must be up (:func:`grade` starts them).
     """
+    from course.grading import pytest_plugin, watchdog
+
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp, grading_slot() as slot:
         results = Path(tmp) / "results.json"
-        try:
-            completed = subprocess.run(
-                pytest_command(node_ids, time_limit),
-                cwd=paths.EXERCISES_TESTS,
-                env=grading_env(target, results, database, slot),
-                capture_output=True,
-                text=True,
-                timeout=time_limit * len(node_ids) + 120,
-            )
-            output = completed.stdout + completed.stderr
-        except subprocess.TimeoutExpired as expired:
-            output = f"grading stopped after {expired.timeout:.0f} s"
-        data = json.loads(results.read_text()) if results.exists() else {}
+        data, output = watchdog.run_watched(
+            lambda ids: pytest_command(ids, time_limit), node_ids,
+            env=grading_env(target, results, database, slot), cwd=paths.EXERCISES_TESTS,
+            results=results, time_limit=time_limit,
+            stuck_at=lambda stacks: pytest_plugin.stuck_at(stacks, str(target)))
     return data, output
 
 
@@ -244,9 +237,8 @@ def _verdict_for(
         return Verdict(exercise, ERROR, message, measured, duration)
     for entry in entries:
         if entry["outcome"] == "timeout":
-            return Verdict(
-                exercise, TIMED_OUT, f"timed out after {time_limit} s", measured, duration
-            )
+            return Verdict(exercise, TIMED_OUT, entry.get("message") or
+                           f"timed out after {time_limit} s", measured, duration)
     failures = [e for e in entries if e["outcome"] != "passed"]
     if failures:
         return Verdict(exercise, FAILED, failures[0]["message"], measured, duration)

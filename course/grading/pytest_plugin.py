@@ -8,19 +8,40 @@ Tests report what they measured with the ``measured`` fixture::
         assert queries <= 3
 
 The JSON file (path in ``COURSE_RESULTS``) maps node ids to
-``{"outcome", "message", "measured", "duration"}``.
+``{"outcome", "message", "measured", "duration"}``. It is rewritten after every test, so
+what was graded survives the process being killed.
+
+Time limits are enforced from outside (``course.grading.watchdog``): the plugin writes the
+test that is running to ``COURSE_RESULTS + ".running"`` and arms :mod:`faulthandler` to
+dump every thread's stack into ``COURSE_RESULTS + ".stacks"`` just before the limit, so the
+grader can say where a stuck test was even when the learner's code swallowed every
+exception (``except:`` around a busy loop defeats any in-process timeout).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 _results: dict[str, dict[str, Any]] = {}
+_stacks: Any = None  # the open file faulthandler writes to
+
+
+def _results_path() -> str | None:
+    return os.environ.get("COURSE_RESULTS")
+
+
+def _write_atomically(path: str, text: str) -> None:
+    partial = f"{path}.partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(partial, path)
 
 
 @pytest.fixture
@@ -53,6 +74,55 @@ def _short_message(report: pytest.TestReport) -> str:
     return str(longrepr or "").strip().splitlines()[-1:][0] if longrepr else ""
 
 
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    global _stacks
+    path = _results_path()
+    if not path:
+        return
+    _write_atomically(f"{path}.running", json.dumps({"nodeid": nodeid, "started": time.time()}))
+    limit = float(os.environ.get("COURSE_TIME_LIMIT", "0") or 0)
+    if limit:
+        if _stacks is None:
+            _stacks = open(f"{path}.stacks", "w", encoding="utf-8")  # noqa: SIM115 (kept open)
+        _stacks.seek(0)
+        _stacks.truncate()
+        faulthandler.dump_traceback_later(max(1.0, limit - 1), file=_stacks)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    path = _results_path()
+    if not path:
+        return
+    faulthandler.cancel_dump_traceback_later()
+    entry = _results.get(nodeid)
+    if entry and entry["outcome"] == "timeout" and _stacks is not None:
+        _stacks.flush()
+        where = stuck_at(open(f"{path}.stacks", encoding="utf-8").read(),
+                         os.environ.get("COURSE_TARGET_DIR", ""))
+        if where:
+            entry["message"] += f" (still running {where})"
+    _write_atomically(path, json.dumps(_results, indent=1, default=str))
+    if os.path.exists(f"{path}.running"):
+        os.remove(f"{path}.running")
+
+
+def stuck_at(stacks: str, target: str) -> str:
+    """Where a stuck test was, from a faulthandler dump: the innermost frame in the project
+    under test ("shop/query_budget.py line 7, in query_budget"), or "" when none is."""
+    root = target.rstrip("/") + "/"
+    for line in stacks.splitlines():  # innermost frame first, thread after thread
+        line = line.strip()
+        if not line.startswith('File "'):
+            continue
+        path, _, rest = line[len('File "'):].partition('"')
+        if target and path.startswith(root):
+            number = rest.split("line", 1)[-1].strip()
+            lineno, _, function = number.partition(" in ")
+            return f"at {path[len(root):]} line {lineno.strip()}" + (
+                f", in {function.strip()}" if function.strip() else "")
+    return ""
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     entry = _results.setdefault(
         report.nodeid, {"outcome": "passed", "message": "", "measured": [], "duration": 0.0}
@@ -66,6 +136,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         entry["message"] = _short_message(report)
         if report.failed and "Timeout" in entry["message"]:
             entry["outcome"] = "timeout"
+            limit = os.environ.get("COURSE_TIME_LIMIT")
+            entry["message"] = f"timed out after {limit} s" if limit else "timed out"
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -79,7 +151,6 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    path = os.environ.get("COURSE_RESULTS")
+    path = _results_path()
     if path:
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(_results, handle, indent=1, default=str)
+        _write_atomically(path, json.dumps(_results, indent=1, default=str))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -46,5 +47,27 @@ def test_an_endless_loop_times_out_and_grading_goes_on(starter_copy: Path) -> No
         target=starter_copy, time_limit=5,
     )
     assert verdicts[0].status == grader.TIMED_OUT
-    assert verdicts[0].message == "timed out after 5 s"
+    assert verdicts[0].message.startswith(
+        "timed out after 5 s (still running at shop/query_budget.py line 6, in query_budget)")
+    assert verdicts[1].status == grader.NOT_ATTEMPTED
+
+
+def test_a_loop_that_swallows_the_timeout_is_stopped_from_outside(starter_copy: Path) -> None:
+    """``except:`` around a busy loop catches an in-process timeout: the limit must still
+    hold, say where the code was, and leave the other exercises graded."""
+    (starter_copy / "shop" / "query_budget.py").write_text(
+        "from contextlib import contextmanager\n\n\n"
+        "@contextmanager\ndef query_budget(limit):\n    while True:\n        try:\n"
+        "            sum(range(1000))\n        except BaseException:\n            pass\n"
+        "    yield\n"
+    )
+    started = time.monotonic()
+    verdicts = grader.grade(
+        [CATALOG.exercise("01.2"), CATALOG.exercise("01.1")], CATALOG,
+        target=starter_copy, time_limit=3,
+    )
+    assert time.monotonic() - started < 60
+    assert verdicts[0].status == grader.TIMED_OUT
+    assert "still running at shop/query_budget.py line" in verdicts[0].message
+    assert "stopped from outside" in verdicts[0].message
     assert verdicts[1].status == grader.NOT_ATTEMPTED

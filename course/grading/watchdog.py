@@ -1,0 +1,105 @@
+"""Run a pytest process under a time limit enforced from outside it.
+
+An in-process timeout raises an exception in the test, and a learner's ``except:``
+around a busy loop swallows it: the test never ends. So the grading process watches
+the test that is running (the plugin writes it down, see ``pytest_plugin``); when one
+outlives its limit by a grace period, the whole process group is killed, that test is
+recorded as timed out — with where it was stuck, from the plugin's faulthandler dump —
+and pytest starts again on the tests that have not run yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+GRACE = 8.0  # seconds past the limit: the in-process timeout gets the first chance
+POLL = 0.2
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait()
+
+
+def _matches(node_id: str, key: str) -> bool:
+    return key == node_id or key.endswith(node_id)
+
+
+def run_watched(
+    command: Callable[[list[str]], list[str]],
+    node_ids: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    results: Path,
+    time_limit: float,
+    stuck_at: Callable[[str], str],
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """Run ``command(node_ids)`` until every node id has a result or was stopped.
+
+    Returns the merged per-node results and the processes' output. ``stuck_at(stacks)``
+    turns a faulthandler dump into "at shop/x.py line 7" (or "").
+    """
+    env = {**env, "COURSE_TIME_LIMIT": str(int(time_limit))}
+    merged: dict[str, dict[str, Any]] = {}
+    outputs: list[str] = []
+    remaining = list(node_ids)
+    running_file = Path(f"{results}.running")
+    stacks_file = Path(f"{results}.stacks")
+    while remaining:
+        for stale in (results, running_file, stacks_file):
+            stale.unlink(missing_ok=True)
+        log = results.with_suffix(".log")
+        with open(log, "w", encoding="utf-8") as out:
+            process = subprocess.Popen(command(remaining), cwd=cwd, env=env, stdout=out,
+                                       stderr=subprocess.STDOUT, text=True,
+                                       start_new_session=True)
+            stopped: str | None = None
+            deadline = time.monotonic() + (time_limit + GRACE) * len(remaining) + 120
+            while process.poll() is None:
+                time.sleep(POLL)
+                if time.monotonic() > deadline:  # stuck outside any test (collection, set-up)
+                    _kill_group(process)
+                    out.write("\ngrading stopped: stuck outside any test (collection or set-up)\n")
+                    break
+                running = _read_json(running_file)
+                started = running.get("started")
+                if started and time.time() - float(started) > time_limit + GRACE:
+                    stopped = str(running.get("nodeid", ""))
+                    _kill_group(process)
+        outputs.append(log.read_text(encoding="utf-8", errors="replace"))
+        found = _read_json(results)
+        merged.update(found)
+        if stopped:
+            where = stuck_at(stacks_file.read_text(encoding="utf-8", errors="replace")
+                             if stacks_file.exists() else "")
+            merged[stopped] = {
+                "outcome": "timeout",
+                "message": f"timed out after {int(time_limit)} s"
+                           + (f" (still running {where})" if where else "")
+                           + ": the test was stopped from outside, so it does not matter "
+                             "what the code catches",
+                "measured": [], "duration": time_limit,
+            }
+        done = [n for n in remaining if any(_matches(n, key) for key in merged)]
+        if not stopped or not done:
+            break  # finished, or crashed before a test ended: report what there is
+        remaining = [n for n in remaining if n not in done]
+    return merged, "\n".join(outputs)
