@@ -12,6 +12,7 @@ graded.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ TIMED_OUT = "timed out"
 ERROR = "error"
 
 DEFAULT_TIME_LIMIT = 90  # seconds per test
+SYNTAX_ERRORS = re.compile(r"\b(SyntaxError|IndentationError|TabError)\b")
 
 
 @dataclass
@@ -296,12 +298,16 @@ def grade(
                 graded = [v for found in pool.map(grade_group, groups) for v in found]
         problems: list[str] | None = None
         for verdict in graded:
-            if verdict.status == ERROR:
-                # The project did not load: a syntax error anywhere is the likely cause.
+            if verdict.status == ERROR or (
+                    verdict.status == FAILED and SYNTAX_ERRORS.search(verdict.message)):
+                # The project did not load: a syntax error anywhere is the likely cause. Say
+                # that, in one line, rather than a traceback and a hint about something else.
                 if problems is None:
                     problems = project_syntax_problems(target)
                 if problems:
-                    verdict.message = problems[0]
+                    verdict.status = ERROR
+                    verdict.message = (f"{problems[0]} (the project cannot load until it "
+                                       "is fixed)")
             verdicts[verdict.exercise.id] = verdict
         _remember_durations(graded)
     for verdict in verdicts.values():

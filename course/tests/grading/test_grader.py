@@ -37,6 +37,19 @@ def test_syntax_error_is_one_line_and_others_are_still_graded(starter_copy: Path
     assert verdicts["01.1"].status == grader.NOT_ATTEMPTED
 
 
+def test_a_syntax_error_the_project_loads_is_one_line_for_every_exercise_it_stops(
+        starter_copy: Path) -> None:
+    view = starter_copy / "shop" / "views" / "product_list.py"
+    view.write_text(view.read_text().replace("def product_list(request):",
+                                             "def product_list(request:"))
+    toolbar, budget = grader.grade([CATALOG.exercise("01.1"), CATALOG.exercise("01.2")], CATALOG,
+                                   target=starter_copy)
+    assert toolbar.status == grader.ERROR
+    assert toolbar.message.startswith("SyntaxError in shop/views/product_list.py line ")
+    assert "the project cannot load" in toolbar.message and "\n" not in toolbar.message
+    assert budget.status == grader.NOT_ATTEMPTED  # its own file is fine: graded as usual
+
+
 def test_an_endless_loop_times_out_and_grading_goes_on(starter_copy: Path) -> None:
     (starter_copy / "shop" / "query_budget.py").write_text(
         "from contextlib import contextmanager\n\n\n"
