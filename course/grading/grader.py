@@ -89,20 +89,34 @@ def _shown(target: Path, relative: str) -> str:
 
 
 def is_untouched(exercise: Exercise, target: Path, catalog: Catalog) -> bool:
-    """True when the exercise has not been started: each of its files is as it was before its
-    chapter, or, in a file other exercises share, its TODO marker is still there as shipped."""
-    before = states.state_before_chapter(catalog, exercise.chapter_number)
+    """True when the exercise has not been started, judged by its own code only, so a
+    learner who solved earlier chapters their own way is not told they failed it.
+
+    In a file with a ``TODO(NN.M)`` marker for it: the marker is still there, word for word
+    (the report asks learners to delete it when they start). In a file without one: the
+    file is as shipped or as before its chapter; one that other exercises share says
+    nothing either way.
+    """
+    versions = [states.reference_state(catalog, "00"),
+                states.state_before_chapter(catalog, exercise.chapter_number)]
     shared = {rel for other in catalog.exercises if other.id != exercise.id
               for rel in other.files}
     for rel in exercise.files:
         current = states.file_in_state(target, rel)
-        base = states.file_in_state(before, rel)
-        if current == base:
+        known = [v for v in (states.file_in_state(version, rel) for version in versions)
+                 if v is not None]
+        if current in known:
             continue
-        if rel in shared and current is not None and base is not None and markers.intact(
-                exercise.id, base.decode("utf-8", "replace"), current.decode("utf-8", "replace")):
-            continue
-        return False
+        if current is None:
+            return False
+        text = current.decode("utf-8", "replace")
+        shipped = [v.decode("utf-8", "replace") for v in known]
+        if any(markers.blocks(v).get(exercise.id) for v in shipped):
+            if any(markers.intact(exercise.id, v, text) for v in shipped):
+                continue
+            return False
+        if rel not in shared:
+            return False
     return True
 
 

@@ -28,7 +28,8 @@ def explanation(verdict: Verdict) -> str:
         return ""
     if verdict.status == NOT_ATTEMPTED:
         return (f"Not started yet: edit {', '.join(verdict.exercise.files)} "
-                f"(look for TODO({verdict.exercise.id})).")
+                f"(look for TODO({verdict.exercise.id})). Delete that comment when you start: "
+                "while it is there, the exercise reads as not started.")
     message, number = split_hint(verdict.message)
     hints = verdict.exercise.hints
     if hints and verdict.status in (FAILED, TIMED_OUT):

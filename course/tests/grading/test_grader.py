@@ -84,3 +84,29 @@ def test_a_loop_that_swallows_the_timeout_is_stopped_from_outside(starter_copy: 
     assert "still running at shop/query_budget.py line" in verdicts[0].message
     assert "stopped from outside" in verdicts[0].message
     assert verdicts[1].status == grader.NOT_ATTEMPTED
+
+
+@pytest.fixture
+def before_chapter_05(tmp_path: Path) -> Path:
+    from course.project import states
+
+    target = tmp_path / "learner"
+    shutil.copytree(states.reference_state(CATALOG, "04"), target,
+                    ignore=shutil.ignore_patterns("__pycache__", ".course-state"))
+    return target
+
+
+def test_not_attempted_is_judged_by_the_exercises_own_code(before_chapter_05: Path) -> None:
+    """A learner who solved earlier chapters their own way, in files 05.2 shares, has not
+    started 05.2 while its TODO(05.2) comments are there."""
+    view = before_chapter_05 / "shop" / "views" / "product_list.py"
+    view.write_text(view.read_text().replace('.order_by("name")', '.order_by("name", "pk")')
+                    + "\n# my own take on 02.3\n")
+    middleware = before_chapter_05 / "shop" / "middleware.py"
+    middleware.write_text(middleware.read_text() + "\n# tried something in chapter 01\n")
+    assert grader.is_untouched(CATALOG.exercise("05.2"), before_chapter_05, CATALOG)
+
+    lines = middleware.read_text().splitlines(keepends=True)
+    middleware.write_text("".join(line for line in lines if "TODO(05.2)" not in line))
+    assert not grader.is_untouched(CATALOG.exercise("05.2"), before_chapter_05, CATALOG)
+
