@@ -178,6 +178,24 @@ def wrong_state(catalog: Catalog, wrong: steps.Wrong) -> Path:
     return _built(f"wrong_{wrong.path.stem}", [*earlier, wrong])
 
 
+def wrong_batch_state(catalog: Catalog, wrongs: list[steps.Wrong]) -> Path:
+    """The project with several wrong solutions of one chapter at once, each in place of its
+    own exercise's step (at most one per exercise), the chapter's other steps as in the
+    reference. Raises ``patches.PatchError`` when they do not apply together."""
+    chapter = wrongs[0].exercise.chapter_number
+    by_exercise = {wrong.exercise.id: wrong for wrong in wrongs}
+    if len(by_exercise) != len(wrongs) or any(
+            wrong.exercise.chapter_number != chapter for wrong in wrongs):
+        raise ValueError("a batch takes at most one wrong solution per exercise, one chapter")
+    last = max(catalog.exercises.index(wrong.exercise) for wrong in wrongs)
+    used: list[Any] = []
+    for step in steps.steps_through(catalog, catalog.exercises[last].id):
+        used.append(by_exercise.get(step.exercise.id, step))
+    names = "+".join(sorted(wrong.path.stem for wrong in wrongs))
+    key = hashlib.sha256(names.encode()).hexdigest()[:12]
+    return _built(f"wrong_batch_{chapter}_{key}", used)
+
+
 def _built(name: str, steps_used: list[Any]) -> Path:
     """The starter as shipped with ``steps_used`` applied, built once per key."""
     destination = paths.REFERENCE / name

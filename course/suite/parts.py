@@ -94,21 +94,27 @@ def shop(tally: Tally) -> None:
             tally.add(False, f"shop: the project's tests failed on the {label} state")
 
 
-def _prove(tally: Tally, database: str | None) -> None:
+def _prove(tally: Tally, database: str | None, *checks: str) -> None:
     from course.suite import proof
 
-    held, broken = proof.prove(database, lambda line: print(f"  {line}", flush=True))
-    tally.passed += held
-    tally.failed += len(broken)
-    tally.problems.extend(line.strip() for line in broken)
+    for check in checks:
+        held, broken = getattr(proof, check)(database,
+                                             lambda line: print(f"  {line}", flush=True))
+        tally.passed += held
+        tally.failed += len(broken)
+        tally.problems.extend(line.strip() for line in broken)
 
 
 def proof_sqlite(tally: Tally) -> None:
-    _prove(tally, None)
+    _prove(tally, None, "prove", "prove_alone")
+
+
+def wrong_sqlite(tally: Tally) -> None:
+    _prove(tally, None, "prove_wrong")
 
 
 def proof_postgres(tally: Tally) -> None:
-    _prove(tally, "postgres")
+    _prove(tally, "postgres", "prove", "prove_wrong")
 
 
 # Notebooks run on the smallest data (the facts they assert hold at any scale) and with short
@@ -145,9 +151,11 @@ PARTS = {part.name: part for part in (
     Part("lint", lint, "ruff over the tooling, graders, starter and the final reference"),
     Part("tooling", tooling, "unit tests of course/"),
     Part("shop", shop, "the shop's own tests, on the starter and the final reference"),
-    Part("proof", proof_sqlite, "every chapter's graders fail before it, pass after (SQLite)",
-         ("redis", "smtp")),
-    Part("postgres", proof_postgres, "the same proof on PostgreSQL",
+    Part("proof", proof_sqlite, "every chapter's graders fail before it, pass after, and "
+         "pass alone (SQLite)", ("redis", "smtp")),
+    Part("wrong", wrong_sqlite, "every course-owned wrong solution rejected for its reason "
+         "(SQLite)", ("redis", "smtp")),
+    Part("postgres", proof_postgres, "the chapter proof and the wrong solutions on PostgreSQL",
          ("redis", "smtp", "postgres")),
     Part("notebooks", notebooks, "every notebook top to bottom under nbval"),
 )}

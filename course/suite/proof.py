@@ -6,6 +6,9 @@ graded once, for two chapters at a time: S0 (the starter) fails chapter 01's
 graders; S1 passes 01's and fails 02's; … and the final state passes every
 chapter's. One grading run per state, on SQLite or PostgreSQL.
 
+Every exercise is also graded alone on the final state (:func:`prove_alone`): a grader
+must not depend on what ran before it.
+
 Then every course-owned wrong solution (``exercises_tests/wrong/``) is graded
 in place of its exercise's step: its grader must reject it, and say why in the
 words the fixture expects, so a grader cannot pass what it should not.
@@ -20,7 +23,7 @@ from course import catalog as catalog_module
 from course.catalog import Exercise
 from course.grading import grader
 from course.grading import report as report_module
-from course.project import states, steps
+from course.project import patches, states, steps
 
 
 @dataclass(frozen=True)
@@ -80,37 +83,91 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
                 broken.append(line)
         report(f"(state after {state}: {len(expected)} exercises in "
                f"{time.monotonic() - started:.1f} s)")
-    wrong_held, wrong_broken = prove_wrong(database, report)
-    return held + wrong_held, broken + wrong_broken
+    return held, broken
+
+
+def prove_alone(database: str | None, report) -> tuple[int, list[str]]:
+    """Grade every exercise on its own, on the final reference: each must pass alone as it
+    does with its chapter, so no grader depends on what ran before it."""
+    catalog = catalog_module.load()
+    label = database or "sqlite"
+    target = states.reference_state(catalog, states.final_chapter(catalog))
+    held, broken = 0, []
+    for exercise in catalog.exercises:
+        [verdict] = grader.grade([exercise], catalog, target=target, database=database)
+        line = (f"{'ok ' if verdict.passed else 'BAD'} [{label}] {exercise.id} passes alone "
+                f"on the final state: {verdict.status}")
+        if not verdict.passed:
+            line += f" — {verdict.message}"
+            broken.append(line)
+        else:
+            held += 1
+        report(line)
+    return held, broken
+
+
+def batches(wrongs: list[steps.Wrong]) -> list[list[steps.Wrong]]:
+    """Wrong solutions grouped so one grading run checks several: per chapter, the first
+    fixture of each exercise, then the second of each, …"""
+    by_chapter: dict[str, dict[str, list[steps.Wrong]]] = {}
+    for wrong in wrongs:
+        by_chapter.setdefault(wrong.exercise.chapter_number, {}).setdefault(
+            wrong.exercise.id, []).append(wrong)
+    grouped = []
+    for exercises in by_chapter.values():
+        for round_ in range(max(len(found) for found in exercises.values())):
+            grouped.append([found[round_] for found in exercises.values() if round_ < len(found)])
+    return grouped
+
+
+def _judged(wrong: steps.Wrong, verdict: grader.Verdict) -> tuple[bool, str]:
+    message, hint = report_module.split_hint(verdict.message)
+    ok = not verdict.passed and wrong.rejected_with in message and hint == wrong.hint
+    detail = "" if ok else (f" — expected a message saying {wrong.rejected_with!r} with hint "
+                            f"{wrong.hint}, got: {message or '(none)'} (hint {hint})")
+    return ok, detail
 
 
 def prove_wrong(database: str | None, report,
                 only: list[str] | None = None) -> tuple[int, list[str]]:
     """Grade every course-owned wrong solution (or those of the exercises or chapters in
-    ``only``) in place of its exercise's step: each must be rejected with its words."""
+    ``only``) in place of its exercise's step: each must be rejected with its words.
+
+    Several fixtures of one chapter are graded in one run (:func:`batches`); one that a
+    batch does not reject, or a batch whose fixtures do not apply together, is graded
+    again on its own, so fixtures cannot mask or excuse each other."""
     catalog = catalog_module.load()
     label = database or "sqlite"
     held, broken = 0, []
-    for wrong in steps.wrong_solutions(catalog):
-        if only and not any(wrong.exercise.id == x or wrong.exercise.chapter_number == x
-                            for x in only):
-            continue
-        [verdict] = grader.grade([wrong.exercise], catalog, target=states.wrong_state(catalog, wrong),
-                                 database=database)
-        message, hint = report_module.split_hint(verdict.message)
-        ok = not verdict.passed and wrong.rejected_with in message and hint == wrong.hint
-        line = (f"{'ok ' if ok else 'BAD'} [{label}] {wrong.exercise.id} rejects "
-                f"{wrong.path.name}: {verdict.status}")
-        if not ok:
-            line += (f" — expected a message saying {wrong.rejected_with!r} with hint "
-                     f"{wrong.hint}, got: {message or '(none)'} (hint {hint})")
-        report(line)
-        if ok:
-            held += 1
-        else:
-            broken.append(line)
+    wanted = [wrong for wrong in steps.wrong_solutions(catalog)
+              if not only or any(wrong.exercise.id == x or wrong.exercise.chapter_number == x
+                                 for x in only)]
+    for batch in batches(wanted):
+        verdicts: dict[str, grader.Verdict] = {}
+        if len(batch) > 1:
+            try:
+                target = states.wrong_batch_state(catalog, batch)
+            except patches.PatchError:
+                target = None
+            if target is not None:
+                found = grader.grade([wrong.exercise for wrong in batch], catalog,
+                                     target=target, database=database)
+                verdicts = {verdict.exercise.id: verdict for verdict in found}
+        for wrong in batch:
+            verdict = verdicts.get(wrong.exercise.id)
+            if verdict is None or not _judged(wrong, verdict)[0]:
+                [verdict] = grader.grade([wrong.exercise], catalog,
+                                         target=states.wrong_state(catalog, wrong),
+                                         database=database)
+            ok, detail = _judged(wrong, verdict)
+            line = (f"{'ok ' if ok else 'BAD'} [{label}] {wrong.exercise.id} rejects "
+                    f"{wrong.path.name}: {verdict.status}{detail}")
+            report(line)
+            if ok:
+                held += 1
+            else:
+                broken.append(line)
     return held, broken
-
 
 def main(argv: list[str] | None = None) -> int:
     """For maintainers writing wrong solutions:

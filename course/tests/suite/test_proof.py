@@ -48,5 +48,21 @@ def test_a_wrong_solution_must_be_rejected_for_the_right_reason(monkeypatch) -> 
         monkeypatch.setattr(grader, "grade", lambda exercises, catalog, status=status,
                             message=message, **kw: [
             grader.Verdict(exercises[0], status, message)])
-        held, broken = proof.prove(None, lambda line: None)
+        held, broken = proof.prove_wrong(None, lambda line: None)
         assert (held, len(broken)) == ((1, 0) if holds else (0, 1)), (status, message)
+    monkeypatch.setattr(grader, "grade", lambda exercises, catalog, **kw: [
+        grader.Verdict(exercises[0], grader.FAILED, f"{wrong.rejected_with} [hint 3]")])
+    held, broken = proof.prove_wrong(None, lambda line: None)
+    assert (held, len(broken)) == ((1, 0) if wrong.hint == 3 else (0, 1)), "hint ignored"
+
+
+def test_wrong_solutions_are_batched_one_per_exercise_and_chapter(tmp_path) -> None:
+    from course.project import steps
+
+    def fixture(name: str) -> steps.Wrong:
+        return steps.Wrong(tmp_path / f"{name}.diff", CATALOG.exercise(name.split("-")[0]))
+
+    found = proof.batches([fixture(n) for n in ("02.1-a", "02.1-b", "02.1-c", "02.4-a",
+                                                "02.4-b", "05.2-a")])
+    named = [[w.path.stem for w in batch] for batch in found]
+    assert named == [["02.1-a", "02.4-a"], ["02.1-b", "02.4-b"], ["02.1-c"], ["05.2-a"]]
