@@ -46,6 +46,11 @@ def cmd_hint(args: argparse.Namespace) -> int:
     print(exercise.hints[index])
     if index + 1 < len(exercise.hints):
         print(f"\n(run `python3 -m course hint {exercise.id}` again for the next hint)")
+    else:
+        print(f"\nThat was the last hint. Still stuck? `python3 -m course solution "
+              f"{exercise.id}` shows the reference change for this exercise only, and "
+              f"`python3 -m course apply {exercise.id}` puts it in your project (after a "
+              "backup).")
     return EXIT_OK
 
 

@@ -46,9 +46,6 @@ class Change:
             lines.append("nothing to change: those files are already in that state")
         if self.backup:
             lines.append(f"your previous versions are saved in {self.backup}")
-        if any(_is_migration(rel) for rel in self.written):
-            lines.append("migrations changed: `python3 -m course lab` applies them on start, or "
-                         "run `python manage.py migrate` in starter_project/")
         return "\n".join(lines)
 
 
@@ -179,7 +176,27 @@ def _write(plan: dict[str, bytes | None], starter: Path, change: Change) -> Chan
             current.parent.mkdir(parents=True, exist_ok=True)
             current.write_bytes(wanted)
             change.written.append(rel)
+    if starter == paths.STARTER and any(_is_migration(rel) for rel in plan):
+        change.notes.extend(_migrate_forward(starter))
     return change
+
+
+def _migrate_forward(starter: Path) -> list[str]:
+    """Apply the new migrations to the learner's database now (JupyterLab may be running
+    already: its start is not coming to do it)."""
+    from course.project import commands
+
+    if not _learner_database_exists():
+        return ["migrations changed: `python3 -m course lab` creates the database and applies "
+                "them"]
+    try:
+        commands.manage("migrate", "--no-input", "-v0", target=starter, capture=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", "") or str(error)
+        last = (detail.strip().splitlines() or ["no output"])[-1]
+        return [f"could not apply the migrations ({last}): run `cd starter_project && "
+                "../.venv/bin/python manage.py migrate` and fix what it reports"]
+    return ["database: migrated (the new migrations are applied)"]
 
 
 def _from_state(source: Path, relative: list[str], starter: Path) -> dict[str, bytes | None]:

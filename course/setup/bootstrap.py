@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -103,6 +104,7 @@ def install_requirements(
     started = time.monotonic()
     collected = 0
     interactive = sys.stdout.isatty()
+    show = _Progress(interactive)
     with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     ) as pip:
@@ -111,17 +113,12 @@ def install_requirements(
             log.write(line)
             if line.startswith("Collecting "):
                 collected += 1
-                name = line.split()[1]
-                message = f"  [{collected:3d}] collecting {name}"
+                show(f"  [{collected:3d}] collecting {line.split()[1]}", every=20)
             elif line.startswith("Installing collected packages"):
-                message = "  installing …"
-            else:
-                continue
-            if interactive:
-                print(f"\r{message[:70]:<70}", end="", flush=True)
-            elif collected % 20 == 1 or message.endswith("…"):
-                print(message, flush=True)
+                names = line.split(":", 1)[1].split(",")
+                show.watch_install(venv, len(names))
         code = pip.wait()
+    show.stop()
     if interactive:
         print()
     if code != 0:
@@ -133,6 +130,59 @@ def install_requirements(
     seconds = time.monotonic() - started
     os.environ["COURSE_INSTALL_SECONDS"] = f"{seconds:.1f}"  # `course test` reports it
     print(f"course: stack ready in {seconds:.0f} s", flush=True)
+
+
+class _Progress:
+    """Progress lines while pip works: one line rewritten in a terminal, else a line now and
+    then (every ``every``-th message, or every 15 s while packages are being installed)."""
+
+    INTERVAL = 15.0  # seconds between install lines when not in a terminal
+    TICK = 1.0
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self.count = 0
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __call__(self, message: str, every: int = 1, force: bool = False) -> None:
+        self.count += 1
+        if self.interactive:
+            print(f"\r{message[:70]:<70}", end="", flush=True)
+        elif force or self.count % every == 1 or every == 1:
+            print(message, flush=True)
+
+    def watch_install(self, venv: Path, total: int) -> None:
+        """pip prints nothing while it installs: count the packages landing in the venv."""
+        found = sorted(venv.glob("lib*/python*/site-packages")) or sorted(
+            venv.glob("Lib/site-packages"))
+        if not found:
+            self(f"  installing {total} packages …", force=True)
+            return
+        site = found[0]
+        before = len(list(site.glob("*.dist-info")))
+        started = time.monotonic()
+
+        def watch() -> None:
+            last_line = 0.0
+            while not self.done.wait(self.TICK):
+                landed = min(total, max(0, len(list(site.glob("*.dist-info"))) - before))
+                elapsed = time.monotonic() - started
+                message = f"  installing: {landed}/{total} packages ({elapsed:.0f} s)"
+                if self.interactive or elapsed - last_line >= self.INTERVAL:
+                    last_line = elapsed
+                    self(message, force=True)
+
+        self(f"  installing {total} packages …", force=True)
+        self.thread = threading.Thread(target=watch, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread:
+            self.thread.join()
+        if self.interactive:
+            print()
 
 
 PTH_NAME = "django_under_load.pth"

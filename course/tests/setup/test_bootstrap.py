@@ -60,3 +60,23 @@ def test_old_interpreter_gets_one_line(version: str) -> None:
     assert result.returncode == 2
     assert "Python 3.10 or newer is needed" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_install_phase_shows_packages_landing(tmp_path: Path, capsys, monkeypatch) -> None:
+    """pip is silent while it installs: the progress counts what lands in site-packages."""
+    import time
+
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "pip-24.0.dist-info").mkdir()
+    monkeypatch.setattr(bootstrap._Progress, "INTERVAL", 0.0)
+    monkeypatch.setattr(bootstrap._Progress, "TICK", 0.05)
+    show = bootstrap._Progress(interactive=False)
+    show.watch_install(tmp_path, 3)
+    for name in ("django-5.2.dist-info", "redis-6.0.dist-info"):
+        (site / name).mkdir()
+    time.sleep(0.3)
+    show.stop()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "  installing 3 packages …"
+    assert any(line.startswith("  installing: 2/3 packages") for line in lines[1:]), lines
