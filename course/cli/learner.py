@@ -32,7 +32,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             if note:
                 print(f"Note: {note}")
     print(f"({time.monotonic() - started:.1f} s)")
+    _note_database()
     return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED
+
+
+def _note_database() -> None:
+    """Checks grade on a test database of their own; the shop the notebooks and the browser
+    use may not exist yet: say so, and what to run."""
+    from course.project import commands
+
+    problem = commands.learner_database_problem()
+    if problem:
+        print(f"Note: your shop's own database is {problem} (the checks above used a test "
+              "database of their own).")
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
@@ -103,7 +115,6 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
-    from rich.progress_bar import ProgressBar
     from rich.table import Table
 
     from course.grading import progress
@@ -114,8 +125,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
     table = Table(title="Django Under Load — progress", title_justify="left", box=None,
                   show_header=False, pad_edge=False)
     table.add_column(min_width=2, no_wrap=True)
+    table.add_column(no_wrap=True, max_width=40, overflow="ellipsis")
     table.add_column(no_wrap=True)
-    table.add_column(width=20, no_wrap=True)
     table.add_column(overflow="fold")
     numbers: list[str] = []
     for chapter in cat.chapters:
@@ -125,9 +136,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
             table.add_row(chapter.number, chapter.title, "", "guided tour, no graded exercises")
             continue
         marks = " ".join(f"{ex.id}{'✓' if ex.id in done else '·'}" for ex in chapter.exercises)
-        table.add_row(chapter.number, chapter.title,
-                      ProgressBar(total=count, completed=passed, width=20),
-                      f"{passed}/{count}  {marks}")
+        bar = "#" * round(10 * passed / count)
+        table.add_row(chapter.number, chapter.title, f"[{bar:<10}] {passed}/{count}", marks)
         for ex in chapter.exercises:
             yours = latest.get((ex.id, "starter"))
             reference = latest.get((ex.id, "reference"))
@@ -143,6 +153,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
             out.print(line, markup=False, overflow="fold")
     out.print(f"\n{len(done)}/{len(cat.exercises)} exercises passed. "
               f"Progress file: {paths.PROGRESS_FILE}", markup=False)
+    _note_database()
     return EXIT_OK
 
 

@@ -50,10 +50,26 @@ def manage(
     )
 
 
+def _seed_stamp(database: str | None = None) -> Path:
+    return paths.STATE / f"seeded-{database or os.environ.get('COURSE_DB', 'sqlite')}"
+
+
+def learner_database_problem() -> str | None:
+    """What is missing from the learner's shop database (None when it is migrated and
+    seeded), with the command that fixes it. Graders use their own test database: this is
+    the one the notebooks, the browser and ``manage.py`` use."""
+    database = learner_db()
+    if database == "sqlite" and not learner_sqlite().exists():
+        return "not created yet: `python3 -m course lab` migrates and seeds it"
+    if not _seed_stamp(database).exists():
+        return "not migrated and seeded yet: `python3 -m course lab` does both"
+    return None
+
+
 def prepare_database(scale: str, *, target: Path = paths.STARTER, force: bool = False,
                      **extra: str) -> bool:
     """Migrate, and seed at ``scale`` unless that was already done. True if it seeded."""
-    stamp = paths.STATE / f"seeded-{extra.get('COURSE_DB', os.environ.get('COURSE_DB', 'sqlite'))}"
+    stamp = _seed_stamp(extra.get("COURSE_DB"))
     manage("migrate", "--no-input", "-v0", target=target, **extra)
     if not force and stamp.exists() and stamp.read_text().strip() == scale and \
             "COURSE_SQLITE_PATH" not in extra:

@@ -33,13 +33,54 @@ def _machine() -> list[Finding]:
                                                     ": free at least 2 GB")))
     from course.services.ports import port_is_free
 
-    free = port_is_free(8888)
-    rows.append(Finding("ok" if free else "warn", "port 8888",
-                        "free" if free else "busy: use `course lab --port 8890`"))
+    rows.append(_lab_port(8888, port_is_free(8888)))
+    rows.append(_shop_database())
     if shutil.which("git") is None:
         rows.append(Finding("warn", "git",
                             "not found: apply/reset cannot refuse on uncommitted work"))
     return rows
+
+
+def _lab_port(port: int, free: bool) -> Finding:
+    """Port 8888 is fine when it is free, or when the course's own JupyterLab holds it."""
+    if free:
+        return Finding("ok", f"port {port}", "free")
+    for server in running_jupyter_servers():
+        if server.get("port") == port and \
+                str(server.get("root_dir", "")).rstrip("/") == str(paths.ROOT).rstrip("/"):
+            return Finding("ok", f"port {port}",
+                           f"the course's JupyterLab is running there: {server.get('url', '')}")
+    return Finding("warn", f"port {port}",
+                   f"busy (not the course's JupyterLab): use `python3 -m course lab --port "
+                   f"{port + 2}`")
+
+
+def running_jupyter_servers() -> list[dict]:
+    """The Jupyter servers this user runs, from their runtime files."""
+    import json
+
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:
+        return []
+    from pathlib import Path
+
+    servers = []
+    for info in Path(jupyter_runtime_dir()).glob("jpserver-*.json"):
+        try:
+            servers.append(json.loads(info.read_text()))
+        except (OSError, ValueError):
+            continue
+    return servers
+
+
+def _shop_database() -> Finding:
+    from course.project import commands
+
+    problem = commands.learner_database_problem()
+    if problem:
+        return Finding("warn", "shop database", problem)
+    return Finding("ok", "shop database", f"migrated and seeded ({commands.learner_db()})")
 
 
 def _services() -> list[Finding]:
@@ -80,5 +121,11 @@ def run() -> int:
     for row in rows:
         print(f"{MARKS[row.level]} {row.name:<13} {row.detail}")
     bad = [row for row in rows if row.level == "fix"]
-    print("\nAll good." if not bad else f"\n{len(bad)} thing(s) to fix, see FIX lines above.")
+    warned = [row.name for row in rows if row.level == "warn"]
+    if bad:
+        print(f"\n{len(bad)} thing(s) to fix, see FIX lines above.")
+    elif warned:
+        print(f"\nNothing blocks the course; read the warn lines above ({', '.join(warned)}).")
+    else:
+        print("\nAll good.")
     return 0 if not bad else 1

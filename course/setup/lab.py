@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from course import paths, services
 from course.project import commands
@@ -12,7 +14,30 @@ from course.project import commands
 FIRST_NOTEBOOK = "notebooks/00_welcome.ipynb"
 
 
+# JupyterLab's defaults for the course: no news pop-up, no update check (both ask a website
+# on every start; a room on bad Wi-Fi does not need either).
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
+                                                    "checkForUpdates": False},
+}
+
+
+def write_lab_settings(prefix: Path = Path(sys.prefix)) -> Path:
+    """Merge the course's defaults into the environment's ``overrides.json``."""
+    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    for plugin, values in LAB_SETTINGS.items():
+        current.setdefault(plugin, {}).update(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def run(*, no_browser: bool, scale: str, port: int) -> int:
+    write_lab_settings()
     services.up()
     status = services.status()
     print(services.format_status(status))
