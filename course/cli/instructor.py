@@ -49,7 +49,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rows = bench.compare_states(reference_through=args.through, repeat=args.repeat,
                                 pages=args.page, db=db)
     print(measure.table(rows))
-    print("(before = your starter_project/, after = the reference; speedup = ratio of medians)")
+    print("(yours = your starter_project/; reference = the reference solution; speedup = "
+          "your median over the reference's)")
     return EXIT_OK
 
 
@@ -61,7 +62,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def register(verb) -> None:
     test = verb("test", cmd_test, "run the course's whole test suite (what CI runs)")
-    parts = ["lint", "tooling", "shop", "proof", "postgres", "notebooks"]
+    parts = ["lint", "tooling", "shop", "proof", "wrong", "postgres", "notebooks"]
     test.add_argument("--skip", action="append", choices=parts, help="skip a part (repeatable)")
     test.add_argument("--only", action="append", choices=parts, help="run only these parts")
     test.add_argument("--jobs", type=int, metavar="N",

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -142,17 +142,33 @@ def migrated_copy(target: Path, *, database: Path | None = None,
 
 def measure_state(
     target: Path, *, database: Path | None = None, repeat: int = 3,
-    pages: list[str] | None = None, db: str | None = None,
+    pages: list[str] | None = None, db: str | None = None, label: str = "",
+    report: Callable[[str], None] | None = print,
 ) -> list[PageMeasurement]:
-    """Measure the shop's pages for ``target`` on a migrated copy of the learner's data."""
+    """Measure the shop's pages for ``target`` on a migrated copy of the learner's data.
+
+    Each page measured is passed to ``report`` as it happens ("yours [3/14] order list"),
+    so a long run is never silent."""
     with migrated_copy(target, database=database, db=db) as env:
         command = [sys.executable, "-m", "course.measuring.bench", "--target", str(target),
                    "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+        # The results go to a file (a pipe nobody reads while stderr streams could fill).
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as results, subprocess.Popen(
+                command, env=env, stdout=results, stderr=subprocess.PIPE, text=True) as child:
+            assert child.stderr is not None
+            errors: list[str] = []
+            for line in child.stderr:
+                if line.startswith("[") and report:
+                    report(f"  {label} {line.rstrip()}" if label else line.rstrip())
+                else:
+                    errors.append(line)
+            code = child.wait()
+            results.seek(0)
+            output = results.read()
+    if code != 0:
+        last = ("".join(errors) or output).strip().splitlines()[-1:]
         raise BenchError(f"measuring {target} failed: {' '.join(last)}")
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith(MARK))
+    line = next(ln for ln in output.splitlines() if ln.startswith(MARK))
     return [PageMeasurement(**row) for row in json.loads(line[len(MARK):])]
 
 
@@ -166,9 +182,9 @@ def compare_states(
 
     cat = catalog.load()
     reference = states.reference_state(cat, reference_through or states.final_chapter(cat))
-    yours = measure_state(paths.STARTER, repeat=repeat, pages=pages, db=db)
-    theirs = measure_state(reference, repeat=repeat, pages=pages, db=db)
-    return compare(yours, theirs)
+    yours = measure_state(paths.STARTER, repeat=repeat, pages=pages, db=db, label="yours")
+    theirs = measure_state(reference, repeat=repeat, pages=pages, db=db, label="reference")
+    return compare(yours, theirs, sides=("yours", "reference"))
 
 
 def _child(argv: list[str]) -> None:
@@ -185,7 +201,7 @@ def _child(argv: list[str]) -> None:
     pages = shop_pages()
     if args.pages:
         pages = {name: url for name, url in pages.items() if name in args.pages}
-    results = measure.measure_pages(pages, repeat=args.repeat, progress=False)
+    results = measure.measure_pages(pages, repeat=args.repeat, progress_to=sys.stderr)
     rows = [dataclasses.asdict(m) | {"sql": []} for m in results]
     print(MARK + json.dumps(rows, default=list))
 

@@ -79,7 +79,8 @@ def _style(axes: Any, names: list[str], metric: str, title: str, log: bool, top:
     long = len(names) > 6 or any(len(n) > 12 for n in names)
     axes.set_xticklabels(names, rotation=30 if long else 0, ha="right" if long else "center")
     axes.set_ylabel(_METRIC_LABELS.get(metric, metric.replace("_", " ")))
-    axes.set_title(title or _METRIC_LABELS.get(metric, metric.replace("_", " ")))
+    title = title or _METRIC_LABELS.get(metric, metric.replace("_", " "))
+    axes.set_title(f"{title} (log scale)" if log and "log" not in title.lower() else title)
     if log:
         axes.set_yscale("log")
         if top > 0:
@@ -118,8 +119,9 @@ def bar_chart(
         after = [_value(item, f"{metric}_after") for item in items]
         left = [i - 0.2 for i in range(len(items))]
         right = [i + 0.2 for i in range(len(items))]
-        axes.bar(left, before, width=0.4, color=_BEFORE_COLOUR, label="before")
-        axes.bar(right, after, width=0.4, color=_COLOUR, label="after")
+        first, second = getattr(data, "sides", ("before", "after"))
+        axes.bar(left, before, width=0.4, color=_BEFORE_COLOUR, label=first)
+        axes.bar(right, after, width=0.4, color=_COLOUR, label=second)
         for i, (old, new) in enumerate(zip(before, after, strict=True)):
             label = f"{old / new:.1f}×" if new > 0 else ("" if old <= 0 else "→ 0")
             axes.annotate(label, (i, max(old, new)), xytext=(0, 3), textcoords="offset points",

@@ -368,21 +368,24 @@ def measure_pages(
     pages: Mapping[str, str] | Iterable[tuple[str, str]],
     *,
     progress: bool = True,
+    progress_to: Any = None,
     **options: Any,
 ) -> list[PageMeasurement]:
     """Measure named pages (``{name: url}`` or ``[(name, url), …]``) with :func:`measure_url`.
 
-    ``options`` go to :func:`measure_url`. Progress is shown on stderr unless
-    ``progress=False``.
+    ``options`` go to :func:`measure_url`. Progress is a bar in a terminal, else a line per
+    page on stdout (in a notebook, stderr reads as an error) or on ``progress_to``;
+    ``progress=False`` for none.
     """
     items = list(pages.items() if isinstance(pages, Mapping) else pages)
-    bar = _progress(len(items)) if progress else None
+    bar = _progress(len(items)) if progress and progress_to is None else None
+    out = progress_to or sys.stdout
     started = time.perf_counter()
     results: list[PageMeasurement] = []
     if bar is None:
         for index, (name, url) in enumerate(items, start=1):
             if progress:
-                print(f"[{index}/{len(items)}] {name}", file=sys.stderr, flush=True)
+                print(f"[{index}/{len(items)}] {name}", file=out, flush=True)
             results.append(measure_url(url, name=name, **options))
     else:
         with bar:
@@ -393,19 +396,32 @@ def measure_pages(
                 bar.advance(task)
     if progress:
         print(f"measured {len(results)} page(s) in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr, flush=True)
+              file=out, flush=True)
     return results
 
 
 # --------------------------------------------------------------------------- comparing
 
 
+class Comparison(list):
+    """Rows of two runs side by side (``queries_before``/``queries_after`` …), with the names
+    tables and charts show for the two sides: ("before", "after"), or ("yours",
+    "reference") when your project is measured against the reference."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (),
+                 sides: tuple[str, str] = ("before", "after")) -> None:
+        super().__init__(rows)
+        self.sides = sides
+
+
 def compare(
-    before: Sequence[PageMeasurement], after: Sequence[PageMeasurement]
-) -> list[dict[str, Any]]:
-    """Join two runs by page name; ``speedup`` is the before/after ratio of the medians."""
+    before: Sequence[PageMeasurement], after: Sequence[PageMeasurement],
+    sides: tuple[str, str] = ("before", "after"),
+) -> Comparison:
+    """Join two runs by page name; ``speedup`` is the first side's median over the
+    second's. ``sides`` names the two runs in tables and charts."""
     later = {m.name: m for m in after}
-    rows = []
+    rows = Comparison(sides=sides)
     for old in before:
         new = later.get(old.name)
         if new is None:

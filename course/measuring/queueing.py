@@ -332,8 +332,11 @@ def compare(*, reference_through: str = "06", smtp_delay: float = 1.0, users: in
 
 def comparison(runs: list[Run]) -> list[dict[str, Any]]:
     """Yours against the reference, per kind of request: rows with ``_before``/``_after``
-    values, as :func:`course.measuring.measure.bar_chart` draws them."""
-    rows = []
+    values (shown as yours/reference), as :func:`course.measuring.measure.bar_chart` draws
+    them."""
+    from course.measuring.measure import Comparison
+
+    rows = Comparison(sides=("yours", "reference"))
     for kind in ("place order", "sales report"):
         before, after = (run.row() for run in runs if run.name.startswith(kind + ":"))
         row: dict[str, Any] = {"name": kind}

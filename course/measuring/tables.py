@@ -48,13 +48,23 @@ def _as_dict(item: Any) -> Mapping[str, Any]:
     return item
 
 
+def _label(key: str, sides: tuple[str, str]) -> str:
+    label = LABELS.get(key, key.replace("_", " "))
+    for plain, side in zip(("before", "after"), sides, strict=True):
+        if label.endswith(f" {plain}"):
+            return label[:-len(plain)] + side
+    return label
+
+
 def rows(data: Sequence[Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Column names (in first-seen order, readable) and each row keyed by them."""
+    """Column names (in first-seen order, readable) and each row keyed by them. The two
+    sides of a comparison are named as it says (``Comparison.sides``)."""
+    sides = getattr(data, "sides", ("before", "after"))
     dicts = [_as_dict(item) for item in data]
     keys: list[str] = []
     for row in dicts:
         keys.extend(key for key in row if key not in keys)
-    names = [LABELS.get(key, key.replace("_", " ")) for key in keys]
+    names = [_label(key, sides) for key in keys]
     return names, [{name: row.get(key) for key, name in zip(keys, names, strict=True)}
                    for row in dicts]
 

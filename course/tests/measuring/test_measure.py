@@ -144,7 +144,7 @@ def test_bar_chart_draws_one_bar_per_page() -> None:
     axes = figure.axes[0]
     assert len(axes.patches) == 3
     assert [bar.get_height() for bar in axes.patches] == [12.0, 3.0, 300.0]
-    assert axes.get_title() == "Baseline" and axes.get_yscale() == "log"
+    assert axes.get_title() == "Baseline (log scale)" and axes.get_yscale() == "log"
     assert axes.get_xticklabels()[0].get_rotation() == 30
     assert figure._repr_png_().startswith(b"\x89PNG")  # shows in Jupyter without pyplot
 
@@ -177,7 +177,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(output.read_text())
-    result["stderr"] = done.stderr
+    result["stdout"] = done.stdout
     return result
 
 
@@ -234,8 +234,9 @@ def test_server_errors_raise_measure_error(measured: dict[str, Any]) -> None:
 
 
 def test_measure_pages_keeps_order_and_reports_progress(measured: dict[str, Any]) -> None:
+    """Progress goes to stdout outside a terminal: in a notebook, stderr reads as an error."""
     assert measured["pages"] == ["Sized", "Distinct"]
-    assert "[1/2] Sized" in measured["stderr"] and "measured 2 page(s)" in measured["stderr"]
+    assert "[1/2] Sized" in measured["stdout"] and "measured 2 page(s)" in measured["stdout"]
 
 
 def test_environment_note(measured: dict[str, Any]) -> None:
@@ -404,3 +405,16 @@ def test_body_pieces_reads_plain_and_streamed_bodies():
     streamed = types.SimpleNamespace(streaming=True, streaming_content=iter([b"a", b"bc"]))
     assert list(measure.body_pieces(plain)) == [b"whole"]
     assert list(measure.body_pieces(streamed)) == [b"a", b"bc"]
+
+
+def test_a_comparison_names_its_sides_in_tables_and_charts() -> None:
+    from course.measuring import tables
+
+    rows = measure.Comparison([{"name": "list", "queries_before": 41, "queries_after": 2,
+                                "speedup": 4.0}], sides=("yours", "reference"))
+    names, _ = tables.rows(rows)
+    assert names == ["page", "queries yours", "queries reference", "speedup"]
+    figure = measure.bar_chart(rows, "queries", log=True)
+    axes = figure.axes[0]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["yours", "reference"]
+    assert axes.get_title().endswith("(log scale)")
