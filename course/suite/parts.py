@@ -92,6 +92,34 @@ def shop(tally: Tally) -> None:
             tally.add(True, "")
         except subprocess.CalledProcessError:
             tally.add(False, f"shop: the project's tests failed on the {label} state")
+    _shop_tests_leave_redis_alone(tally)
+
+
+def _shop_tests_leave_redis_alone(tally: Tally) -> None:
+    """A learner's ``python manage.py test`` (their own settings, REDIS_URL pointing at the
+    Redis their running shop uses) must neither write to that Redis nor empty it."""
+    import redis
+
+    from course import services
+    from course.grading.slots import grading_slot
+
+    with grading_slot() as slot:
+        url = services.redis_url(slot.cache_db)
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.set("learner:canary", "the running shop's data")
+        print("$ manage.py test shop  (final reference, development settings, a live Redis)",
+              flush=True)
+        try:
+            commands.manage("test", "shop", "-v1", "--noinput", target=_final_state(),
+                            DJANGO_SETTINGS_MODULE="config.settings.dev", REDIS_URL=url)
+            keys = sorted(key.decode() for key in client.keys("*"))
+            tally.add(keys == ["learner:canary"],
+                      f"shop: manage.py test touched the Redis at REDIS_URL (keys now: {keys})")
+        except subprocess.CalledProcessError:
+            tally.add(False, "shop: the project's tests failed under its development settings")
+        finally:
+            client.flushdb()
 
 
 def _prove(tally: Tally, database: str | None, *checks: str) -> None:
@@ -150,7 +178,8 @@ class Part:
 PARTS = {part.name: part for part in (
     Part("lint", lint, "ruff over the tooling, graders, starter and the final reference"),
     Part("tooling", tooling, "unit tests of course/"),
-    Part("shop", shop, "the shop's own tests, on the starter and the final reference"),
+    Part("shop", shop, "the shop's own tests, on the starter and the final reference",
+         ("redis",)),
     Part("proof", proof_sqlite, "every chapter's graders fail before it, pass after, and "
          "pass alone (SQLite)", ("redis", "smtp")),
     Part("wrong", wrong_sqlite, "every course-owned wrong solution rejected for its reason "

@@ -184,3 +184,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# `manage.py test` runs the shop's tests with caches of their own (config/testing.py), never
+# the Redis the running shop uses.
+TEST_RUNNER = "config.testing.IsolatedCachesRunner"
