@@ -9,6 +9,9 @@ from .models import Category, Customer, Order, OrderItem, Product, Review, Tag
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "city", "user", "created_at"]
     search_fields = ["name", "email"]
+    # Menus of a table that grows (every user, order, product) weigh megabytes on real data:
+    # a search box instead, here and below.
+    autocomplete_fields = ["user"]
 
 
 @admin.register(Category)
@@ -31,6 +34,7 @@ class ProductAdmin(admin.ModelAdmin):
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
     list_display = ["product", "customer", "rating", "created_at"]
+    autocomplete_fields = ["product", "customer"]
 
 
 class OrderItemInline(admin.TabularInline):
@@ -58,3 +62,4 @@ class OrderAdmin(admin.ModelAdmin):
 @admin.register(OrderItem)
 class OrderItemAdmin(admin.ModelAdmin):
     list_display = ["order", "product", "quantity", "unit_price"]
+    autocomplete_fields = ["order", "product"]

@@ -87,7 +87,9 @@ class Review(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
-        return f"{self.rating}★ for {self.product}"
+        # No related object here: the admin lists reviews by str() (its delete page lists
+        # every review of a customer), and each {self.product} would be a query.
+        return f"{self.rating}★ review #{self.pk} of product #{self.product_id}"
 
 
 class Order(models.Model):
@@ -133,7 +135,7 @@ class OrderItem(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
 
     def __str__(self):
-        return f"{self.quantity} × {self.product}"
+        return f"{self.quantity} × product #{self.product_id}"  # no query per line
 
     def line_total(self):
         return self.unit_price * self.quantity
