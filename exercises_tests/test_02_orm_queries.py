@@ -377,3 +377,83 @@ def test_02_8_streaming_export(client, shop, measured):
         f"peak memory grew {ratio:.1f}× ({peaks[0] / 2**20:.1f} → {peaks[1] / 2**20:.1f} MiB) "
         f"when the lines grew {sizes[1] // sizes[0]}×: the export holds every row at once"
     )
+
+
+PLACE_ORDER_LIMIT = 8  # the customer, the products, the order, its lines, the email's reads
+EMAIL_LIMIT = 3  # the lines with their products, the total, the customer
+
+
+def _post_order(client, customer, lines):
+    data = {"customer_id": customer.pk,
+            "product_ids": ",".join(str(product.pk) for product, _ in lines),
+            "quantities": ",".join(str(quantity) for _, quantity in lines)}
+    return counted(client.post, reverse("shop:place_order"), data)
+
+
+def test_02_9_place_order_in_bulk(client, shop, measured, mailoutbox):
+    from shop.emails import send_order_confirmation
+    from shop.models import Customer, Order, OrderItem, Product
+
+    shop("tiny", orders=0)
+    customer = Customer.objects.order_by("pk").first()
+    # Newest first and unsorted prices: lines must get their own product's price, whatever
+    # order the database returns the products in.
+    products = list(Product.objects.filter(is_active=True).order_by("-pk")[:6])
+    for n, product in enumerate(products):
+        product.price = Decimal("3.10") + 7 * n
+    Product.objects.bulk_update(products, ["price"])
+    sizes, counts = (2, 6), []
+    for size in sizes:
+        lines = [(product, 1 + n % 3) for n, product in enumerate(products[:size])]
+        response, count, _ = _post_order(client, customer, lines)
+        assert response.status_code == 302, (
+            f"placing an order of {size} lines answered {response.status_code}, not a redirect "
+            "to the customer's page")
+        counts.append(count)
+        order = Order.objects.filter(customer=customer).latest("pk")
+        saved = sorted((item.product_id, item.quantity, item.unit_price)
+                       for item in OrderItem.objects.filter(order=order))
+        wanted = sorted((product.pk, quantity, product.price) for product, quantity in lines)
+        assert saved == wanted, (
+            f"the order of {size} lines was saved as {saved}, not {wanted} (product id, "
+            "quantity, unit price): each line keeps its own product's price")
+    measured(f"{counts[0]} for 2 lines, {counts[1]} for 6", target=f"the same, at most "
+             f"{PLACE_ORDER_LIMIT}", unit="queries")
+    assert counts[0] == counts[1], (
+        f"placing an order ran {counts[0]} queries for 2 lines and {counts[1]} for 6: each line "
+        "reads its product or saves itself on its own (an N+1) [hint 2]")
+    assert counts[0] <= PLACE_ORDER_LIMIT, (
+        f"placing an order runs {counts[0]} queries (at most {PLACE_ORDER_LIMIT}): read the "
+        "products in one query and save the lines in one [hint 2]")
+
+    inactive = Product.objects.filter(is_active=False).first() or products[-1]
+    Product.objects.filter(pk=inactive.pk).update(is_active=False)
+    orders, items = Order.objects.count(), OrderItem.objects.count()
+    response, _, _ = _post_order(client, customer, [(products[0], 1), (inactive, 1)])
+    assert response.status_code == 404, (
+        f"an order with a product that is not on sale answered {response.status_code}, not 404")
+    assert (Order.objects.count(), OrderItem.objects.count()) == (orders, items), (
+        "an order with a product that is not on sale was half saved: check every product "
+        "before writing anything [hint 3]")
+
+    email_counts = []
+    for size in sizes:
+        order = Order.objects.create(customer=customer, status="pending")
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, product=product, quantity=2, unit_price=product.price)
+            for product in products[:size])
+        mailoutbox.clear()
+        _, count, _ = counted(send_order_confirmation, Order.objects.get(pk=order.pk))
+        email_counts.append(count)
+        [mail] = mailoutbox
+        for product in products[:size]:
+            assert product.name in mail.body, (
+                f"the confirmation of an order of {size} lines does not name {product.name}")
+        assert _money(sum(2 * p.price for p in products[:size])) in mail.body, (
+            "the confirmation no longer shows the order's total")
+    measured(f"{email_counts[0]} for 2 lines, {email_counts[1]} for 6",
+             target=f"the same, at most {EMAIL_LIMIT}", unit="queries (email)")
+    assert email_counts[0] == email_counts[1] and email_counts[0] <= EMAIL_LIMIT, (
+        f"writing the confirmation ran {email_counts[0]} queries for 2 lines and "
+        f"{email_counts[1]} for 6 (at most {EMAIL_LIMIT}, the same for both): the template "
+        "reads each line's product on its own [hint 2]")

@@ -19,6 +19,8 @@ def place_order(request):
         return HttpResponseBadRequest(f"Invalid order: {form.errors.as_text()}")
     customer = get_object_or_404(Customer, pk=form.cleaned_data["customer_id"])
 
+    # TODO(02.9): each line reads its product and saves itself with queries of its own, and a
+    # bad line is found only after the order and the lines before it are saved.
     order = Order(customer=customer, status=Order.Status.PENDING, created_at=timezone.now())
     order.save()
     for product_id, quantity in form.cleaned_data["lines"]:
