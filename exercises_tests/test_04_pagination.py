@@ -251,3 +251,105 @@ def test_04_4_admin_change_form(client, shop, measured):
         f"the change form grew from {b1:,} to {b2:,} bytes with {c2} customers and {p2} "
         "products: it lists every one of them in <select> menus"
     )
+
+
+# --------------------------------------------------------------------------- 04.5
+
+CATALOGUE_QUERIES = 3  # the products with their categories, their tags, and one to spare
+
+
+def _catalogue(count: int) -> list[int]:
+    """``count`` products in two categories, many sharing a name, created in an order that is
+    neither name nor id order; returns their ids in (name, id) order."""
+    from shop.models import Category, Product
+
+    sport = Category.objects.create(name="Sport", slug="sport-graded")
+    home = Category.objects.create(name="Home", slug="home-graded")
+    names = ["Lamp", "Tent", "Kettle", "Mat", "Bottle"]
+    made = Product.objects.bulk_create(
+        Product(category=sport if n % 3 else home, name=names[(n * 7) % 5] + ("" if n % 4
+                else f" {n}"), slug=f"graded-{n}", description="x" * 500,
+                price=Decimal("1.50") + n, stock=n % 9, is_active=n % 11 != 0)
+        for n in reversed(range(count)))
+    return [p.pk for p in sorted(made, key=lambda p: (p.name, p.pk))]
+
+
+def _walk(client, url: str, limit: int = 400) -> tuple[list[dict], list[tuple[int, int]]]:
+    rows: list[dict] = []
+    pages: list[tuple[int, int]] = []
+    current: str | None = url
+    while current and len(pages) < limit:
+        response, count, statements = counted(client.get, current)
+        assert response.status_code == 200, f"{current} answered {response.status_code}"
+        offsets = [sql for sql in statements if re.search(r"\bOFFSET\b", sql, re.IGNORECASE)]
+        assert not offsets, (
+            f"page {len(pages) + 1} of the catalogue skips rows with OFFSET: {offsets[0][:160]}")
+        data = json.loads(response.content)
+        pages.append((count, len(data["results"])))
+        rows.extend(data["results"])
+        current = _local(data["next"]) if data.get("next") else None
+    return rows, pages
+
+
+def test_04_5_catalogue_api_pages(client, shop, measured):
+    from shop.models import Product
+
+    shop("tiny", products=0, orders=0, reviews=0)
+    expected = _catalogue(130)
+    url = reverse("api:product_list")
+    first = json.loads(client.get(url).content)
+    assert len(first["results"]) < len(expected), (
+        f"the catalogue API sends all {len(first['results'])} products in one response: send "
+        "a page and a `next` link")
+    for query, label in (("", "by default"), ("?page_size=7", "7 at a time")):
+        rows, pages = _walk(client, url + query)
+        walked = [row["id"] for row in rows]
+        repeated = sorted({pk for pk in walked if walked.count(pk) > 1})
+        assert not repeated, (
+            f"walking the pages {label}, products were sent twice: {repeated[:8]} (products "
+            "that share a name need the id in the cursor) [hint 2]")
+        missing = set(expected) - set(walked)
+        assert not missing, (
+            f"walking the pages {label}, {len(missing)} of {len(expected)} products were never "
+            "sent (products that share a name need the id in the cursor) [hint 2]")
+        assert walked == expected, f"walking the pages {label}: not in name order (then id)"
+        if query:
+            assert {size for _, size in pages[:-1]} == {7}, (
+                f"?page_size=7 gave pages of {sorted({size for _, size in pages})} products")
+        counts = sorted({count for count, _ in pages})
+        assert len(counts) == 1 and counts[0] <= CATALOGUE_QUERIES, (
+            f"walking the pages {label}, pages ran {counts[0]}–{counts[-1]} queries (the same "
+            f"on every page, at most {CATALOGUE_QUERIES}): categories and tags in a fixed number "
+            "of queries, whatever the page")
+    measured(f"{len(pages)} pages of 7, {counts[0]} queries each",
+             target=f"every product once, in name order; at most {CATALOGUE_QUERIES} queries "
+                    "a page")
+
+    product = Product.objects.select_related("category").get(pk=expected[0])
+    [row] = [r for r in rows if r["id"] == product.pk]
+    assert row == {"id": product.pk, "name": product.name, "slug": product.slug,
+                   "price": str(product.price), "stock": product.stock,
+                   "active": product.is_active, "category": product.category.name,
+                   "tags": [t.name for t in product.tags.order_by("pk")]}, (
+        f"the JSON of a product changed: {row}")
+
+    huge = client.get(url + "?page_size=100000")
+    if huge.status_code == 200:
+        sent = len(json.loads(huge.content)["results"])
+        assert sent <= 100, (
+            f"?page_size=100000 sent {sent} products in one response: cap the page size at "
+            "100 [hint 3]")
+    else:
+        assert huge.status_code == 400, f"?page_size=100000 answered {huge.status_code}"
+
+    home = [pk for pk in expected if Product.objects.get(pk=pk).category.slug == "home-graded"]
+    rows, _ = _walk(client, url + "?category=home-graded&page_size=7")
+    assert [row["id"] for row in rows] == home, (
+        "?category=home-graded, followed page after page, does not give exactly that category's "
+        "products: keep the other query parameters in the `next` URL [hint 2]")
+
+    for bad in ("not-a-cursor", "W10", "eyJhIjogMX0"):
+        answered = client.get(url, {"after": bad}).status_code
+        assert answered == 400, (
+            f"?after={bad} answered {answered}: refuse a cursor you cannot read with 400 "
+            "[hint 3]")
