@@ -255,7 +255,7 @@ def test_04_4_admin_change_form(client, shop, measured):
 
 # --------------------------------------------------------------------------- 04.5
 
-CATALOGUE_QUERIES = 3  # the products with their categories, their tags, and one to spare
+CATALOGUE_QUERIES = 3  # products with categories, their tags, the open-orders count (middleware)
 
 
 def _catalogue(count: int) -> list[int]:
