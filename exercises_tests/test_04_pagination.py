@@ -314,8 +314,14 @@ def test_04_5_catalogue_api_pages(client, shop, measured):
             "sent (products that share a name need the id in the cursor) [hint 2]")
         assert walked == expected, f"walking the pages {label}: not in name order (then id)"
         if query:
-            assert {size for _, size in pages[:-1]} == {7}, (
-                f"?page_size=7 gave pages of {sorted({size for _, size in pages})} products")
+            sizes = [size for _, size in pages]
+            assert sizes[0] == 7, (
+                f"?page_size=7 gave a first page of {sizes[0]} products: honour page_size "
+                "(up to 100) [hint 3]")
+            assert set(sizes[:-1]) == {7}, (
+                f"?page_size=7 gave pages of {sorted(set(sizes))} products: the first page "
+                "honours it, later ones do not, so keep the other query parameters in the "
+                "`next` URL [hint 2]")
         counts = sorted({count for count, _ in pages})
         assert len(counts) == 1 and counts[0] <= CATALOGUE_QUERIES, (
             f"walking the pages {label}, pages ran {counts[0]}–{counts[-1]} queries (the same "
