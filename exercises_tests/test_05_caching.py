@@ -8,6 +8,8 @@ cache settings as they are (``real_cache``).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -356,3 +358,112 @@ def test_05_3_sidebar_fragment(client, shop, redis_db, measured):
         "a German visitor was served the English sidebar (or got two entries): key the "
         "fragment on the current language"
     )
+
+
+# --------------------------------------------------------------------------- 05.8
+
+ELSEWHERE = """
+import django
+django.setup()
+from shop.models import Order
+order = Order.objects.get(pk=%d)
+order.status = "paid"
+order.save()
+"""
+
+
+def _report_lines(client) -> tuple[int, dict[str, str]]:
+    """The order-line queries a CSV request ran, and the CSV's figures by (section, key)."""
+    import csv
+
+    response, _, statements = counted(client.get, reverse("shop:sales_report_csv"))
+    assert response.status_code == 200, f"the sales report CSV answered {response.status_code}"
+    rows = list(csv.reader(response.content.decode().splitlines()))[1:]
+    return (sum("shop_orderitem" in sql for sql in statements),
+            {f"{section}:{key}": value for section, key, value in rows})
+
+
+def _true_total() -> str:
+    from decimal import Decimal
+
+    from shop.models import OrderItem, recent_since
+    from shop.reports import COUNTED_STATUSES, REPORT_DAYS
+
+    items = OrderItem.objects.filter(order__created_at__gte=recent_since(days=REPORT_DAYS),
+                                     order__status__in=COUNTED_STATUSES)
+    return str(sum((i.unit_price * i.quantity for i in items), Decimal("0.00"))
+               .quantize(Decimal("0.01")))
+
+
+def _changed_elsewhere(order_id: int) -> None:
+    """Mark an order paid in another process that runs the project as a worker or a shell
+    would: it never loads the URLs or the views, only what Django starts."""
+    import subprocess
+    import sys
+
+    from background import database_env
+    from grading_settings import TARGET_DIR
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "COURSE_DB"}}
+    env.update(database_env(), DJANGO_SETTINGS_MODULE="grading_settings",
+               COURSE_TARGET_DIR=str(TARGET_DIR), PYTHONPATH=os.pathsep.join(
+                   [str(TARGET_DIR), os.path.dirname(__file__)]))
+    done = subprocess.run([sys.executable, "-c", ELSEWHERE % order_id], env={
+        k: v for k, v in env.items() if v != ""}, cwd=TARGET_DIR, capture_output=True,
+        text=True, timeout=60)
+    assert done.returncode == 0, f"the project could not save an order: {done.stderr[-300:]}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_05_8_sales_report_cached(client, shop, redis_db, measured):
+    from shop.models import Order, OrderItem
+
+    shop("tiny")
+    first, figures = _report_lines(client)
+    again = [_report_lines(client)[0]]
+    for name in ("shop:sales_report", "shop:sales_report_pdf"):
+        response, _, statements = counted(client.get, reverse(name))
+        assert response.status_code == 200, f"{reverse(name)} answered {response.status_code}"
+        again.append(sum("shop_orderitem" in sql for sql in statements))
+    measured(f"first CSV {first} order-line queries; then CSV, page, PDF {again}",
+             target="0 once the report is computed", unit="")
+    assert first > 0, "the first request ran no order-line query: where do the figures come from?"
+    assert again == [0, 0, 0], (
+        f"after the first CSV, the CSV, the page and the PDF ran {again} order-line queries: "
+        "compute the report once and read it from the cache [hint 2]")
+    assert figures["total:revenue"] == _true_total(), (
+        f"the report says revenue {figures['total:revenue']}, the orders say {_true_total()}")
+
+    counted_statuses = ("paid", "shipped")
+    paid = Order.objects.filter(status__in=counted_statuses, items__isnull=False).order_by(
+        "-created_at").first()
+
+    def cancel() -> None:
+        paid.status = "cancelled"
+        paid.save()
+
+    def more_units() -> None:
+        item = OrderItem.objects.filter(order__status__in=counted_statuses).order_by(
+            "-order__created_at").first()
+        item.quantity += 3
+        item.save()
+
+    def delete() -> None:
+        Order.objects.filter(status__in=counted_statuses).order_by("-created_at").first().delete()
+
+    pending = Order.objects.filter(status="pending", items__isnull=False).order_by(
+        "-created_at").first()
+    for label, change in (("an order cancelled with save()", cancel),
+                          ("a line's quantity changed with save()", more_units),
+                          ("an order deleted", delete),
+                          ("an order marked paid by another process (a worker, a shell)",
+                           lambda: _changed_elsewhere(pending.pk))):
+        before = _report_lines(client)[1]["total:revenue"]
+        change()
+        after = _report_lines(client)[1]["total:revenue"]
+        truth = _true_total()
+        assert truth != before, f"the grader's change ({label}) did not change the revenue"
+        hint = 3 if "another process" in label else 2
+        assert after == truth, (
+            f"after {label}, the report still says revenue {after} (it is {truth} now): delete "
+            f"the cached report when an Order or an OrderItem changes [hint {hint}]")
