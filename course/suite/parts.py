@@ -93,6 +93,28 @@ def shop(tally: Tally) -> None:
         except subprocess.CalledProcessError:
             tally.add(False, f"shop: the project's tests failed on the {label} state")
     _shop_tests_leave_redis_alone(tally)
+    _no_n_plus_one(tally)
+
+
+def _no_n_plus_one(tally: Tally) -> None:
+    """Every URL of the final reference (pages signed in and out, the API, the exports, an
+    order placed, the admin's lists, forms and delete pages) runs no statement once per row;
+    the starter does (so the scan can fail)."""
+    from course.suite import nplus1
+
+    for label, target, wanted in (("final reference", _final_state(), False),
+                                  ("starter", paths.STARTER, True)):
+        print(f"$ N+1 scan  ({label})", flush=True)
+        findings = nplus1.scan(target)
+        for finding in findings[:20]:
+            print(f"  {finding.line()}", flush=True)
+        print(f"  {len(findings)} finding(s)", flush=True)
+        if wanted:
+            tally.add(bool(findings), "nplus1: the scan finds nothing on the starter, so it "
+                                      "cannot tell a fixed project from a slow one")
+        else:
+            tally.add(not findings, f"nplus1: {len(findings)} N+1 finding(s) on the final "
+                                    f"reference, e.g. {findings[0].line() if findings else ''}")
 
 
 def _shop_tests_leave_redis_alone(tally: Tally) -> None:
@@ -178,7 +200,8 @@ class Part:
 PARTS = {part.name: part for part in (
     Part("lint", lint, "ruff over the tooling, graders, starter and the final reference"),
     Part("tooling", tooling, "unit tests of course/"),
-    Part("shop", shop, "the shop's own tests, on the starter and the final reference",
+    Part("shop", shop, "the shop's own tests on the starter and the final reference; the N+1 "
+         "scan of every URL",
          ("redis",)),
     Part("proof", proof_sqlite, "every chapter's graders fail before it, pass after, and "
          "pass alone (SQLite)", ("redis", "smtp")),

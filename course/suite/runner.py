@@ -18,7 +18,7 @@ from pathlib import Path
 from course import paths, statefiles
 from course.suite.parts import PARTS
 
-DEFAULT_SECONDS = {"notebooks": 120, "postgres": 150, "proof": 150, "wrong": 120, "tooling": 100, "shop": 5,
+DEFAULT_SECONDS = {"notebooks": 120, "postgres": 150, "proof": 150, "wrong": 120, "tooling": 100, "shop": 60,
                    "lint": 2}
 
 
