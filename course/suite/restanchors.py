@@ -1,0 +1,388 @@
+"""The anchors a Sphinx build gives a reST page, worked out from the page's source without Sphinx.
+
+The ids follow docutils and Sphinx:
+
+- a section title: docutils' id of its text as shown (``select_related()`` → ``select-related``),
+  the first of several equal titles only;
+- a label ``.. _my_label:`` (and an inline target ``_`my label```): ``my-label``;
+- a Python object (``.. function::``, ``.. class::``, ``.. method::``, ``.. attribute::`` …):
+  its full dotted name, from ``.. module::`` / ``.. currentmodule::``, ``:module:`` and the
+  enclosing ``.. class::`` (``django.db.models.query.QuerySet.select_related``);
+  ``.. module:: X`` also gives ``module-X``;
+- a standard-domain target type a project adds (Django's ``.. setting:: INTERNAL_IPS``):
+  ``std-setting-INTERNAL_IPS`` and the older ``std:setting-INTERNAL_IPS``;
+- an object type a project adds (``.. django-admin:: migrate``): ``django-admin-migrate``;
+  command-line options (``.. option::``, Django's ``.. django-admin-option::``):
+  ``cmdoption-<program>-<option>``; glossary terms: ``term-<term>``.
+
+Literal blocks, code blocks and comments are skipped. Objects documented from code
+(``.. autoclass::`` …) give their own id, and their members are unknown offline: the page
+lists their names in ``autodoc``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+PYTHON_OBJECTS = frozenset({
+    "function", "class", "method", "attribute", "data", "exception", "decorator",
+    "decoratormethod", "classmethod", "staticmethod", "property", "object",
+})
+CLASS_LIKE = frozenset({"class", "exception"})
+AUTODOC = frozenset({
+    "automodule", "autoclass", "autoexception", "autofunction", "automethod",
+    "autoattribute", "autodata", "autodecorator", "autoproperty",
+})
+OPTIONS = frozenset({"option", "cmdoption"})
+# Directives whose content is not reST: nothing inside them makes an anchor.
+LITERAL = frozenset({
+    "code-block", "code", "sourcecode", "console", "literalinclude", "parsed-literal", "raw",
+    "math", "highlight", "graphviz", "csv-table", "toctree", "index", "productionlist",
+    "doctest", "testcode", "testoutput", "ipython", "click",
+})
+
+DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:.-]+)::(?:\s+(.*?))?\s*$")
+LABEL = re.compile(r"^(\s*)\.\.\s+_(`[^`]+`|[^:`][^:]*?|`[^`]+`):\s*$")
+EXPLICIT = re.compile(r"^(\s*)\.\.(?:\s|$)")
+OPTION_LINE = re.compile(r"^\s*:([\w-]+):(?:\s+(.*?))?\s*$")
+UNDERLINE = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")
+INLINE_TARGET = re.compile(r"(?<![\w`])_`([^`]+)`")
+PY_SIGNATURE = re.compile(r"^\s*([\w.]*\.)?(\w+)\s*(?:\[.*?\])?\s*(?:\(.*\)(?:\s*->.*)?)?\s*$")
+OPTION_NAME = re.compile(r"((?:/|--|-|\+)?[^\s=\[]+)")
+ROLE = re.compile(r":[\w:.+-]+:`((?:[^`\\]|\\.)+)`")
+LITERAL_TEXT = re.compile(r"``(.+?)``")
+NAMED_REFERENCE = re.compile(r"`([^`<]*?)\s*(?:<[^>]*>)?`__?")
+SIMPLE_REFERENCE = re.compile(r"\b(\w+)__?(?!\w)")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What one project's Sphinx set-up adds to the standard directives."""
+
+    crossrefs: frozenset[str] = frozenset()  # std target types: `.. setting:: X`
+    objects: frozenset[str] = frozenset({"envvar"})  # generic object types: `.. envvar:: X`
+    programs: frozenset[str] = frozenset()  # object types that name the current program
+    option_directives: frozenset[str] = OPTIONS  # command-line option directives
+    section_prefix: str = ""  # an extra id per section ("s-" on Django's pages)
+
+
+DJANGO = Dialect(
+    crossrefs=frozenset({"setting", "templatetag", "templatefilter", "fieldlookup"}),
+    objects=frozenset({"envvar", "django-admin"}),
+    programs=frozenset({"django-admin"}),
+    option_directives=OPTIONS | {"django-admin-option"},
+    section_prefix="s-",
+)
+CELERY = Dialect(crossrefs=frozenset({"setting", "signal", "event", "control", "state"}))
+
+
+@dataclass
+class Page:
+    """The anchors of one page, and the Python names whose members come from code."""
+
+    anchors: set[str] = field(default_factory=set)
+    autodoc: set[str] = field(default_factory=set)
+
+    def documents_from_code(self, anchor: str) -> bool:
+        """Whether ``anchor`` may be a member of an object documented from code."""
+        return any(anchor.startswith(name + ".") for name in self.autodoc)
+
+
+# --- ids -------------------------------------------------------------------------------------
+
+def docutils_id(text: str) -> str:
+    """docutils' id for a name: lowercase ASCII, runs of other characters become one hyphen."""
+    text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "-", " ".join(text.split()))
+    return re.sub(r"^[-0-9]+|-+$", "", text)
+
+
+def sphinx_id(text: str) -> str:
+    """Sphinx's id for an object: like docutils', but case, dots and underscores are kept."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-zA-Z0-9._]+", "-", " ".join(text.split()))
+    return re.sub(r"^[-0-9._]+|-+$", "", text)
+
+
+def label_id(label: str) -> str:
+    """The id of ``.. _label:`` (a quoted label may hold colons)."""
+    return docutils_id(label.strip("`").replace("\\", ""))
+
+
+def shown_text(title: str) -> str:
+    """A title's text as a reader sees it: inline markup replaced by what it shows."""
+    def role_text(match: re.Match[str]) -> str:
+        inner = match.group(1).replace("\\", "")
+        explicit = re.match(r"(.*?)\s*<[^>]*>$", inner, re.S)
+        if explicit and explicit.group(1):
+            return explicit.group(1)
+        inner = inner.lstrip("!")
+        return inner.lstrip("~").rsplit(".", 1)[-1] if inner.startswith("~") else inner
+
+    text = ROLE.sub(role_text, title)
+    text = LITERAL_TEXT.sub(lambda m: m.group(1), text)
+    text = NAMED_REFERENCE.sub(lambda m: m.group(1), text)
+    text = SIMPLE_REFERENCE.sub(lambda m: m.group(1), text)
+    text = re.sub(r"(\*\*|\*)(\S.*?)\1", r"\2", text)
+    return text.replace("\\", "")
+
+
+# --- the walk over a page --------------------------------------------------------------------
+
+@dataclass
+class _Block:
+    """An open directive (or skipped block) and what it changed, undone when it ends."""
+
+    indent: int
+    skip: bool = False
+    glossary: bool = False
+    terms_indent: int | None = None  # a glossary's terms start at its first content line
+    pushed_class: bool = False
+
+
+@dataclass
+class _State:
+    dialect: Dialect
+    page: Page
+    read: Callable[[str], str | None]
+    module: str = ""
+    classes: list[str] = field(default_factory=list)
+    program: str = ""
+    titles: set[str] = field(default_factory=set)
+    included: set[str] = field(default_factory=set)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _head(lines: list[str], start: int, indent: int) -> tuple[list[str], dict[str, str], int]:
+    """A directive's further argument lines and its options; returns where its body starts."""
+    arguments: list[str] = []
+    options: dict[str, str] = {}
+    index = start
+    while index < len(lines) and lines[index].strip() and _indent(lines[index]) > indent:
+        option = OPTION_LINE.match(lines[index])
+        if option:
+            options[option.group(1)] = option.group(2) or ""
+        elif not options:
+            arguments.append(lines[index].strip())
+        index += 1
+    return arguments, options, index
+
+
+def _python_ids(state: _State, kind: str, signature: str, options: dict[str, str],
+                block: _Block) -> None:
+    """Ids of a Python object directive; a class opens a class context for its body."""
+    match = PY_SIGNATURE.match(signature)
+    if not match:
+        return
+    prefix, name = match.group(1) or "", match.group(2)
+    module = options.get("module", state.module)
+    current = state.classes[-1] if state.classes else ""
+    if current and prefix and (prefix == current + "." or prefix.startswith(current + ".")):
+        fullname = prefix + name
+    elif current:
+        fullname = f"{current}.{prefix}{name}"
+    else:
+        fullname = prefix + name
+    if "noindex" not in options and "no-index" not in options:
+        full = f"{module}.{fullname}" if module else fullname
+        state.page.anchors.update({full, sphinx_id(full)} - {""})
+    if kind in CLASS_LIKE and not block.pushed_class:
+        state.classes.append(fullname)
+        block.pushed_class = True
+
+
+def _autodoc_ids(state: _State, kind: str, name: str, options: dict[str, str]) -> None:
+    name = name.split("(")[0].strip()
+    if kind == "automodule":
+        state.page.anchors.add(f"module-{name}")
+        state.page.autodoc.add(name)
+        return
+    module = options.get("module", state.module)
+    current = state.classes[-1] if state.classes else ""
+    if module and not name.startswith(module + "."):
+        name = f"{module}.{current + '.' if current else ''}{name}"
+    state.page.anchors.add(name)
+    state.page.autodoc.add(name)
+
+
+def _option_ids(state: _State, signature: str) -> None:
+    for each in signature.split(", "):
+        match = OPTION_NAME.match(each.strip())
+        if not match:
+            continue
+        name = match.group(1)
+        prefixes = ["cmdoption", *([state.program] if state.program else [])]
+        if not name.startswith(("-", "/")):
+            prefixes.append("arg")
+        prefix = "-".join(prefixes)
+        state.page.anchors.update({sphinx_id(f"{prefix}-{name}"), docutils_id(f"{prefix}-{name}")})
+
+
+def _directive(state: _State, kind: str, arguments: list[str], options: dict[str, str],
+               block: _Block) -> None:
+    """What one directive adds to the page and to the context of what follows."""
+    kind = kind.removeprefix("py:").removeprefix("std:")
+    first = arguments[0] if arguments else ""
+    if kind in ("module", "currentmodule"):
+        state.module = "" if first in ("", "None") else first
+        if kind == "module" and "noindex" not in options and "no-index" not in options:
+            state.page.anchors.add(f"module-{first}")
+    elif kind in PYTHON_OBJECTS:
+        for signature in arguments:
+            _python_ids(state, kind, signature, options, block)
+    elif kind in AUTODOC:
+        _autodoc_ids(state, kind, first, options)
+    elif kind in state.dialect.crossrefs:
+        name = " ".join(first.split())
+        state.page.anchors.update({sphinx_id(f"std:{kind}-{name}"), f"std:{kind}-{name}"})
+    elif kind in state.dialect.objects:
+        name = first.split(" ")[0] if kind in state.dialect.programs else first
+        state.page.anchors.add(sphinx_id(f"{kind}-{name}"))
+        if kind in state.dialect.programs:
+            state.program = name
+    elif kind == "program":
+        state.program = "" if first == "None" else re.sub(r"\s+", "-", first)
+    elif kind in state.dialect.option_directives:
+        for signature in arguments:
+            _option_ids(state, signature)
+    elif kind == "contents":
+        state.page.anchors.add(docutils_id(first or "contents"))
+    elif kind == "glossary":
+        block.glossary = True
+    elif kind in LITERAL:
+        block.skip = True
+
+
+def _close(state: _State, block: _Block) -> None:
+    if block.pushed_class:
+        state.classes.pop()
+
+
+def _title_at(lines: list[str], index: int) -> tuple[str, int] | None:
+    """The section title starting at ``index`` (text, lines it spans), if there is one."""
+    line = lines[index]
+    before = lines[index - 1] if index else ""
+    if before.strip():
+        return None
+    if UNDERLINE.match(line) and index + 2 < len(lines):  # over- and underlined
+        text, under = lines[index + 1], lines[index + 2]
+        if text.strip() and UNDERLINE.match(under) and under.strip()[0] == line.strip()[0]:
+            return text.strip(), 3
+        return None
+    if index + 1 < len(lines) and not line.startswith((" ", "\t")) and line.strip():
+        under = lines[index + 1]
+        if UNDERLINE.match(under) and len(under.strip()) >= min(len(line.strip()), 4) \
+                and not EXPLICIT.match(line):
+            return line.strip(), 2
+    return None
+
+
+def _add_title(state: _State, text: str) -> None:
+    anchor = docutils_id(shown_text(text))
+    if anchor and anchor not in state.titles:
+        state.titles.add(anchor)
+        state.page.anchors.add(anchor)
+        if state.dialect.section_prefix:
+            state.page.anchors.add(state.dialect.section_prefix + anchor)
+
+
+def _include(state: _State, name: str, here: str) -> None:
+    """Read an included file into the page, with the same context."""
+    folder = here.rsplit("/", 1)[0] if "/" in here else ""
+    path = name.lstrip("/") if name.startswith("/") else f"{folder}/{name}".lstrip("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    path = "/".join(parts)
+    text = state.read(path)
+    if text is not None and path not in state.included:
+        state.included.add(path)
+        _walk(state, text.splitlines(), path)
+
+
+def _walk(state: _State, lines: list[str], here: str) -> None:
+    """Go through a page's lines once, keeping the open directives on a stack by indent."""
+    stack: list[_Block] = []
+    literal_after: int | None = None  # a paragraph ended with "::": the indented block is code
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip():
+            index += 1
+            continue
+        indent = _indent(line)
+        while stack and indent <= stack[-1].indent:
+            _close(state, stack.pop())
+        if literal_after is not None:
+            if indent > literal_after:
+                stack.append(_Block(literal_after, skip=True))
+                literal_after = None
+                index += 1
+                continue
+            literal_after = None
+        if stack and stack[-1].skip:
+            index += 1
+            continue
+        if stack and stack[-1].glossary and not line.lstrip().startswith(".."):
+            _glossary_line(state, stack[-1], line)
+            index += 1
+            continue
+        title = _title_at(lines, index) if indent == 0 or UNDERLINE.match(line) else None
+        if title and not stack:
+            _add_title(state, title[0])
+            index += title[1]
+            continue
+        label = LABEL.match(line)
+        directive = DIRECTIVE.match(line)
+        if label:
+            state.page.anchors.add(label_id(label.group(2)))
+            index += 1
+        elif directive:
+            kind = directive.group(2)
+            more, options, index = _head(lines, index + 1, indent)
+            arguments = [a for a in [directive.group(3) or "", *more] if a]
+            block = _Block(indent)
+            if kind == "include" and arguments:
+                _include(state, arguments[0], here)
+            else:
+                _directive(state, kind, arguments, options, block)
+            stack.append(block)
+        elif EXPLICIT.match(line) and not re.match(r"\s*\.\.\s+(\||\[)", line):
+            stack.append(_Block(indent, skip=True))  # a comment
+            index += 1
+        else:
+            for target in INLINE_TARGET.findall(line):
+                state.page.anchors.add(docutils_id(target))
+            if line.rstrip().endswith("::"):
+                literal_after = indent
+            index += 1
+    while stack:
+        _close(state, stack.pop())
+
+
+def _glossary_line(state: _State, block: _Block, line: str) -> None:
+    """A term (at the indent of the glossary's first line) or its definition (deeper)."""
+    if block.terms_indent is None:
+        block.terms_indent = _indent(line)
+    if _indent(line) == block.terms_indent:
+        state.page.anchors.add(sphinx_id(f"term-{line.strip()}"))
+
+
+def anchors(text: str, dialect: Dialect = Dialect(), read: Callable[[str], str | None] =
+            lambda path: None, path: str = "") -> Page:
+    """The anchors of the page whose source is ``text`` (``path`` inside the docs folder,
+    and ``read`` for the files it includes)."""
+    state = _State(dialect, Page(), read)
+    _walk(state, text.splitlines(), path)
+    state.page.anchors.discard("")
+    return state.page
