@@ -53,7 +53,7 @@ class Site:
     prefix: str = "/en/"  # the URL path before the version
     spell: Callable[[str], str] = str  # the pinned version as the site's URLs spell it
     sources: bool = True  # its sdist ships the reST sources in docs/
-    dialect: restanchors.Dialect = restanchors.Dialect()
+    dialect: restanchors.Dialect = restanchors.PLAIN
 
     def versioned(self, version: str, page: str = "", anchor: str = "") -> str:
         """The address of ``page`` (and ``anchor``) in the docs at ``version`` (as pinned)."""

@@ -77,6 +77,7 @@ DJANGO = Dialect(
     section_prefix="s-",
 )
 CELERY = Dialect(crossrefs=frozenset({"setting", "signal", "event", "control", "state"}))
+PLAIN = Dialect()
 
 
 @dataclass
@@ -378,8 +379,12 @@ def _glossary_line(state: _State, block: _Block, line: str) -> None:
         state.page.anchors.add(sphinx_id(f"term-{line.strip()}"))
 
 
-def anchors(text: str, dialect: Dialect = Dialect(), read: Callable[[str], str | None] =
-            lambda path: None, path: str = "") -> Page:
+def _no_file(path: str) -> str | None:
+    return None
+
+
+def anchors(text: str, dialect: Dialect = PLAIN, read: Callable[[str], str | None] = _no_file,
+            path: str = "") -> Page:
     """The anchors of the page whose source is ``text`` (``path`` inside the docs folder,
     and ``read`` for the files it includes)."""
     state = _State(dialect, Page(), read)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textwrap import dedent
 
 from course.suite import restanchors
-from course.suite.restanchors import CELERY, DJANGO, Dialect
+from course.suite.restanchors import CELERY, DJANGO, PLAIN, Dialect
 
 
-def anchors(text: str, dialect: Dialect = Dialect(), **files: str) -> set[str]:
+def anchors(text: str, dialect: Dialect = PLAIN, **files: str) -> set[str]:
     return restanchors.anchors(dedent(text), dialect, files.get).anchors
 
 
