@@ -3,14 +3,15 @@
 The ids follow docutils and Sphinx:
 
 - a section title: docutils' id of its text as shown (``select_related()`` → ``select-related``),
-  the first of several equal titles only;
-- a label ``.. _my_label:`` (and an inline target ``_`my label```): ``my-label``;
+  unless an earlier title, label or external link target took that id;
+- a label ``.. _my_label:`` (and an inline target ``_`my label```): ``my-label``; a footnote
+  ``.. [#note]`` or a citation ``.. [Ref]``: ``note``, ``ref``;
 - a Python object (``.. function::``, ``.. class::``, ``.. method::``, ``.. attribute::`` …):
   its full dotted name, from ``.. module::`` / ``.. currentmodule::``, ``:module:`` and the
   enclosing ``.. class::`` (``django.db.models.query.QuerySet.select_related``);
   ``.. module:: X`` also gives ``module-X``;
 - a standard-domain target type a project adds (Django's ``.. setting:: INTERNAL_IPS``):
-  ``std-setting-INTERNAL_IPS`` and the older ``std:setting-INTERNAL_IPS``;
+  ``std-setting-INTERNAL_IPS``;
 - an object type a project adds (``.. django-admin:: migrate``): ``django-admin-migrate``;
   command-line options (``.. option::``, Django's ``.. django-admin-option::``):
   ``cmdoption-<program>-<option>``; glossary terms: ``term-<term>``.
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 
 PYTHON_OBJECTS = frozenset({
     "function", "class", "method", "attribute", "data", "exception", "decorator",
-    "decoratormethod", "classmethod", "staticmethod", "property", "object",
+    "decoratormethod", "classmethod", "staticmethod", "property",
 })
 CLASS_LIKE = frozenset({"class", "exception"})
 AUTODOC = frozenset({
@@ -45,10 +46,14 @@ LITERAL = frozenset({
 })
 
 DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:.-]+)::(?:\s+(.*?))?\s*$")
-LABEL = re.compile(r"^(\s*)\.\.\s+_(`[^`]+`|[^:`][^:]*?|`[^`]+`):\s*$")
+LABEL = re.compile(r"^(\s*)\.\.\s+_(`[^`]+`|[^:`][^:]*?):\s*$")
+EXTERNAL = re.compile(r"^(\s*)\.\.\s+_(`[^`]+`|[^:`][^:]*?):\s+\S")
+NOTE = re.compile(r"^\s*\.\.\s+\[#?([^\]]*)\]")
+BULLET = re.compile(r"^(\s*)([*+-]|\d+\.|#\.|\(?[a-z\d]\))(\s+)(?=\.\.\s)")
 EXPLICIT = re.compile(r"^(\s*)\.\.(?:\s|$)")
 OPTION_LINE = re.compile(r"^\s*:([\w-]+):(?:\s+(.*?))?\s*$")
 UNDERLINE = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")
+EMBEDDED_TARGET = re.compile(r"`([^`<]+?)\s*<[^>`]+>`_(?!_)")
 INLINE_TARGET = re.compile(r"(?<![\w`])_`([^`]+)`")
 PY_SIGNATURE = re.compile(r"^\s*([\w.]*\.)?(\w+)\s*(?:\[.*?\])?\s*(?:\(.*\)(?:\s*->.*)?)?\s*$")
 OPTION_NAME = re.compile(r"((?:/|--|-|\+)?[^\s=\[]+)")
@@ -152,7 +157,7 @@ class _State:
     module: str = ""
     classes: list[str] = field(default_factory=list)
     program: str = ""
-    titles: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)  # ids given out in order (titles need a free one)
     included: set[str] = field(default_factory=set)
 
 
@@ -175,6 +180,10 @@ def _head(lines: list[str], start: int, indent: int) -> tuple[list[str], dict[st
     return arguments, options, index
 
 
+def _unindexed(options: dict[str, str]) -> bool:
+    return "noindex" in options or "no-index" in options
+
+
 def _python_ids(state: _State, kind: str, signature: str, options: dict[str, str],
                 block: _Block) -> None:
     """Ids of a Python object directive; a class opens a class context for its body."""
@@ -190,11 +199,14 @@ def _python_ids(state: _State, kind: str, signature: str, options: dict[str, str
         fullname = f"{current}.{prefix}{name}"
     else:
         fullname = prefix + name
-    if "noindex" not in options and "no-index" not in options:
+    if not _unindexed(options):
         full = f"{module}.{fullname}" if module else fullname
-        state.page.anchors.update({full, sphinx_id(full)} - {""})
-    if kind in CLASS_LIKE and not block.pushed_class:
-        state.classes.append(fullname)
+        state.page.anchors.add(sphinx_id(full))
+    # Sphinx: a class's body is inside the class; any other object named with a prefix
+    # (``.. attribute:: ModelAdmin.show_facets``) puts its body inside that prefix.
+    context = fullname if kind in CLASS_LIKE else prefix.strip(".")
+    if context and not block.pushed_class:
+        state.classes.append(context)
         block.pushed_class = True
 
 
@@ -222,7 +234,8 @@ def _option_ids(state: _State, signature: str) -> None:
         if not name.startswith(("-", "/")):
             prefixes.append("arg")
         prefix = "-".join(prefixes)
-        state.page.anchors.update({sphinx_id(f"{prefix}-{name}"), docutils_id(f"{prefix}-{name}")})
+        if sphinx_id(f"{prefix}-{name}") != prefix:  # "--" alone gets a numbered id
+            state.page.anchors.add(sphinx_id(f"{prefix}-{name}"))
 
 
 def _directive(state: _State, kind: str, arguments: list[str], options: dict[str, str],
@@ -232,7 +245,7 @@ def _directive(state: _State, kind: str, arguments: list[str], options: dict[str
     first = arguments[0] if arguments else ""
     if kind in ("module", "currentmodule"):
         state.module = "" if first in ("", "None") else first
-        if kind == "module" and "noindex" not in options and "no-index" not in options:
+        if kind == "module" and not _unindexed(options):
             state.page.anchors.add(f"module-{first}")
     elif kind in PYTHON_OBJECTS:
         for signature in arguments:
@@ -240,11 +253,12 @@ def _directive(state: _State, kind: str, arguments: list[str], options: dict[str
     elif kind in AUTODOC:
         _autodoc_ids(state, kind, first, options)
     elif kind in state.dialect.crossrefs:
-        name = " ".join(first.split())
-        state.page.anchors.update({sphinx_id(f"std:{kind}-{name}"), f"std:{kind}-{name}"})
+        if not _unindexed(options):
+            state.page.anchors.add(sphinx_id(f"std:{kind}-{' '.join(first.split())}"))
     elif kind in state.dialect.objects:
         name = first.split(" ")[0] if kind in state.dialect.programs else first
-        state.page.anchors.add(sphinx_id(f"{kind}-{name}"))
+        if not _unindexed(options):
+            state.page.anchors.add(sphinx_id(f"{kind}-{name}"))
         if kind in state.dialect.programs:
             state.program = name
     elif kind == "program":
@@ -284,10 +298,17 @@ def _title_at(lines: list[str], index: int) -> tuple[str, int] | None:
     return None
 
 
+def _take_link_names(state: _State, text: str) -> None:
+    """```Name <https://…>`_`` defines a target named Name: its id is taken, shown nowhere."""
+    for name in EMBEDDED_TARGET.findall(text):
+        state.used.add(docutils_id(name))
+
+
 def _add_title(state: _State, text: str) -> None:
+    _take_link_names(state, text)
     anchor = docutils_id(shown_text(text))
-    if anchor and anchor not in state.titles:
-        state.titles.add(anchor)
+    if anchor and anchor not in state.used:
+        state.used.add(anchor)
         state.page.anchors.add(anchor)
         if state.dialect.section_prefix:
             state.page.anchors.add(state.dialect.section_prefix + anchor)
@@ -317,13 +338,13 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
     literal_after: int | None = None  # a paragraph ended with "::": the indented block is code
     index = 0
     while index < len(lines):
-        line = lines[index]
-        if not line.strip():
+        if not lines[index].strip():
             index += 1
             continue
-        indent = _indent(line)
-        while stack and indent <= stack[-1].indent:
+        while stack and _indent(lines[index]) <= stack[-1].indent:
             _close(state, stack.pop())
+        line = BULLET.sub(lambda m: " " * len(m.group(0)), lines[index])  # "* .. attribute::"
+        indent = _indent(line)
         if literal_after is not None:
             if indent > literal_after:
                 stack.append(_Block(literal_after, skip=True))
@@ -346,7 +367,17 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
         label = LABEL.match(line)
         directive = DIRECTIVE.match(line)
         if label:
+            state.used.add(label_id(label.group(2)))
             state.page.anchors.add(label_id(label.group(2)))
+            index += 1
+        elif EXTERNAL.match(line):  # a link target elsewhere: its id shows nowhere, yet is taken
+            state.used.add(label_id(EXTERNAL.match(line).group(2)))  # type: ignore[union-attr]
+            stack.append(_Block(indent, skip=True))
+            index += 1
+        elif NOTE.match(line):
+            name = NOTE.match(line).group(1)  # type: ignore[union-attr]
+            if name and not name.isdigit():
+                state.page.anchors.add(docutils_id(name))
             index += 1
         elif directive:
             kind = directive.group(2)
@@ -364,6 +395,7 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
         else:
             for target in INLINE_TARGET.findall(line):
                 state.page.anchors.add(docutils_id(target))
+            _take_link_names(state, line)
             if line.rstrip().endswith("::"):
                 literal_after = indent
             index += 1
