@@ -6,6 +6,7 @@ The ids follow docutils and Sphinx:
   unless an earlier title, label or external link target took that id;
 - a label ``.. _my_label:`` (and an inline target ``_`my label```): ``my-label``; a footnote
   ``.. [#note]`` or a citation ``.. [Ref]``: ``note``, ``ref``;
+- a JavaScript object (``.. js:function:: djdt.close``): its dotted name;
 - a Python object (``.. function::``, ``.. class::``, ``.. method::``, ``.. attribute::`` …):
   its full dotted name, from ``.. module::`` / ``.. currentmodule::``, ``:module:`` and the
   enclosing ``.. class::`` (``django.db.models.query.QuerySet.select_related``);
@@ -155,9 +156,12 @@ class _State:
     page: Page
     read: Callable[[str], str | None]
     module: str = ""
+    js_module: str = ""
     classes: list[str] = field(default_factory=list)
     program: str = ""
-    used: set[str] = field(default_factory=set)  # ids given out in order (titles need a free one)
+    waiting: list[str] = field(default_factory=list)  # targets a following section takes in
+    used: set[str] = field(default_factory=set)
+    section_start: bool = False  # nothing since the last title (Sphinx moves a module there)  # ids given out in order (titles need a free one)
     included: set[str] = field(default_factory=set)
 
 
@@ -210,6 +214,16 @@ def _python_ids(state: _State, kind: str, signature: str, options: dict[str, str
         block.pushed_class = True
 
 
+def _javascript_ids(state: _State, kind: str, signature: str, options: dict[str, str]) -> None:
+    """JavaScript objects: ``.. js:function:: djdt.close()`` → ``djdt.close``."""
+    name = signature.split("(")[0].strip()
+    if kind == "module":
+        state.js_module = "" if name in ("", "None") else name
+    elif name and not _unindexed(options):
+        module = state.js_module
+        state.page.anchors.add(sphinx_id(f"{module}.{name}" if module else name))
+
+
 def _autodoc_ids(state: _State, kind: str, name: str, options: dict[str, str]) -> None:
     name = name.split("(")[0].strip()
     if kind == "automodule":
@@ -247,14 +261,21 @@ def _directive(state: _State, kind: str, arguments: list[str], options: dict[str
         state.module = "" if first in ("", "None") else first
         if kind == "module" and not _unindexed(options):
             state.page.anchors.add(f"module-{first}")
+            state.waiting.append(f"module-{first}")
+            if state.section_start and state.dialect.section_prefix:
+                state.page.anchors.add(f"{state.dialect.section_prefix}module-{first}")
     elif kind in PYTHON_OBJECTS:
         for signature in arguments:
             _python_ids(state, kind, signature, options, block)
+    elif kind.startswith("js:"):
+        _javascript_ids(state, kind.removeprefix("js:"), first, options)
     elif kind in AUTODOC:
         _autodoc_ids(state, kind, first, options)
     elif kind in state.dialect.crossrefs:
         if not _unindexed(options):
-            state.page.anchors.add(sphinx_id(f"std:{kind}-{' '.join(first.split())}"))
+            anchor = sphinx_id(f"std:{kind}-{' '.join(first.split())}")
+            state.page.anchors.add(anchor)
+            state.waiting.append(anchor)
     elif kind in state.dialect.objects:
         name = first.split(" ")[0] if kind in state.dialect.programs else first
         if not _unindexed(options):
@@ -310,8 +331,10 @@ def _add_title(state: _State, text: str) -> None:
     if anchor and anchor not in state.used:
         state.used.add(anchor)
         state.page.anchors.add(anchor)
-        if state.dialect.section_prefix:
-            state.page.anchors.add(state.dialect.section_prefix + anchor)
+        state.waiting.append(anchor)
+    if state.dialect.section_prefix:  # every id the section holds, its targets' too
+        state.page.anchors.update(state.dialect.section_prefix + a for a in state.waiting)
+    state.waiting.clear()
 
 
 def _include(state: _State, name: str, here: str) -> None:
@@ -362,13 +385,17 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
         title = _title_at(lines, index) if indent == 0 or UNDERLINE.match(line) else None
         if title and not stack:
             _add_title(state, title[0])
+            state.section_start = True
             index += title[1]
             continue
         label = LABEL.match(line)
         directive = DIRECTIVE.match(line)
+        if not (label or directive and _is_target(state, directive.group(2))):
+            state.waiting.clear()  # content between: targets before it stay where they are
         if label:
             state.used.add(label_id(label.group(2)))
             state.page.anchors.add(label_id(label.group(2)))
+            state.waiting.append(label_id(label.group(2)))
             index += 1
         elif EXTERNAL.match(line):  # a link target elsewhere: its id shows nowhere, yet is taken
             state.used.add(label_id(EXTERNAL.match(line).group(2)))  # type: ignore[union-attr]
@@ -388,11 +415,13 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
                 _include(state, arguments[0], here)
             else:
                 _directive(state, kind, arguments, options, block)
+            state.section_start = False
             stack.append(block)
         elif EXPLICIT.match(line) and not re.match(r"\s*\.\.\s+(\||\[)", line):
             stack.append(_Block(indent, skip=True))  # a comment
             index += 1
         else:
+            state.section_start = False
             for target in INLINE_TARGET.findall(line):
                 state.page.anchors.add(docutils_id(target))
             _take_link_names(state, line)
@@ -401,6 +430,12 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
             index += 1
     while stack:
         _close(state, stack.pop())
+
+
+def _is_target(state: _State, kind: str) -> bool:
+    """Directives that make only a target, which the next section takes in."""
+    kind = kind.removeprefix("py:").removeprefix("std:")
+    return kind == "module" or kind in state.dialect.crossrefs
 
 
 def _glossary_line(state: _State, block: _Block, line: str) -> None:

@@ -49,6 +49,32 @@ def test_django_gives_each_section_a_second_id() -> None:
     assert anchors("Basic usage\n===========\n", DJANGO) == {"basic-usage", "s-basic-usage"}
 
 
+def test_django_sections_take_in_the_targets_just_before_them() -> None:
+    found = anchors("""
+        Title
+        =====
+
+        .. module:: django.core.cache
+
+        .. _cache-setting:
+
+        .. setting:: CACHES
+
+        ``CACHES``
+        ----------
+
+        .. _in-text:
+
+        A paragraph.
+
+        Later
+        -----
+        """, DJANGO)
+    assert {"s-module-django.core.cache", "s-cache-setting", "s-std-setting-CACHES", "s-caches",
+            "s-later", "in-text"} <= found
+    assert "s-in-text" not in found
+
+
 def test_labels_become_docutils_ids() -> None:
     found = anchors("""
         .. _cache_arguments:
@@ -284,3 +310,8 @@ def test_ids() -> None:
     assert restanchors.label_id("redis-visibility_timeout") == "redis-visibility-timeout"
     assert restanchors.shown_text(":meth:`QuerySet.only() <x>` and :ref:`!nolink`") == \
         "QuerySet.only() and nolink"
+
+
+def test_javascript_objects() -> None:
+    assert anchors(".. js:function:: djdt.close()\n\n.. js:attribute:: djdt.cookie\n") == {
+        "djdt.close", "djdt.cookie"}
