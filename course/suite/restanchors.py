@@ -389,6 +389,9 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
             index += title[1]
             continue
         label = LABEL.match(line)
+        external = EXTERNAL.match(line)
+        if label and _continues(lines, index):  # ".. _`Name`:" with its URL on the next line
+            label, external = None, label
         directive = DIRECTIVE.match(line)
         if not (label or directive and _is_target(state, directive.group(2))):
             state.waiting.clear()  # content between: targets before it stay where they are
@@ -397,8 +400,8 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
             state.page.anchors.add(label_id(label.group(2)))
             state.waiting.append(label_id(label.group(2)))
             index += 1
-        elif EXTERNAL.match(line):  # a link target elsewhere: its id shows nowhere, yet is taken
-            state.used.add(label_id(EXTERNAL.match(line).group(2)))  # type: ignore[union-attr]
+        elif external:  # a link target elsewhere: its id shows nowhere, yet is taken
+            state.used.add(label_id(external.group(2)))
             stack.append(_Block(indent, skip=True))
             index += 1
         elif NOTE.match(line):
@@ -430,6 +433,12 @@ def _walk(state: _State, lines: list[str], here: str) -> None:
             index += 1
     while stack:
         _close(state, stack.pop())
+
+
+def _continues(lines: list[str], index: int) -> bool:
+    """Whether the line after ``index`` goes on with it (indented, no blank line between)."""
+    return index + 1 < len(lines) and bool(lines[index + 1].strip()) and \
+        _indent(lines[index + 1]) > _indent(lines[index])
 
 
 def _is_target(state: _State, kind: str) -> bool:

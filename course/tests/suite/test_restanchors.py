@@ -257,11 +257,17 @@ def test_a_title_whose_id_is_taken_gets_none() -> None:
 
         .. _PROJ: https://proj.org/
 
+        .. _`Sandboxing`:
+            https://en.wikipedia.org/wiki/Sandbox_(computer_security)
+
         Redis
         -----
 
         PROJ
         ----
+
+        Sandboxing
+        ----------
 
         Footnotes [#fnsrid]_.
 
