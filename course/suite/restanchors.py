@@ -58,7 +58,7 @@ EMBEDDED_TARGET = re.compile(r"`([^`<]+?)\s*<[^>`]+>`_(?!_)")
 INLINE_TARGET = re.compile(r"(?<![\w`])_`([^`]+)`")
 PY_SIGNATURE = re.compile(r"^\s*([\w.]*\.)?(\w+)\s*(?:\[.*?\])?\s*(?:\(.*\)(?:\s*->.*)?)?\s*$")
 OPTION_NAME = re.compile(r"((?:/|--|-|\+)?[^\s=\[]+)")
-ROLE = re.compile(r":[\w:.+-]+:`((?:[^`\\]|\\.)+)`")
+ROLE = re.compile(r":[\w.+-]+(?::[\w.+-]+)?:`((?:[^`\\]|\\.)+)`")
 LITERAL_TEXT = re.compile(r"``(.+?)``")
 NAMED_REFERENCE = re.compile(r"`([^`<]*?)\s*(?:<[^>]*>)?`__?")
 SIMPLE_REFERENCE = re.compile(r"\b(\w+)__?(?!\w)")
@@ -73,6 +73,7 @@ class Dialect:
     programs: frozenset[str] = frozenset()  # object types that name the current program
     option_directives: frozenset[str] = OPTIONS  # command-line option directives
     section_prefix: str = ""  # an extra id per section ("s-" on Django's pages)
+    link_roles: tuple[tuple[str, str], ...] = ()  # roles that show an address: (role, template)
 
 
 DJANGO = Dialect(
@@ -82,7 +83,8 @@ DJANGO = Dialect(
     option_directives=OPTIONS | {"django-admin-option"},
     section_prefix="s-",
 )
-CELERY = Dialect(crossrefs=frozenset({"setting", "signal", "event", "control", "state"}))
+CELERY = Dialect(crossrefs=frozenset({"setting", "signal", "event", "control", "state"}),
+                 link_roles=(("pypi", "https://pypi.org/project/%s/"),))
 PLAIN = Dialect()
 
 
@@ -119,10 +121,16 @@ def label_id(label: str) -> str:
     return docutils_id(label.strip("`").replace("\\", ""))
 
 
-def shown_text(title: str) -> str:
-    """A title's text as a reader sees it: inline markup replaced by what it shows."""
+def shown_text(title: str, link_roles: tuple[tuple[str, str], ...] = ()) -> str:
+    """A title's text as a reader sees it: inline markup replaced by what it shows (a link
+    role of ``link_roles`` with no caption shows its address)."""
+    addresses = dict(link_roles)
+
     def role_text(match: re.Match[str]) -> str:
         inner = match.group(1).replace("\\", "")
+        role = match.group(0).split(":")[1]
+        if role in addresses and "<" not in inner:
+            return addresses[role] % inner
         explicit = re.match(r"(.*?)\s*<[^>]*>$", inner, re.S)
         if explicit and explicit.group(1):
             return explicit.group(1)
@@ -161,6 +169,8 @@ class _State:
     program: str = ""
     waiting: list[str] = field(default_factory=list)  # targets a following section takes in
     used: set[str] = field(default_factory=set)
+    styles: list[str] = field(default_factory=list)  # title styles in order of first use
+    level: int = 0  # the current section's depth
     section_start: bool = False  # nothing since the last title (Sphinx moves a module there)  # ids given out in order (titles need a free one)
     included: set[str] = field(default_factory=set)
 
@@ -301,7 +311,7 @@ def _close(state: _State, block: _Block) -> None:
 
 
 def _title_at(lines: list[str], index: int) -> tuple[str, int] | None:
-    """The section title starting at ``index`` (text, lines it spans), if there is one."""
+    """The section title starting at ``index`` (text, lines it spans: 3 when overlined)."""
     line = lines[index]
     before = lines[index - 1] if index else ""
     if before.strip():
@@ -325,9 +335,27 @@ def _take_link_names(state: _State, text: str) -> None:
         state.used.add(docutils_id(name))
 
 
-def _add_title(state: _State, text: str) -> None:
+def _title_fits(state: _State, style: str) -> bool:
+    """docutils' rule: a new title style goes one level deeper than the deepest so far, and
+    a known one at most one level below the current section (else no section at all)."""
+    if style not in state.styles:
+        if len(state.styles) != state.level:
+            return False
+        state.styles.append(style)
+        state.level = len(state.styles)
+        return True
+    level = state.styles.index(style) + 1
+    if level > state.level + 1:
+        return False
+    state.level = level
+    return True
+
+
+def _add_title(state: _State, text: str, style: str) -> None:
+    if not _title_fits(state, style):
+        return
     _take_link_names(state, text)
-    anchor = docutils_id(shown_text(text))
+    anchor = docutils_id(shown_text(text, state.dialect.link_roles))
     if anchor and anchor not in state.used:
         state.used.add(anchor)
         state.page.anchors.add(anchor)
@@ -356,83 +384,102 @@ def _include(state: _State, name: str, here: str) -> None:
 
 
 def _walk(state: _State, lines: list[str], here: str) -> None:
-    """Go through a page's lines once, keeping the open directives on a stack by indent."""
-    stack: list[_Block] = []
-    literal_after: int | None = None  # a paragraph ended with "::": the indented block is code
-    index = 0
-    while index < len(lines):
-        if not lines[index].strip():
-            index += 1
-            continue
-        while stack and _indent(lines[index]) <= stack[-1].indent:
-            _close(state, stack.pop())
-        line = BULLET.sub(lambda m: " " * len(m.group(0)), lines[index])  # "* .. attribute::"
+    _Walk(state, lines, here).run()
+
+
+class _Walk:
+    """One pass over a page's lines, keeping the open directives on a stack by indent."""
+
+    def __init__(self, state: _State, lines: list[str], here: str) -> None:
+        self.state, self.lines, self.here = state, lines, here
+        self.stack: list[_Block] = []
+        self.literal_after: int | None = None  # a line ended with "::": what is deeper is code
+        self.index = 0
+
+    def run(self) -> None:
+        while self.index < len(self.lines):
+            raw = self.lines[self.index]
+            if raw.strip():
+                while self.stack and _indent(raw) <= self.stack[-1].indent:
+                    _close(self.state, self.stack.pop())
+                line = BULLET.sub(lambda m: " " * len(m.group(0)), raw)  # "* .. attribute::"
+                self.index += self.step(line) - 1
+            self.index += 1
+        while self.stack:
+            _close(self.state, self.stack.pop())
+
+    def step(self, line: str) -> int:
+        """Take in the line at ``index``; returns how many lines it used."""
         indent = _indent(line)
-        if literal_after is not None:
-            if indent > literal_after:
-                stack.append(_Block(literal_after, skip=True))
-                literal_after = None
-                index += 1
-                continue
-            literal_after = None
-        if stack and stack[-1].skip:
-            index += 1
-            continue
-        if stack and stack[-1].glossary and not line.lstrip().startswith(".."):
-            _glossary_line(state, stack[-1], line)
-            index += 1
-            continue
-        title = _title_at(lines, index) if indent == 0 or UNDERLINE.match(line) else None
-        if title and not stack:
-            _add_title(state, title[0])
-            state.section_start = True
-            index += title[1]
-            continue
-        label = LABEL.match(line)
-        external = EXTERNAL.match(line)
-        if label and _continues(lines, index):  # ".. _`Name`:" with its URL on the next line
+        if self.literal_after is not None:
+            deeper, self.literal_after = indent > self.literal_after, None
+            if deeper:
+                self.stack.append(_Block(indent - 1, skip=True))
+                return 1
+        top = self.stack[-1] if self.stack else None
+        if top and top.skip:
+            return 1
+        if top and top.glossary and not line.lstrip().startswith(".."):
+            _glossary_line(self.state, top, line)
+            return 1
+        title = _title_at(self.lines, self.index) if not self.stack else None
+        if title:
+            style = self.lines[self.index + title[1] - 1].strip()[0] * (title[1] - 1)
+            _add_title(self.state, title[0], style)
+            self.state.section_start = True
+            return title[1]
+        if EXPLICIT.match(line):
+            return self.explicit(line, indent)
+        self.paragraph(line, indent)
+        return 1
+
+    def explicit(self, line: str, indent: int) -> int:
+        """A line of explicit markup: a label, link target, note, directive or comment."""
+        state = self.state
+        label, external = LABEL.match(line), EXTERNAL.match(line)
+        if label and _continues(self.lines, self.index):  # its address is on the next line
             label, external = None, label
         directive = DIRECTIVE.match(line)
         if not (label or directive and _is_target(state, directive.group(2))):
-            state.waiting.clear()  # content between: targets before it stay where they are
+            state.waiting.clear()  # something between: targets before it stay where they are
         if label:
             state.used.add(label_id(label.group(2)))
             state.page.anchors.add(label_id(label.group(2)))
             state.waiting.append(label_id(label.group(2)))
-            index += 1
         elif external:  # a link target elsewhere: its id shows nowhere, yet is taken
             state.used.add(label_id(external.group(2)))
-            stack.append(_Block(indent, skip=True))
-            index += 1
+            self.stack.append(_Block(indent, skip=True))
         elif NOTE.match(line):
             name = NOTE.match(line).group(1)  # type: ignore[union-attr]
             if name and not name.isdigit():
                 state.page.anchors.add(docutils_id(name))
-            index += 1
         elif directive:
-            kind = directive.group(2)
-            more, options, index = _head(lines, index + 1, indent)
-            arguments = [a for a in [directive.group(3) or "", *more] if a]
-            block = _Block(indent)
-            if kind == "include" and arguments:
-                _include(state, arguments[0], here)
-            else:
-                _directive(state, kind, arguments, options, block)
-            state.section_start = False
-            stack.append(block)
-        elif EXPLICIT.match(line) and not re.match(r"\s*\.\.\s+(\||\[)", line):
-            stack.append(_Block(indent, skip=True))  # a comment
-            index += 1
+            return self.directive(directive, indent)
+        elif not re.match(r"\s*\.\.\s+\|", line):  # a comment (not a substitution)
+            self.stack.append(_Block(indent, skip=True))
+        return 1
+
+    def directive(self, match: re.Match[str], indent: int) -> int:
+        kind = match.group(2)
+        more, options, body = _head(self.lines, self.index + 1, indent)
+        arguments = [a for a in [match.group(3) or "", *more] if a]
+        block = _Block(indent)
+        if kind == "include" and arguments:
+            _include(self.state, arguments[0], self.here)
         else:
-            state.section_start = False
-            for target in INLINE_TARGET.findall(line):
-                state.page.anchors.add(docutils_id(target))
-            _take_link_names(state, line)
-            if line.rstrip().endswith("::"):
-                literal_after = indent
-            index += 1
-    while stack:
-        _close(state, stack.pop())
+            _directive(self.state, kind, arguments, options, block)
+        self.state.section_start = False
+        self.stack.append(block)
+        return body - self.index
+
+    def paragraph(self, line: str, indent: int) -> None:
+        self.state.section_start = False
+        self.state.waiting.clear()
+        for target in INLINE_TARGET.findall(line):
+            self.state.page.anchors.add(docutils_id(target))
+        _take_link_names(self.state, line)
+        if line.rstrip().endswith("::"):
+            self.literal_after = indent
 
 
 def _continues(lines: list[str], index: int) -> bool:

@@ -45,6 +45,30 @@ def test_overlined_titles_and_the_first_of_equal_titles() -> None:
     assert found == {"overview", "redis"}
 
 
+def test_a_title_that_skips_a_level_makes_no_section() -> None:
+    found = anchors("""
+        Change history
+        ==============
+
+        5.7.0
+        =====
+
+        Fixes
+        -----
+
+        Details
+        ~~~~~~~
+
+        5.7.0rc1
+        ========
+
+        Bug fixes
+        ~~~~~~~~~
+        """)
+    # "5.7.0" has no id of its own (docutils drops leading digits); "~" under "=" skips "-".
+    assert found == {"change-history", "fixes", "details", "rc1"}
+
+
 def test_django_gives_each_section_a_second_id() -> None:
     assert anchors("Basic usage\n===========\n", DJANGO) == {"basic-usage", "s-basic-usage"}
 
@@ -193,6 +217,11 @@ def test_django_settings_tags_filters_and_lookups() -> None:
             "std-templatefilter-date", "std-fieldlookup-lt", "lt"} <= found
     # Sphinx 4 also gave "std:setting-INTERNAL_IPS"; the docs are built with a current one.
     assert "std:setting-INTERNAL_IPS" not in found
+
+
+def test_a_link_role_in_a_title_shows_its_address() -> None:
+    assert anchors(":pypi:`supervisor`\n==================\n", CELERY) == {
+        "https-pypi-org-project-supervisor"}
 
 
 def test_celery_settings_keep_underscores() -> None:
