@@ -77,6 +77,18 @@ def lint(tally: Tally) -> None:
     code = _run([sys.executable, "-m", "ruff", "check", "--no-cache", "--config",
                  str(paths.ROOT / "pyproject.toml"), "--extend-ignore", "B,UP", str(final)])
     tally.add(code == 0, "lint: ruff found problems in the final reference state")
+    _doc_links(tally)
+
+
+def _doc_links(tally: Tally) -> None:
+    """Every docs link resolves in the pinned versions' docs (fetched once, then offline)."""
+    from course.suite import doclinks
+
+    print("$ python -m course.suite.doclinks", flush=True)
+    broken = doclinks.run(lambda line: print(line, flush=True))
+    tally.add(not broken, f"lint: {len(broken)} documentation link(s) do not resolve in the "
+                          "pinned docs")
+    tally.problems.extend(f"  {line}" for line in broken)
 
 
 def tooling(tally: Tally) -> None:
@@ -198,7 +210,8 @@ class Part:
 
 
 PARTS = {part.name: part for part in (
-    Part("lint", lint, "ruff over the tooling, graders, starter and the final reference"),
+    Part("lint", lint, "ruff over the tooling, graders, starter and the final reference; "
+                       "docs links against the pinned docs"),
     Part("tooling", tooling, "unit tests of course/"),
     Part("shop", shop, "the shop's own tests on the starter and the final reference; the N+1 "
          "scan of every URL",
