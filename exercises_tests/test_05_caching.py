@@ -8,6 +8,8 @@ cache settings as they are (``real_cache``).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -61,6 +63,30 @@ def _signed_in(django_user_model, name: str) -> Client:
     return browser
 
 
+def _check_category_filter(browser: Client, url: str) -> None:
+    """The query string is part of the page: ?category=… must not get the whole catalogue
+    (nor the whole catalogue one category), whichever was cached first."""
+    from django.utils.html import escape
+    from shop.models import Category, Product
+
+    active = Product.objects.filter(is_active=True)
+    category = Category.objects.filter(product__is_active=True).order_by("pk").first()
+    inside = active.filter(category=category).order_by("name").first()
+    outside = active.exclude(category=category).order_by("name").first()
+    for _ in range(2):  # the second round is served from the cache, if anything is
+        filtered = browser.get(url, {"category": category.slug}).content.decode()
+        everything = browser.get(url).content.decode()
+        assert f">{escape(inside.name)}</a>" in filtered and (
+                f">{escape(outside.name)}</a>" not in filtered), (
+            f"{url}?category={category.slug} shows other categories' products (such as "
+            f"{outside.name}): the cached page must be kept per URL, query string included"
+        )
+        assert f">{escape(outside.name)}</a>" in everything, (
+            f"{url} shows only the {category.name} products: the page cached for "
+            f"?category={category.slug} was served for the whole catalogue"
+        )
+
+
 def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
     shop("tiny")
     url = reverse("shop:product_list")
@@ -77,12 +103,30 @@ def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
     assert first.content == second.content, "the cached page differs from the page it caches"
     assert counts[1] == 0, (
         f"the second anonymous request ran {counts[1]} queries: cache the page, and the "
-        "count ShopStatusMiddleware makes on every request"
+        "count ShopStatusMiddleware makes on every request [hint 2]"
+    )
+    from shop.models import Order
+
+    pending = Order.objects.filter(status="pending").count()
+    assert second.get("X-Pending-Orders") == str(pending) and (
+            f"{pending} open orders" in second.content.decode()), (
+        f"there are {pending} open orders, but the page says "
+        f"{second.get('X-Pending-Orders')!r}: keep the count in the cache for a few seconds, "
+        "do not drop it [hint 2]"
     )
     vary = {part.strip().lower() for part in second.get("Vary", "").split(",")}
     assert "cookie" in vary, (
         "the product list shows who is signed in, so its response must say `Vary: Cookie`"
+        " [hint 3]"
     )
+    max_age = re.search(r"max-age=(\d+)", second.get("Cache-Control", ""))
+    assert max_age and int(max_age[1]) > 0 and second.has_header("Expires"), (
+        "the product list is kept on the server, but its response does not tell browsers how "
+        f"long they may keep it (Cache-Control: {second.get('Cache-Control', 'none')!r}, "
+        f"Expires: {second.get('Expires', 'none')!r}): cache the whole page with cache_page, "
+        "which sets both [hint 2]"
+    )
+    _check_category_filter(anonymous, url)
     alice = _signed_in(django_user_model, "alice-grader")
     bob = _signed_in(django_user_model, "bob-grader")
     for _ in range(2):  # the second round is served from the cache, if anything is
@@ -90,9 +134,12 @@ def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
         bob_page = bob.get(url).content.decode()
         anonymous_page = anonymous.get(url).content.decode()
         assert "alice-grader" in alice_page, "Alice's page does not show that she is signed in"
-        assert "alice-grader" not in bob_page, "Bob was served Alice's page"
+        assert "alice-grader" not in bob_page, (
+            "Bob was served Alice's page: the cached page is shared by everyone who signs in "
+            "[hint 3]")
         assert "bob-grader" in bob_page, "Bob's page does not show that he is signed in"
-        assert "grader" not in anonymous_page, "an anonymous visitor was served a customer's page"
+        assert "grader" not in anonymous_page, (
+            "an anonymous visitor was served a customer's page [hint 3]")
 
 
 SESSION_PROBE = """
@@ -132,7 +179,31 @@ def _best(limit=5):
     return count, rows
 
 
-def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, measured):
+def _truth(limit=5) -> list[tuple[str, int]]:
+    """What best_sellers(limit) must show, read from the database now (slug, units)."""
+    from django.db.models import Sum
+    from shop.models import OrderItem
+
+    rows = (OrderItem.objects.filter(order__status__in=("paid", "shipped"))
+            .values("product_id", "product__slug").annotate(units=Sum("quantity"))
+            .order_by("-units", "product_id")[:limit])
+    return [(row["product__slug"], row["units"]) for row in rows]
+
+
+def _shown(rows) -> list[tuple[str, int]]:
+    return [(row["slug"], row["units"]) for row in rows]
+
+
+SAVE_ORDER_PROBE = """
+import sys
+from shop.models import Order
+order = Order.objects.order_by("pk").first()
+order.save()
+report(saved=order.pk, imported="shop.bestsellers" in sys.modules)
+"""
+
+
+def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, measured):
     from shop.models import Customer, Order, OrderItem, Product
 
     shop("tiny")
@@ -140,14 +211,31 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, measured):
     cached, again = _best()
     measured(f"{computed} → {cached}", target="0 queries once computed", unit="queries")
     assert again == rows, "the cached best sellers differ from the computed ones"
-    assert cached == 0, f"the second call ran {cached} queries: keep the result in the cache"
+    assert cached == 0, (
+        f"the second call ran {cached} queries: keep the result in the cache [hint 2]")
+    assert _shown(rows) == _truth(), "best_sellers() no longer gives the best sellers"
+    for limit in (3, 8):
+        shown = _shown(_best(limit)[1])
+        assert shown == _truth(limit), (
+            f"best_sellers(limit={limit}) gave {len(shown)} products, not the top {limit}: "
+            "the cached list must answer whatever limit the caller asks for"
+        )
+
+    def still_fresh(change: str, hint: int = 2) -> None:
+        shown = _shown(_best()[1])
+        truth = _truth()
+        assert shown == truth, (
+            f"{change}, but the best sellers still show {shown[:2]}… instead of {truth[:2]}…: "
+            f"forget the cached list when that happens [hint {hint}]"
+        )
 
     listed = {row["slug"] for row in rows}
     product = Product.objects.exclude(slug__in=listed).order_by("pk").first()
+    _best()  # cached before every change below: each change alone must make it go
     order = Order.objects.create(customer=Customer.objects.order_by("pk").first(),
                                  status="pending")
-    OrderItem.objects.create(order=order, product=product, quantity=1_000,
-                             unit_price=product.price)
+    line = OrderItem.objects.create(order=order, product=product, quantity=1_000,
+                                    unit_price=product.price)
     assert product.slug not in {r["slug"] for r in _best()[1]}, (
         "a pending order counts as sold: only paid or shipped orders do"
     )
@@ -156,7 +244,7 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, measured):
     top = _best()[1][0]
     assert top["slug"] == product.slug and top["units"] >= 1_000, (
         f"an order of 1,000 × {product.name} was just paid, but the best sellers still show "
-        f"{top['name']} first: forget the cached list when orders change"
+        f"{top['name']} first: forget the cached list when an order is saved [hint 2]"
     )
     page = client.get(reverse("shop:product_detail", args=[product.slug])).content.decode()
     assert f"{product.name}</a>" in page.split("Best sellers", 1)[-1], (
@@ -164,16 +252,36 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, measured):
     )
     order.status = "cancelled"
     order.save()
-    assert product.slug not in {r["slug"] for r in _best()[1]}, (
-        "the order was cancelled, but the best sellers still count it"
-    )
-    line = order.items.get()
+    still_fresh("the order was cancelled (an Order saved)")
     order.status = "shipped"
     order.save()
+    _best()
     line.quantity = 1
     line.save()
-    assert product.slug not in {r["slug"] for r in _best()[1]}, (
-        "an order line changed to 1 unit, but the best sellers still count 1,000"
+    still_fresh("an order line changed from 1,000 units to 1 (an OrderItem saved)")
+    _best()
+    extra = OrderItem.objects.create(order=order, product=product, quantity=2_000,
+                                     unit_price=product.price)
+    still_fresh("a line of 2,000 units was added to a shipped order (an OrderItem created)")
+    _best()
+    extra.delete()
+    still_fresh("that line was deleted (an OrderItem deleted)")
+    line.quantity = 3_000
+    line.save()
+    _best()
+    order.delete()
+    still_fresh("an order of 3,000 units was deleted (an Order deleted)")
+
+    _best()
+    saved = project.probe("grading_settings", SAVE_ORDER_PROBE)
+    recomputed, _ = _best()
+    assert recomputed > 0, (
+        "an order saved in another process (a Celery worker, the admin on another app server, "
+        "a shell) left the cached best sellers in place"
+        + ("" if saved["imported"] else ", because that process never imported the module "
+           "that connects the receivers")
+        + ": keep the list in the shared cache, and connect the receivers when Django starts, "
+        "in ShopConfig.ready() (shop/apps.py) [hint 2]"
     )
 
 
