@@ -61,10 +61,11 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.test.utils import override_settings
-call_command("migrate", interactive=False, verbosity=0)
-# Seeding clears every cache; the graders' Redis holds what the test under way stored there.
+# Seeding clears every cache, and the project's code run by migrating may use it too; the
+# graders' Redis holds what the test under way stored there.
 with override_settings(CACHES={"default": {
         "BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+    call_command("migrate", interactive=False, verbosity=0)
     call_command("seed_shop", scale="tiny", verbosity=0)
 """
 
@@ -147,6 +148,11 @@ class ProjectRunner:
         copy = self.workdir / f"db-{len(list(self.workdir.glob('db-*')))}.sqlite3"
         shutil.copy(template, copy)
         return copy
+
+    def prepare(self) -> None:
+        """Make the seeded database now, before a test stores anything in Redis: what a probe
+        finds must not depend on whether an earlier test already made it."""
+        self.seeded_database().unlink()
 
     def probe(self, settings_module: str, code: str, **extra_env: str) -> dict:
         """Run ``code`` in a fresh process under ``settings_module`` (plus ``extra_env``);
