@@ -8,6 +8,7 @@ cache settings as they are (``real_cache``).
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -19,37 +20,68 @@ from course.measuring.measure import counted, queries_for
 pytestmark = [pytest.mark.django_db, pytest.mark.real_cache]
 
 CACHE_PROBE = """
+from django.conf import settings
 from django.core.cache import caches
 cache = caches["default"]
-cache.set("course-probe", "written by the grader")
+try:
+    cache.set("course-probe", "written by the grader")
+    value, error = cache.get("course-probe"), None
+except Exception as problem:
+    value, error = None, f"{type(problem).__name__}: {problem}"[:200]
 report(backend=f"{type(cache).__module__}.{type(cache).__name__}",
-       key=cache.make_key("course-probe"), value=cache.get("course-probe"),
+       location=str(settings.CACHES["default"].get("LOCATION", "")),
+       key=cache.make_key("course-probe"), value=value, error=error,
        timeout=cache.default_timeout)
 """
 
 
-def test_05_1_redis_cache_from_the_environment(project, redis_db, measured):
+def _env_file_with(tmp_path, **values: str):
+    """A copy of the graders' env file (what `course services up` writes to .course/env)
+    with ``values`` changed: the project must read it, as it does outside the graders."""
+    from pathlib import Path
+
+    from course import envfile
+
+    source = os.environ.get("COURSE_ENV_FILE")
+    path = tmp_path / "course.env"
+    envfile.update({**(envfile.read(Path(source)) if source else {}), **values}, path)
+    return path
+
+
+def test_05_1_redis_cache_from_the_environment(project, redis_db, measured, tmp_path):
     results = {}
+    # The address only in the env file, as `course services up` publishes it: a project that
+    # reads os.environ alone would miss it outside the graders.
+    env_file = _env_file_with(tmp_path, REDIS_URL=os.environ["REDIS_URL"])
     for settings in ("config.settings.dev", "config.settings.production"):
         redis_db.flushdb()
-        probe = project.probe(settings, CACHE_PROBE)
+        probe = project.probe(settings, CACHE_PROBE, REDIS_URL=None,
+                              COURSE_ENV_FILE=str(env_file))
         results[settings] = probe
         where = f"under {settings}"
+        assert not probe["error"], (
+            f"{where} the cache ({probe['backend']}, {probe['location'] or 'no LOCATION'}) "
+            f"failed: {probe['error']}. Use the Redis at REDIS_URL, read with env(), which "
+            "looks in the environment and then in .course/env [hint 2]"
+        )
         assert probe["value"] == "written by the grader", (
             f"{where} the cache does not give back what was stored ({probe['backend']})"
         )
         key = probe["key"].encode()
         assert redis_db.exists(key), (
-            f"{where} the cache ({probe['backend']}) stored nothing in the Redis at REDIS_URL: "
-            "read the address from the environment, not a fixed one"
+            f"{where} the cache ({probe['backend']}, {probe['location'] or 'no LOCATION'}) "
+            "stored nothing in the Redis at REDIS_URL: read the address with env(), which looks "
+            "in the environment and then in .course/env, not a fixed one or os.environ alone; "
+            "in base.py, which dev and production both use [hint 2]"
         )
         assert probe["key"] != ":1:course-probe", (
             f"{where} keys have no prefix: set KEY_PREFIX so several sites can share one Redis"
+            " [hint 3]"
         )
         ttl = redis_db.ttl(key)
         assert 0 < ttl <= 24 * 3600, (
             f"{where} a key stored without a timeout lives {'forever' if ttl < 0 else f'{ttl} s'}"
-            ": give the cache a default TIMEOUT of at most a day"
+            ": give the cache a default TIMEOUT of at most a day [hint 3]"
         )
     production = results["config.settings.production"]
     measured(f"{production['backend'].rsplit('.', 1)[-1]}, key {production['key']}, "
@@ -598,7 +630,9 @@ def test_05_3_sidebar_fragment(client, shop, redis_db, measured):
     measured(f"{first_sidebar} → {second_sidebar} sidebar queries",
              target="0 on the second request", unit="")
     assert second_sidebar == 0, (
-        f"the second request still ran {second_sidebar} sidebar queries: cache the fragment"
+        f"the second request still ran {second_sidebar} sidebar queries: cache the fragment "
+        "around the {% category_sidebar %} tag in base.html, so the tag itself does not run "
+        "[hint 2]"
     )
     english = _fragment_keys(redis_db)
     with translation.override("de"):
@@ -606,9 +640,9 @@ def test_05_3_sidebar_fragment(client, shop, redis_db, measured):
         client.get(url)
     assert english >= 1, (
         "no template fragment in Redis: use {% cache %} in the template, with the Redis "
-        "cache of 05.1"
+        "cache of 05.1 [hint 2]"
     )
     assert _fragment_keys(redis_db) == english + 1, (
         "a German visitor was served the English sidebar (or got two entries): key the "
-        "fragment on the current language"
+        "fragment on the current language [hint 3]"
     )
