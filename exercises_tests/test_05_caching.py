@@ -165,11 +165,15 @@ def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
         alice_page = alice.get(url).content.decode()
         bob_page = bob.get(url).content.decode()
         anonymous_page = anonymous.get(url).content.decode()
-        assert "alice-grader" in alice_page, "Alice's page does not show that she is signed in"
+        assert "alice-grader" in alice_page, (
+            "Alice, signed in, was served a page without her name: a page cached for another "
+            "visitor [hint 3]")
         assert "alice-grader" not in bob_page, (
             "Bob was served Alice's page: the cached page is shared by everyone who signs in "
             "[hint 3]")
-        assert "bob-grader" in bob_page, "Bob's page does not show that he is signed in"
+        assert "bob-grader" in bob_page, (
+            "Bob, signed in, was served a page without his name: a page cached for another "
+            "visitor [hint 3]")
         assert "grader" not in anonymous_page, (
             "an anonymous visitor was served a customer's page [hint 3]")
 
