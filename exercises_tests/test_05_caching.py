@@ -261,9 +261,12 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, mea
     def still_fresh(change: str, hint: int = 2) -> None:
         shown = _shown(_best()[1])
         truth = _truth()
+        def top(rows):
+            return ", ".join(f"{slug} ({units:,} sold)" for slug, units in rows[:2]) or "nothing"
+
         assert shown == truth, (
-            f"{change}, but the best sellers still show {shown[:2]}… instead of {truth[:2]}…: "
-            f"forget the cached list when that happens [hint {hint}]"
+            f"{change}, but the best sellers still show {top(shown)} … instead of "
+            f"{top(truth)} …: forget the cached list when that happens [hint {hint}]"
         )
 
     listed = {row["slug"] for row in rows}
