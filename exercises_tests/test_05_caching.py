@@ -198,14 +198,29 @@ def test_05_6_sessions_in_redis(project, client, shop, redis_db, django_user_mod
     from_database = [sql for sql in statements if "django_session" in sql]
     measured(f"{len(from_database)} session queries", target="0: sessions read from Redis")
     assert not from_database, (
-        f"a signed-in request still reads its session from the database: {from_database[0][:120]}"
+        "a signed-in request still reads its session from the database "
+        f"({from_database[0][:70]}…): keep sessions in the Redis cache [hint 2]"
     )
     in_redis = [key for key in redis_db.keys("*") if session_key.encode() in key]
-    assert in_redis, "the session is not in Redis"
+    if not in_redis:
+        from django.conf import settings
+
+        engine = settings.SESSION_ENGINE
+        if engine.endswith("signed_cookies"):
+            raise AssertionError(
+                "the session is not in Redis but in a signed cookie: the browser sends all of it "
+                "with every request, and a session cannot be ended on the server (a stolen "
+                "cookie stays valid): use the cache or cached_db engine [hint 2]")
+        alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
+        backend = settings.CACHES.get(alias, {}).get("BACKEND", "no cache")
+        raise AssertionError(
+            f"the session is not in Redis (SESSION_ENGINE {engine}, its cache {alias!r}: "
+            f"{backend.rsplit('.', 1)[-1]}): every app server must read the same sessions, "
+            "from the Redis cache of 05.1 [hint 3]")
     probe = project.probe("grading_settings", SESSION_PROBE % session_key)
     assert str(probe["user_id"]) == str(user.pk), (
         "another app server (a separate process) cannot read the session: it must live in "
-        f"Redis, shared by every process (SESSION_ENGINE is {probe['engine']})"
+        f"Redis, shared by every process (SESSION_ENGINE is {probe['engine']}) [hint 3]"
     )
 
 
