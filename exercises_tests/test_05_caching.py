@@ -472,7 +472,8 @@ from django.db import connection
 from django.test import Client
 
 
-def crowd(url, size, slow_seconds):
+def crowd(url, size, slow_seconds, at):
+    # size visitors ask for url at the clock time at (time.time())
     start = threading.Barrier(size)
     visits = []
     lock = threading.Lock()
@@ -490,6 +491,7 @@ def crowd(url, size, slow_seconds):
         try:
             with connection.execute_wrapper(slow):
                 start.wait()
+                time.sleep(max(0.0, at - time.time()))  # the same moment in every process
                 response = browser.get(url)
         finally:
             connection.close()
@@ -517,11 +519,11 @@ resolve("/")  # load the URLs and the template before the crowd, as a warm app s
 get_template("shop/product_detail.html")
 print("ready", flush=True)
 for line in sys.stdin:  # "warm PATH": one request, as an app server that already served some;
-    verb, path = line.split()  # "crowd PATH": the crowd asks for PATH
+    verb, path, at = line.split()  # "crowd PATH AT": the crowd asks for PATH at AT
     if verb == "warm":
         print(mark + json.dumps(Client().get(path).status_code), flush=True)
     else:
-        print(mark + json.dumps(crowd(path, size, slow_seconds)), flush=True)
+        print(mark + json.dumps(crowd(path, size, slow_seconds, float(at))), flush=True)
 """.replace("@@visitor@@", CROWD_VISITOR)
 
 
@@ -559,11 +561,11 @@ class OtherAppServer:
                 raise AssertionError(
                     f"the project did not start in a second process: {self._last_words()}")
             self.ready = True
-        self._send(f"warm {url}")
+        self._send(f"warm {url} 0")
         self._answer()
 
-    def go(self, url: str) -> None:
-        self._send(f"crowd {url}")
+    def go(self, url: str, at: float) -> None:
+        self._send(f"crowd {url} {at}")
 
     def _send(self, line: str) -> None:
         self.process.stdin.write(line + "\n")
@@ -599,6 +601,7 @@ def _listed(body: str) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_05_5_a_crowd_computes_once(shop, redis_db, project, measured):
     import threading
+    import time
 
     from django.utils.html import escape
     from shop.models import Order, Product
@@ -615,9 +618,10 @@ def test_05_5_a_crowd_computes_once(shop, redis_db, project, measured):
         for number in (1, 2):
             expected = [escape(Product.objects.get(slug=slug).name) for slug, _ in _truth()]
             found: list[list[dict]] = []
-            here = threading.Thread(target=lambda into=found: into.append(
-                namespace["crowd"](url, local, SLOW_SECONDS)))
-            other.go(url)
+            at = time.time() + 0.2  # both processes' visitors start at that moment
+            here = threading.Thread(target=lambda into=found, at=at: into.append(
+                namespace["crowd"](url, local, SLOW_SECONDS, at)))
+            other.go(url, at)
             here.start()
             here.join(timeout=90)
             visits = (found[0] if found else []) + other.visits()
