@@ -354,8 +354,10 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, mea
     )
 
 
+FROZEN_PATIENCE = 3  # seconds a request may wait on a Redis that never answers
+
 OUTAGE_PROBE = """
-import logging, os, signal, socket, time
+import logging, os, signal, socket, threading, time
 import redis
 from django.test import Client
 from shop.models import Product
@@ -374,6 +376,33 @@ pages = ["/products/", f"/products/{Product.objects.order_by('pk').first().slug}
 client = Client(raise_request_exception=False)
 before = [client.get(page).status_code for page in pages]
 keys = redis.Redis.from_url(os.environ["REDIS_URL"]).dbsize()
+from django.core.cache import cache
+
+
+def answer(call):
+    try:
+        return repr(call())
+    except Exception as error:
+        return f"raised {type(error).__name__}"
+
+
+# Frozen first: a Redis that takes connections and never answers (overloaded, swapping).
+frozen = {}
+
+
+def ask_frozen():
+    started = time.monotonic()
+    frozen["answer"] = answer(lambda: cache.get("course-absent", "the caller's default"))
+    frozen["seconds"] = time.monotonic() - started
+
+
+os.kill(int(os.environ["OUTAGE_REDIS_PID"]), signal.SIGSTOP)
+asking = threading.Thread(target=ask_frozen, daemon=True)
+asking.start()
+asking.join(%(patience)s)
+os.kill(int(os.environ["OUTAGE_REDIS_PID"]), signal.SIGCONT)
+asking.join(10)
+records.clear()
 os.kill(int(os.environ["OUTAGE_REDIS_PID"]), signal.SIGTERM)
 port = int(os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
 for _ in range(100):  # until the port refuses connections
@@ -388,21 +417,11 @@ seconds = time.monotonic() - started
 after = [response.status_code for response in responses]
 errors = [f"{page}: {response.exc_info[0].__name__}: {response.exc_info[1]}"[:160]
           for page, response in zip(pages, responses) if getattr(response, "exc_info", None)]
-from django.core.cache import cache
-
-
-def answer(call):
-    try:
-        return repr(call())
-    except Exception as error:
-        return f"raised {type(error).__name__}"
-
-
 fallback = answer(lambda: cache.get("course-absent", "the caller's default"))
 computed = answer(lambda: cache.get_or_set("course-absent", lambda: "computed by the caller"))
 report(before=before, keys=keys, after=after, seconds=seconds, records=records[:3],
-       fallback=fallback, computed=computed, errors=errors)
-"""
+       fallback=fallback, computed=computed, errors=errors, frozen=frozen)
+""".replace("%(patience)s", str(FROZEN_PATIENCE))
 
 
 def _free_port() -> int:
@@ -445,8 +464,12 @@ def test_05_7_pages_survive_redis_going_down(project, measured):
         "the pages put nothing in the Redis at REDIS_URL: the project must cache in Redis "
         "(05.1) for this exercise to mean anything"
     )
-    measured(f"{outage['after']} in {outage['seconds']:.2f} s with Redis stopped",
-             target="[200, 200, 200], and a warning logged")
+    frozen_seconds = outage["frozen"].get("seconds")
+    measured(f"{outage['after']} in {outage['seconds']:.2f} s with Redis stopped; a cache read "
+             + (f"gave up after {frozen_seconds:.1f} s"
+                if frozen_seconds is not None and frozen_seconds <= FROZEN_PATIENCE
+                else f"still waiting after {FROZEN_PATIENCE} s") + " with Redis frozen",
+             target=f"[200, 200, 200], a warning logged, at most {FROZEN_PATIENCE} s")
     pages_fail = (f"with Redis stopped, the pages answered {outage['after']}"
                   + (f" ({outage['errors'][0]})" if outage["errors"] else "")
                   + ": a cache that is down must cost speed, not the page [hint 2]")
@@ -471,6 +494,18 @@ def test_05_7_pages_survive_redis_going_down(project, measured):
         "[hint 2]"
     )
     assert outage["after"] == [200, 200, 200], pages_fail
+    frozen = outage["frozen"]
+    waited = (f"more than {FROZEN_PATIENCE} s" if frozen.get("seconds", 1e9) > FROZEN_PATIENCE
+              else f"{frozen['seconds']:.1f} s")
+    assert frozen.get("seconds", 1e9) <= FROZEN_PATIENCE, (
+        f"with Redis frozen (it takes the connection, then never answers), cache.get() waited "
+        f"{waited}: every request would hang as long. Give the connection short timeouts "
+        "(socket_connect_timeout, socket_timeout in OPTIONS) [hint 3]"
+    )
+    assert frozen.get("answer") == repr("the caller's default"), (
+        f"with Redis frozen, cache.get(key, default) {frozen.get('answer')} after its timeout: "
+        "a timeout must answer like a miss too [hint 2]"
+    )
     assert outage["records"], (
         "Redis went down and nothing was logged at WARNING or above: say so in the logs, or "
         "nobody will know the site runs without its cache [hint 2]"
