@@ -4,6 +4,12 @@ Everything runs against the course's Redis, database 15 or the run's slot (``RED
 graders' environment), which each test empties first: the learner's own cache
 and sessions in database 0 are never touched. These tests use the project's
 cache settings as they are (``real_cache``).
+
+What runs in another process runs the project the way a deployment does, so nothing the
+grader imports can stand in for what the project loads itself: 05.1 reads the Redis address
+from the env file under dev and production settings; 05.4 saves an order in a process that
+served no page; half of 05.5's crowd comes through a second app server on the test database;
+05.6 reads the session there; 05.7 freezes, then stops, a Redis of its own under the project.
 """
 
 from __future__ import annotations
