@@ -61,10 +61,11 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.test.utils import override_settings
-call_command("migrate", interactive=False, verbosity=0)
-# Seeding clears every cache; the graders' Redis holds what the test under way stored there.
+# Seeding clears every cache, and the project's code run by migrating may use it too; the
+# graders' Redis holds what the test under way stored there.
 with override_settings(CACHES={"default": {
         "BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+    call_command("migrate", interactive=False, verbosity=0)
     call_command("seed_shop", scale="tiny", verbosity=0)
 """
 
@@ -121,11 +122,13 @@ class ProjectRunner:
         return env
 
     def run(self, settings_module: str, args: list[str], database: Path,
-            extra_env: dict[str, str] | None = None) -> str:
+            extra_env: dict[str, str | None] | None = None) -> str:
+        """Run python with ``args``; ``extra_env`` adds variables (None takes one away)."""
+        env = {**self.env(settings_module, database), **(extra_env or {})}
         completed = subprocess.run(
             [sys.executable, *args],
             cwd=self.target,
-            env={**self.env(settings_module, database), **(extra_env or {})},
+            env={key: value for key, value in env.items() if value is not None},
             capture_output=True,
             text=True,
             timeout=120,
@@ -148,9 +151,15 @@ class ProjectRunner:
         shutil.copy(template, copy)
         return copy
 
-    def probe(self, settings_module: str, code: str, **extra_env: str) -> dict:
-        """Run ``code`` in a fresh process under ``settings_module`` (plus ``extra_env``);
-        it calls ``report(key=value, …)`` once, and the values come back as a dict."""
+    def prepare(self) -> None:
+        """Make the seeded database now, before a test stores anything in Redis: what a probe
+        finds must not depend on whether an earlier test already made it."""
+        self.seeded_database().unlink()
+
+    def probe(self, settings_module: str, code: str, **extra_env: str | None) -> dict:
+        """Run ``code`` in a fresh process under ``settings_module`` (plus ``extra_env``; a
+        variable set to None is taken away); it calls ``report(key=value, …)`` once, and the
+        values come back as a dict."""
         output = self.run(settings_module, ["-c", PROBE_PREFIX + code], self.seeded_database(),
                           extra_env)
         lines = [line for line in output.splitlines() if line.startswith(MARK)]
