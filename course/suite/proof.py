@@ -156,8 +156,14 @@ def prove_wrong(database: str | None, report,
         for wrong in batch:
             verdict = verdicts.get(wrong.exercise.id)
             if verdict is None or not _judged(wrong, verdict)[0]:
-                [verdict] = grader.grade([wrong.exercise], catalog,
-                                         target=states.wrong_state(catalog, wrong),
+                try:
+                    target = states.wrong_state(catalog, wrong)
+                except patches.PatchError as error:
+                    line = f"BAD [{label}] {wrong.exercise.id} {wrong.path.name}: {error}"
+                    report(line)
+                    broken.append(line)
+                    continue
+                [verdict] = grader.grade([wrong.exercise], catalog, target=target,
                                          database=database)
             ok, detail = _judged(wrong, verdict)
             line = (f"{'ok ' if ok else 'BAD'} [{label}] {wrong.exercise.id} rejects "
