@@ -227,6 +227,12 @@ PARTS = {part.name: part for part in (
 
 
 def main(argv: list[str]) -> int:
+    """``python -m course.suite.parts PART SUMMARY.json``: run one part (what ``course test``
+    does for each), write its tally to SUMMARY.json."""
+    if len(argv) != 2 or argv[0] not in PARTS:
+        print(f"usage: python -m course.suite.parts PART SUMMARY.json  (parts: "
+              f"{', '.join(PARTS)})", file=sys.stderr)
+        return 2
     name, summary = argv
     tally = Tally()
     PARTS[name].run(tally)
