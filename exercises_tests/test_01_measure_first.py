@@ -202,11 +202,6 @@ def test_01_3_profile_in_dev_only(project, measured):
                     + ("" if added else f": \"{PROFILER_MIDDLEWARE}\" is not in MIDDLEWARE")
                     + (" [hint 2]" if not added else ""), pytrace=False)
     assert "product_list" in profiled.body, "the profile does not show the product list view"
-    assert "ShopStatusMiddleware" in profiled.body, (
-        "the profile starts after the other middleware: ShopStatusMiddleware, which counts the "
-        "pending orders on every request, is not in it. Put the profiler first in MIDDLEWARE "
-        "[hint 3]"
-    )
 
     assert plain.status == 200 and "pyinstrument" not in plain.body.lower(), (
         "without ?profile the development page must be the normal page"
