@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -133,7 +134,8 @@ def test_02_1_product_detail_reviews(client, shop, measured):
         count, sql, html, _ = _get(client, url)
         counts.append(count)
         statements.append(sql)
-        shown = [(m["body"], m["name"], int(m["rating"])) for m in REVIEW.finditer(html)]
+        shown = [(unescape(m["body"]), unescape(m["name"]), int(m["rating"]))
+                 for m in REVIEW.finditer(html)]
         expected = [(f"review {n}", customers[n].name, 1 + n % 5)
                     for n in reversed(range(size))]
         assert sorted(shown) == sorted(expected), (
@@ -216,7 +218,7 @@ def test_02_2_customer_dashboard(client, shop, measured):
             f"{', '.join('#' + m['pk'] for m in listed) or 'none'}: keep order_by(\"-created_at\")"
         )
         for order, match in zip(newest, listed, strict=True):
-            items = [(int(i["quantity"]), i["product"], i["price"])
+            items = [(int(i["quantity"]), unescape(i["product"]), i["price"])
                      for i in DASHBOARD_ITEM.finditer(match["items"])]
             want = [(i.quantity, i.product.name, str(i.unit_price))
                     for i in order.items.select_related("product").order_by("pk")]
@@ -251,7 +253,8 @@ def _check_product_rows(html: str, products, page: str) -> None:
     """Every product listed once, in name order, with its category, tags and rating."""
     from shop.models import Review
 
-    rows = [m.groupdict() for m in PRODUCT_ROW.finditer(html)]
+    rows = [{key: unescape(value) for key, value in m.groupdict().items()}
+            for m in PRODUCT_ROW.finditer(html)]
     urls = [row["url"] for row in rows]
     expected_urls = [p.get_absolute_url() for p in products]
     assert sorted(urls) == sorted(expected_urls), (
@@ -332,7 +335,7 @@ def test_02_4_order_list(client, shop, measured):
         for order in expected:
             row = rows.get(order.pk)
             assert row, f"order #{order.pk} is missing from the order list"
-            assert row["customer"] == order.customer.name, (
+            assert unescape(row["customer"]) == order.customer.name, (
                 f"order #{order.pk} should show its customer {order.customer.name}"
             )
             assert row["items"] == str(order.item_count()), (
