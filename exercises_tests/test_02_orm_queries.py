@@ -469,6 +469,8 @@ def test_02_5_sales_report_in_the_database(client, shop, measured):
         post_init.connect(count, sender=OrderItem)
         try:
             report, rows = _rows_read(sales_report)
+        except Exception as error:  # the report raised: say so in the grader's words
+            pytest.fail(f"sales_report() raised {type(error).__name__}: {error}", pytrace=False)
         finally:
             post_init.disconnect(count, sender=OrderItem)
         built_per_size.append(len(built))
