@@ -44,7 +44,7 @@ def test_a_wrong_solution_must_be_rejected_for_the_right_reason(monkeypatch) -> 
     monkeypatch.setattr(states, "wrong_state", lambda catalog, w: w.path.parent)
     for status, message, holds in ((grader.PASSED, "", False),
                                    (grader.FAILED, "some other reason", False),
-                                   (grader.FAILED, f"so: {wrong.rejected_with}!", True)):
+                                   (grader.FAILED, f"so: {wrong.rejected_with}! [hint {wrong.hint}]", True)):
         monkeypatch.setattr(grader, "grade", lambda exercises, catalog, status=status,
                             message=message, **kw: [
             grader.Verdict(exercises[0], status, message)])
