@@ -96,7 +96,11 @@ def _walk_pages(client, url: str, limit: int) -> list[list[int]]:
     pages: list[list[int]] = []
     seen: set[int] = set()
     for number in range(1, limit + 1):
-        response = client.get(f"{url}?page={number}")
+        response = _refuses_cleanly(
+            client, f"{url}?page={number}",
+            "a page number past the last page must give the last page or a 404, never a "
+            "server error: Paginator.get_page() does that [hint 2]",
+        )
         if response.status_code == 404:
             break
         assert response.status_code == 200, f"?page={number} answered {response.status_code}"
@@ -136,8 +140,8 @@ def test_04_1_order_list_pages(client, shop, measured):
             f"the order list shows all {size} orders on one page: paginate it (?page=N)"
         )
         assert shown == newest_first[: len(shown)], (
-            "page 1 must show the newest orders, newest first (order the rows by "
-            "created_at, newest first, and by id when two orders share a time) [hint 3]"
+            "page 1 must show the newest orders, newest first: order by created_at, newest "
+            "first, then by id for orders placed at the same moment [hint 3]"
         )
         _page_query(statements, "page 1", size)
         counts.append(count)
