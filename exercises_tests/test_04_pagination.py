@@ -59,22 +59,22 @@ def _reads_orders(sql: str) -> bool:
     return 'FROM "shop_order"' in sql and not re.match(r"\s*SELECT\s+COUNT\(", sql, re.I)
 
 
-def _page_query(statements: list[str], what: str, total: int) -> str:
+def _page_query(statements: list[str], what: str, total: int, advice: str) -> str:
     """The statement that loads the page's orders: it must stop after the page (LIMIT) and
     order the rows by a unique column last, or orders placed at the same moment can swap
     places between two requests (and appear on two pages, or on none)."""
     loads = [sql for sql in statements if _reads_orders(sql)]
     unbounded = [sql for sql in loads if not re.search(r"\bLIMIT\b", sql, re.I)]
     assert not unbounded, (
-        f"{what} loads all {total:,} orders from the database to show a page of them "
-        f"(a query with no LIMIT): {unbounded[0][:200]}"
+        f"{what} loads all {total:,} orders from the database to show a page of them: the "
+        f"query that reads them has no LIMIT ({unbounded[0][:70]}…); {advice}"
     )
     assert loads, f"{what} reads no orders"
     page = max(loads, key=len)  # the page's rows, with their joins (not recent_since's)
     order_by = re.search(r"\bORDER BY\b(.*?)(?:\bLIMIT\b|$)", page, re.I | re.S)
     last = order_by.group(1).split(",")[-1] if order_by else ""
     assert '"shop_order"."id"' in last, (
-        f"{what} orders the rows by{order_by.group(1) if order_by else ' nothing'}: orders "
+        f"{what} orders the rows by {order_by.group(1).strip() if order_by else 'nothing'}: orders "
         "placed at the same moment have no fixed order, so the database may return them in "
         "a different order for the next page, and one order shows twice while another never "
         "does. End the ordering with the primary key, e.g. (\"-created_at\", \"-pk\") [hint 3]"
@@ -143,7 +143,8 @@ def test_04_1_order_list_pages(client, shop, measured):
             "page 1 must show the newest orders, newest first: order by created_at, newest "
             "first, then by id for orders placed at the same moment [hint 3]"
         )
-        _page_query(statements, "page 1", size)
+        _page_query(statements, "page 1", size,
+                    "give the Paginator the queryset, not a list, and it asks for one page")
         counts.append(count)
         lengths.append(len(response.content))
     measured(f"{counts[0]} → {counts[1]} queries, {lengths[0] // 1024} → {lengths[1] // 1024} KiB",
@@ -209,7 +210,8 @@ def _walk_api(client, url: str | None, limit: int) -> tuple[list[int], list[tupl
             "on every page, so page 500 costs the whole table; `next` (null on the last page) "
             "already tells a client whether there is more [hint 1]"
         )
-        _page_query(statements, what, limit)
+        _page_query(statements, what, limit,
+                    "slice the queryset ([:size + 1]) so the database sends one page [hint 2]")
         assert count <= PAGE_QUERIES, (
             f"{what} ran {count} queries for {len(results)} orders (at most {PAGE_QUERIES}): "
             "each order loads its customer and its items on its own (select_related, "
