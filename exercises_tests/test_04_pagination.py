@@ -125,6 +125,9 @@ def _refuses_cleanly(client, url: str, what: str):
     return response
 
 
+LIST_QUERIES = 15  # the page, its items, the counts and the menu: a few, never one per row
+
+
 def test_04_1_order_list_pages(client, shop, measured):
     shop("tiny", orders=0, reviews=0)
     url = reverse("shop:order_list")
@@ -151,6 +154,11 @@ def test_04_1_order_list_pages(client, shop, measured):
              target=f"the same for {sizes[0]:,} and {sizes[1]:,} orders")
     assert counts[0] == counts[1], (
         f"page 1 ran {counts[0]} queries with {sizes[0]} orders and {counts[1]} with {sizes[1]}"
+    )
+    assert counts[1] <= LIST_QUERIES, (
+        f"page 1 ran {counts[1]} queries for {len(shown)} orders (at most {LIST_QUERIES}): each "
+        "order loads its customer or its items on its own; keep the select_related and "
+        "prefetch_related of chapter 02 on the paginated queryset [hint 2]"
     )
     assert lengths[1] < 1.25 * lengths[0], (
         f"page 1 grew from {lengths[0]:,} to {lengths[1]:,} bytes with the table"
