@@ -98,8 +98,8 @@ def _walk_pages(client, url: str, limit: int) -> list[list[int]]:
     for number in range(1, limit + 1):
         response = _refuses_cleanly(
             client, f"{url}?page={number}",
-            "a page number past the last page must give the last page or a 404, never a "
-            "server error: Paginator.get_page() does that [hint 2]",
+            "every page number, one past the last page included, must give a page or a "
+            "404, never a server error: Paginator.get_page() gives the last page [hint 2]",
         )
         if response.status_code == 404:
             break
