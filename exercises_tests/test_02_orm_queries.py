@@ -146,7 +146,7 @@ def test_02_1_product_detail_reviews(client, shop, measured):
         assert shown == expected, (
             "the reviews are not newest first: keep the order_by(\"-created_at\") [hint 3]"
         )
-    measured(f"{counts[0]} → {counts[1]}", target="the same count for 3 and 12 reviews",
+    measured(f"{counts[0]} for 3 reviews, {counts[1]} for 12", target="the same count",
              unit="queries")
     _check_queries("the product page", sizes, counts, statements, "reviews", bound=15,
                    hints={"shop_customer": 2}, default_hint=2)
@@ -229,8 +229,8 @@ def test_02_2_customer_dashboard(client, shop, measured):
             assert match["total"] == str(order.total()), (
                 f"order #{order.pk} should show the total {order.total()} EUR, not {match['total']}"
             )
-    measured(f"{counts[0]} → {counts[1]}",
-             target=f"the same count for {sizes[0]} and {sizes[1]} orders", unit="queries")
+    measured(f"{counts[0]} for {sizes[0]} orders, {counts[1]} for {sizes[1]}",
+             target="the same count", unit="queries")
     _check_queries("the dashboard", sizes, counts, statements, "orders", bound=14,
                    hints={"shop_orderitem": 2, "shop_product": 3, "shop_order": 2},
                    default_hint=2)
@@ -303,7 +303,7 @@ def test_02_3_product_list_ratings(client, shop, measured):
     _, _, html, _ = _get(client, url)
     _check_product_rows(html, list(active.filter(category=category)),
                         f"the product list of one category ({url})")
-    measured(f"{counts[0]} → {counts[1]}", target="the same count for 10 and 30 products",
+    measured(f"{counts[0]} for 10 products, {counts[1]} for 30", target="the same count",
              unit="queries")
     _check_queries("the product list", sizes, counts, statements, "products", bound=11,
                    hints={"shop_category": 2, "shop_tag": 2, "shop_review": 2}, default_hint=2)
@@ -348,8 +348,8 @@ def test_02_4_order_list(client, shop, measured):
         listed = [pk for pk in rows if pk in {o.pk for o in expected}]
         assert listed == [o.pk for o in expected], "the orders are no longer newest first"
     assert shown_orders[0] < shown_orders[1]
-    measured(f"{counts[0]} → {counts[1]}",
-             target=f"the same count for {rows_shown[0]} and {rows_shown[1]} orders",
+    measured(f"{counts[0]} for {rows_shown[0]} orders, {counts[1]} for {rows_shown[1]}",
+             target="the same count",
              unit="queries")
     _check_queries("the order list", rows_shown, counts, statements, "orders shown", bound=12,
                    hints={"shop_customer": 2, "shop_orderitem": 2}, default_hint=2)
@@ -497,8 +497,8 @@ def test_02_5_sales_report_in_the_database(client, shop, measured):
             f"the sales report page should read: Revenue {expected['total']} from "
             f"{expected['orders']} paid or shipped orders"
         )
-    measured(f"{built_per_size[0]} → {built_per_size[1]} objects, "
-             f"{rows_per_size[0]} → {rows_per_size[1]} rows read",
+    measured(f"smaller period: {built_per_size[0]} objects, {rows_per_size[0]} rows read; "
+             f"larger: {built_per_size[1]} objects, {rows_per_size[1]} rows read",
              target="0 OrderItem objects built in Python", unit="")
 
 
@@ -535,8 +535,8 @@ def test_02_6_bulk_price_change(shop, measured):
             f"not {changed!r}"
         )
     assert sizes[0] < sizes[1]
-    measured(f"{counts[0]} → {counts[1]}",
-             target=f"the same count for {sizes[0]} and {sizes[1]} products", unit="queries")
+    measured(f"{counts[0]} for {sizes[0]} products, {counts[1]} for {sizes[1]}",
+             target="the same count", unit="queries")
     if counts[0] != counts[1]:
         pytest.fail(f"change_prices ran {counts[0]} queries for {sizes[0]} products and "
                     f"{counts[1]} for {sizes[1]}: one write per product. Write the new prices "
@@ -589,7 +589,7 @@ def test_02_7_api_fetches_less(client, shop, measured):
         assert not loading, (
             f"the API still loads every product's description: {loading[0][:200]} [hint 2]"
         )
-    measured(f"{counts[0]} → {counts[1]}", target="the same count for 10 and 30 products",
+    measured(f"{counts[0]} for 10 products, {counts[1]} for 30", target="the same count",
              unit="queries")
     top = _repeated_table(statements[1])
     if counts[0] != counts[1] and top and top[0] == "shop_product":
@@ -744,8 +744,8 @@ def test_02_8_streaming_export(client, shop, measured):
                         "Send it in pieces as they are written (StreamingHttpResponse) [hint 2]",
                         pytrace=False)
     ratio = held[1] / held[0]
-    measured(f"{held[0] / 2**20:.1f} → {held[1] / 2**20:.1f}",
-             target=f"about the same for {sizes[0]:,} and {sizes[1]:,} lines",
+    measured(f"{held[0] / 2**20:.1f} for {sizes[0]:,} lines, {held[1] / 2**20:.1f} for "
+             f"{sizes[1]:,}", target="about the same",
              unit="MiB held when the first lines leave")
     assert ratio < 2, (
         f"when its first lines leave, the streamed export already holds "

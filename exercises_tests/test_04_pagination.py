@@ -150,8 +150,9 @@ def test_04_1_order_list_pages(client, shop, measured):
                     "give the Paginator the queryset, not a list, and it asks for one page")
         counts.append(count)
         lengths.append(len(response.content))
-    measured(f"{counts[0]} → {counts[1]} queries, {lengths[0] // 1024} → {lengths[1] // 1024} KiB",
-             target=f"the same for {sizes[0]:,} and {sizes[1]:,} orders")
+    measured(f"{sizes[0]:,} orders: {counts[0]} queries, {lengths[0] // 1024} KiB; "
+             f"{sizes[1]:,} orders: {counts[1]} queries, {lengths[1] // 1024} KiB",
+             target="the same for both")
     assert counts[0] == counts[1], (
         f"page 1 ran {counts[0]} queries with {sizes[0]} orders and {counts[1]} with {sizes[1]}"
     )
@@ -371,7 +372,7 @@ def test_04_3_admin_changelist(client, shop, measured):
             )
         counts.append((len(shown), count))
     (few_rows, few), (many_rows, many) = counts
-    measured(f"{few} → {many}", target=f"the same count for {few_rows} and {many_rows} rows",
+    measured(f"{few} for {few_rows} rows, {many} for {many_rows}", target="the same count",
              unit="queries")
     assert few == many, (
         f"the change list ran {few} queries for {few_rows} rows and {many} for {many_rows}: "
@@ -427,8 +428,8 @@ def test_04_4_admin_change_form(client, shop, measured):
         results.append((Customer.objects.count(), Product.objects.count(), count,
                         len(response.content)))
     (c1, p1, q1, b1), (c2, p2, q2, b2) = results
-    measured(f"{q1} → {q2} queries, {b1 // 1024} → {b2 // 1024} KiB",
-             target=f"the same for {c1}/{p1} and {c2}/{p2} customers/products")
+    measured(f"{c1} customers, {p1} products: {q1} queries, {b1 // 1024} KiB; {c2} and {p2}: "
+             f"{q2} queries, {b2 // 1024} KiB", target="the same for both")
     assert q1 == q2, f"the change form ran {q1} queries, then {q2} with more rows in the tables"
     assert b2 < 1.3 * b1, (
         f"the change form grew from {b1:,} to {b2:,} bytes with {c2} customers and {p2} "

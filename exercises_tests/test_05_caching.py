@@ -146,7 +146,7 @@ def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
         counts.append(count)
     first, second = responses
     assert first.status_code == second.status_code == 200
-    measured(f"{counts[0]} → {counts[1]}", target="0 queries for the second anonymous request",
+    measured(f"first anonymous request {counts[0]}, second {counts[1]}", target="0 for the second",
              unit="queries")
     assert first.content == second.content, "the cached page differs from the page it caches"
     only_the_count = all("COUNT(" in sql.upper() and '"shop_order"' in sql for sql in statements)
@@ -281,7 +281,7 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, mea
     shop("tiny")
     computed, rows = _best()
     cached, again = _best()
-    measured(f"{computed} → {cached}", target="0 queries once computed", unit="queries")
+    measured(f"first call {computed}, second call {cached}", target="0 once computed", unit="queries")
     assert again == rows, "the cached best sellers differ from the computed ones"
     assert cached == 0, (
         f"the second call ran {_queries(cached)}: keep the result in the cache [hint 2]")
