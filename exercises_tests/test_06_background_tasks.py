@@ -120,6 +120,17 @@ def _customer_and_products():
     return customer, products
 
 
+def _request_report(client, fmt: str = "csv"):
+    """POST a report request; the view's own error is reported in one line."""
+    try:
+        return client.post(reverse("shop:request_sales_report"), {"format": fmt})
+    except Exception as error:  # noqa: BLE001
+        hint = " (is the Celery app loaded when Django starts? config/__init__.py)" \
+            if "Connection refused" in str(error) else ""
+        pytest.fail(f"requesting a report raised {type(error).__name__}: {error}{hint}",
+                    pytrace=False)
+
+
 def _place_order(client, customer, products):
     from shop.models import Order
 
@@ -290,9 +301,8 @@ def test_06_3_report_jobs(shop, workers, measured):
     from shop.reports import report_csv, sales_report
 
     client = Client()
-    url = reverse("shop:request_sales_report")
     started = time.perf_counter()
-    response = client.post(url, {"format": "csv"})
+    response = _request_report(client, "csv")
     elapsed = (time.perf_counter() - started) * 1000
     assert response.status_code == 202, (
         f"requesting a report answered {response.status_code} after {elapsed:.0f} ms: answer "
@@ -316,7 +326,7 @@ def test_06_3_report_jobs(shop, workers, measured):
     assert status.json().get("state") == "queued", (
         f"with no worker running the job is {status.json().get('state')!r}, not \"queued\""
     )
-    pdf = client.post(url, {"format": "pdf"})
+    pdf = _request_report(client, "pdf")
     assert pdf.status_code == 202
 
     workers.start()
@@ -549,7 +559,7 @@ def test_06_5_survives_a_killed_worker(shop, workers, mail_server, measured):
     mail_server.behave(delay_seconds=60)
     received = worker.log().count(" received")
     oom, _ = _place_order(client, customer, products)
-    requested = client.post(reverse("shop:request_sales_report"), {"format": "csv"})
+    requested = _request_report(client)
     assert requested.status_code == 202, (
         f"requesting a report answered {requested.status_code}: make report jobs work (06.3) first"
     )
@@ -589,7 +599,7 @@ def test_06_5_survives_a_killed_worker(shop, workers, mail_server, measured):
     if not _wait(lambda: _confirmations(mail_server, twice), 20.0):
         pytest.fail(f"the confirmation of order #{twice.pk} did not reach the mail server within "
                     f"20 s: {worker.last_error()}", pytrace=False)
-    requested = client.post(reverse("shop:request_sales_report"), {"format": "csv"})
+    requested = _request_report(client)
     assert requested.status_code == 202, (
         f"requesting a report answered {requested.status_code}: make report jobs work (06.3) first"
     )
