@@ -61,7 +61,14 @@ def decoded(message: dict) -> tuple[list, dict]:
 
 def pool_processes(worker: Worker) -> list[int]:
     """The pool's processes of a running prefork worker: the children of its main process."""
+    import subprocess
+
     parent = worker.process.pid if worker.process else None
+    if parent is None:
+        return []
+    if not Path("/proc").is_dir():  # macOS: ask pgrep
+        found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split()]
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

@@ -385,7 +385,7 @@ else:
     report(seconds=time.monotonic() - started, error=None)
 """
 
-HANG_LIMIT = 20.0  # seconds a send may wait for a mail server that accepted and then hangs
+HANG_LIMIT = 15.0  # seconds a send may wait for a mail server that accepted and then hangs
 PROBES = {0: 6, 2: 10, 12: 1, 50: 1}  # retries already made: how many task messages
 
 
@@ -574,6 +574,9 @@ def test_06_5_survives_a_killed_worker(shop, workers, mail_server, measured):
                     f"{worker.last_error()}", pytrace=False)
     time.sleep(0.3)  # the email is with the mail server, which is thinking
     killed = kill_pool_processes(worker)
+    if not killed:
+        pytest.fail("the grader found no pool process of the worker to kill (its own "
+                    "problem, not yours): run the check again", pytrace=False)
     mail_server.behave(delay_seconds=0)
     mails = _wait(lambda: _confirmations(mail_server, oom), 10.0)
     final, seen = _wait_for_job(client, oom_status, 10.0)
