@@ -408,6 +408,7 @@ def test_06_4_retry_with_backoff(shop, workers, broker, mail_server, project, tm
             hang["failure"] = str(error)
 
     prober = threading.Thread(target=send_to_hanging_server, daemon=True)
+    hang["started"] = time.monotonic()
     prober.start()
     try:
         _retries_and_backoff(workers, broker, mail_server, measured, prober, hang)
@@ -473,8 +474,9 @@ def _retries_and_backoff(workers, broker, mail_server, measured, prober, hang) -
     _wait(lambda: all(run for runs in probed().values() for run in runs), 15.0)
     seen = {retries: [run[0] if run else "no run" for run in runs]
             for retries, runs in probed().items()}
-    assert "no run" not in seen[50], (
-        f"a confirmation that already failed 50 times did not run within 15 s ({seen[50]})"
+    assert not any("no run" in runs for runs in seen.values()), (
+        f"the worker did not run every copy of {name} within 15 s: {seen} "
+        f"({worker.last_error()})"
     )
     assert seen[50] == ["failed"], (
         f"a confirmation that already failed 50 times was retried again (in "
@@ -503,8 +505,9 @@ def _retries_and_backoff(workers, broker, mail_server, measured, prober, hang) -
     )
 
     # 3. The mail server that hangs (sent to while the rest ran).
-    prober.join(HANG_LIMIT)
-    assert not prober.is_alive(), (
+    # (starting a process under production settings takes a second or two more)
+    prober.join(max(0.0, hang["started"] + HANG_LIMIT + 3.0 - time.monotonic()))
+    assert not prober.is_alive() and hang.get("seconds", 0) <= HANG_LIMIT, (
         f"a mail server that accepted the connection and then hung held the sender for more "
         f"than {HANG_LIMIT:.0f} s: without a timeout a worker's process (or a request) waits "
         "with it for good and nothing is retried; give the mail connection a timeout "
