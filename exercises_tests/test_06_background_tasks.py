@@ -5,6 +5,12 @@ per test) to a ``celery -A config worker`` process that the grader starts,
 kills and restarts; email goes to an SMTP server started for the grader,
 which can refuse, delay or hold mail. The tests are transactional, so the
 worker (another process) sees what the test commits.
+
+The grader never imports the project's Celery app itself (it talks to the broker
+with a client of its own): the project must load it when Django starts, as a
+deployment does, or a grader's import would make a later exercise pass. A worker
+is killed whole (a deploy, a pulled plug) and, apart, only its pool processes (the
+OOM killer picks the process that holds the memory).
 """
 
 from __future__ import annotations
