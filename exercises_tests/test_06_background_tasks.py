@@ -593,7 +593,8 @@ def test_06_5_survives_a_killed_worker(shop, workers, mail_server, measured):
     final, seen = _wait_for_job(client, oom_status, 10.0)
     lost_words = (
         "with acks_late alone, Celery acknowledges a task whose process died and records it as "
-        "failed (WorkerLostError); reject_on_worker_lost=True hands it back to the queue")
+        "failed (WorkerLostError); reject_on_worker_lost=True hands it back to the queue at "
+        "once (retry_on_worker_lost=True retries it after default_retry_delay, 3 minutes)")
     assert mails, (
         f"the pool process sending the confirmation of order #{oom.pk} was killed "
         f"({len(killed)} pool processes killed, the worker itself lived on) and the "
