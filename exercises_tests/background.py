@@ -48,6 +48,52 @@ def queued(broker) -> list[dict]:
     return [m for m in found if "task" in m.get("headers", {})]
 
 
+def decoded(message: dict) -> tuple[list, dict]:
+    """The positional and keyword arguments of a task message (Celery's protocol 2, JSON)."""
+    import base64
+
+    body = message.get("body", "")
+    if message.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    args, kwargs, _embed = json.loads(body)
+    return list(args), dict(kwargs)
+
+
+def pool_processes(worker: Worker) -> list[int]:
+    """The pool's processes of a running prefork worker: the children of its main process."""
+    import subprocess
+
+    parent = worker.process.pid if worker.process else None
+    if parent is None:
+        return []
+    if not Path("/proc").is_dir():  # macOS: ask pgrep
+        found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split()]
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_pool_processes(worker: Worker) -> list[int]:
+    """SIGKILL the pool's processes and leave the worker's main process alone: what the
+    kernel's OOM killer does to the process that holds the memory."""
+    import signal
+
+    killed = pool_processes(worker)
+    for pid in killed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return killed
+
+
 def database_env() -> dict[str, str]:
     """Environment that points a separate process at the test database."""
     from django.db import connection
