@@ -194,8 +194,11 @@ def _unpack_docs(archive: Path, target: Path) -> None:
 
 
 def _drop_other_versions(folder: Path, package: str, keep: str) -> None:
-    for old in folder.glob(f"{normalize(package)}-*"):
-        if old.name != keep and old.is_dir():
+    """Remove this package's other versions: ``django-5.1.4``, never ``django-extensions-4.1``
+    (a version starts with a digit)."""
+    other = re.compile(rf"{re.escape(normalize(package))}-\d")
+    for old in folder.iterdir():
+        if other.match(old.name) and old.name != keep and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
 
 

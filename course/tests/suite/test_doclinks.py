@@ -207,11 +207,12 @@ def test_only_the_docs_folder_is_kept_once_per_version(tmp_path: Path,
 
     monkeypatch.setattr(docsources, "_pip_download", download)
     (tmp_path / "cache" / "django-5.1").mkdir(parents=True)  # an older pin, dropped
+    (tmp_path / "cache" / "django-extensions-4.1").mkdir()  # another package, kept
     first = docsources.fetch({"Django": "5.2.19"})
     second = docsources.fetch({"Django": "5.2.19"})
     assert first == second == {"Django": tmp_path / "cache" / "django-5.2.19"}
     assert downloads == [{"Django": "5.2.19"}]
     assert sorted(p.name for p in (tmp_path / "cache").iterdir() if p.name != ".lock") == [
-        "django-5.2.19"]
+        "django-5.2.19", "django-extensions-4.1"]
     assert [p.name for p in first["Django"].rglob("*")] == ["index.txt"]
     assert not (tmp_path / "escape.txt").exists()
