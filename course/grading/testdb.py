@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,9 +90,24 @@ def _postgres_clone(connection, key: str, test_name: str) -> None:
                 "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid DESC",
                 [PREFIX + "%"]).fetchall()[KEEP:]
             for (name,) in stale:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
+                _drop_database(admin, name)
+        _drop_database(admin, test_name)
         admin.execute(f'CREATE DATABASE "{test_name}" TEMPLATE "{template}"')
+
+
+def _drop_database(admin, name: str, attempts: int = 8) -> None:
+    """DROP DATABASE … WITH (FORCE), again a moment later while a session it may not end is
+    still connected (the server refuses to end another role's or a superuser's session)."""
+    import psycopg
+
+    for attempt in range(attempts):
+        try:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25 * (attempt + 1))
 
 
 def _drop(connection, test_name: str) -> None:
@@ -99,7 +115,7 @@ def _drop(connection, test_name: str) -> None:
         Path(test_name).unlink(missing_ok=True)
     else:
         with _admin(connection) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
+            _drop_database(admin, test_name)
 
 
 @contextmanager
