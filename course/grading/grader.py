@@ -4,9 +4,9 @@ The checks run in a pytest subprocess (several side by side for a chapter that
 says its graders mostly wait), each with its own Redis databases, with a
 per-test time limit enforced from outside the test process (``watchdog``): a
 learner's infinite loop becomes "timed out after N s", with where it was stuck,
-for that exercise, and grading goes on, whatever the learner's code catches. A syntax error in an exercise's file is
-reported as one line naming the file and line; the other exercises are still
-graded.
+for that exercise, and grading goes on, whatever the learner's code catches. A
+syntax error is one line naming the file and line, for every exercise whose
+code loads that file; the other exercises are still graded.
 """
 
 from __future__ import annotations

@@ -97,8 +97,8 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
     entry = _results.get(nodeid)
     if entry and entry["outcome"] == "timeout" and _stacks is not None:
         _stacks.flush()
-        where = stuck_at(open(f"{path}.stacks", encoding="utf-8").read(),
-                         os.environ.get("COURSE_TARGET_DIR", ""))
+        with open(f"{path}.stacks", encoding="utf-8") as dumped:
+            where = stuck_at(dumped.read(), os.environ.get("COURSE_TARGET_DIR", ""))
         if where:
             entry["message"] += f" (still running {where})"
     _write_atomically(path, json.dumps(_results, indent=1, default=str))

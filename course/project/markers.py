@@ -49,4 +49,3 @@ def intact(exercise_id: str, shipped: str, current: str) -> bool:
                    for start in range(len(stripped) - len(block) + 1)):
             return False
     return True
-
