@@ -146,8 +146,7 @@ def test_02_1_product_detail_reviews(client, shop, measured):
         assert shown == expected, (
             "the reviews are not newest first: keep the order_by(\"-created_at\") [hint 3]"
         )
-    measured(f"{counts[0]} for 3 reviews, {counts[1]} for 12", target="the same count",
-             unit="queries")
+    measured(f"{counts[0]} queries for 3 reviews, {counts[1]} for 12", target="the same count")
     _check_queries("the product page", sizes, counts, statements, "reviews", bound=15,
                    hints={"shop_customer": 2}, default_hint=2)
 
@@ -229,8 +228,8 @@ def test_02_2_customer_dashboard(client, shop, measured):
             assert match["total"] == str(order.total()), (
                 f"order #{order.pk} should show the total {order.total()} EUR, not {match['total']}"
             )
-    measured(f"{counts[0]} for {sizes[0]} orders, {counts[1]} for {sizes[1]}",
-             target="the same count", unit="queries")
+    measured(f"{counts[0]} queries for {sizes[0]} orders, {counts[1]} for {sizes[1]}",
+             target="the same count")
     _check_queries("the dashboard", sizes, counts, statements, "orders", bound=14,
                    hints={"shop_orderitem": 2, "shop_product": 3, "shop_order": 2},
                    default_hint=2)
@@ -303,8 +302,7 @@ def test_02_3_product_list_ratings(client, shop, measured):
     _, _, html, _ = _get(client, url)
     _check_product_rows(html, list(active.filter(category=category)),
                         f"the product list of one category ({url})")
-    measured(f"{counts[0]} for 10 products, {counts[1]} for 30", target="the same count",
-             unit="queries")
+    measured(f"{counts[0]} queries for 10 products, {counts[1]} for 30", target="the same count")
     _check_queries("the product list", sizes, counts, statements, "products", bound=11,
                    hints={"shop_category": 2, "shop_tag": 2, "shop_review": 2}, default_hint=2)
 
@@ -348,9 +346,8 @@ def test_02_4_order_list(client, shop, measured):
         listed = [pk for pk in rows if pk in {o.pk for o in expected}]
         assert listed == [o.pk for o in expected], "the orders are no longer newest first"
     assert shown_orders[0] < shown_orders[1]
-    measured(f"{counts[0]} for {rows_shown[0]} orders, {counts[1]} for {rows_shown[1]}",
-             target="the same count",
-             unit="queries")
+    measured(f"{counts[0]} queries for {rows_shown[0]} orders, {counts[1]} for {rows_shown[1]}",
+             target="the same count")
     _check_queries("the order list", rows_shown, counts, statements, "orders shown", bound=12,
                    hints={"shop_customer": 2, "shop_orderitem": 2}, default_hint=2)
 
@@ -535,8 +532,8 @@ def test_02_6_bulk_price_change(shop, measured):
             f"not {changed!r}"
         )
     assert sizes[0] < sizes[1]
-    measured(f"{counts[0]} for {sizes[0]} products, {counts[1]} for {sizes[1]}",
-             target="the same count", unit="queries")
+    measured(f"{counts[0]} queries for {sizes[0]} products, {counts[1]} for {sizes[1]}",
+             target="the same count")
     if counts[0] != counts[1]:
         pytest.fail(f"change_prices ran {counts[0]} queries for {sizes[0]} products and "
                     f"{counts[1]} for {sizes[1]}: one write per product. Write the new prices "
@@ -589,8 +586,7 @@ def test_02_7_api_fetches_less(client, shop, measured):
         assert not loading, (
             f"the API still loads every product's description: {loading[0][:200]} [hint 2]"
         )
-    measured(f"{counts[0]} for 10 products, {counts[1]} for 30", target="the same count",
-             unit="queries")
+    measured(f"{counts[0]} queries for 10 products, {counts[1]} for 30", target="the same count")
     top = _repeated_table(statements[1])
     if counts[0] != counts[1] and top and top[0] == "shop_product":
         pytest.fail(
@@ -744,9 +740,9 @@ def test_02_8_streaming_export(client, shop, measured):
                         "Send it in pieces as they are written (StreamingHttpResponse) [hint 2]",
                         pytrace=False)
     ratio = held[1] / held[0]
-    measured(f"{held[0] / 2**20:.1f} for {sizes[0]:,} lines, {held[1] / 2**20:.1f} for "
-             f"{sizes[1]:,}", target="about the same",
-             unit="MiB held when the first lines leave")
+    measured(f"{held[0] / 2**20:.1f} MiB for {sizes[0]:,} lines, {held[1] / 2**20:.1f} MiB "
+             f"for {sizes[1]:,}", target="about the same",
+             unit="held when the first lines leave")
     assert ratio < 2, (
         f"when its first lines leave, the streamed export already holds "
         f"{held[1] / 2**20:.1f} MiB for {sizes[1]:,} lines against {held[0] / 2**20:.1f} MiB for "
@@ -795,8 +791,8 @@ def test_02_9_place_order_in_bulk(client, shop, measured, mailoutbox):
                 f"the confirmation of an order of {size} lines does not name {product.name}")
         assert f"{sum(2 * p.price for p in products[:size]):.2f}" in mail.body, (
             "the confirmation no longer shows the order's total")
-    measured(f"{email_counts[0]} for 2 lines, {email_counts[1]} for 6",
-             target=f"the same, at most {EMAIL_LIMIT}", unit="queries (email)")
+    measured(f"{email_counts[0]} queries for 2 lines, {email_counts[1]} for 6",
+             target=f"the same, at most {EMAIL_LIMIT}", unit="(the confirmation email)")
     assert email_counts[0] == email_counts[1] and email_counts[0] <= EMAIL_LIMIT, (
         f"writing the confirmation ran {email_counts[0]} queries for 2 lines and "
         f"{email_counts[1]} for 6 (at most {EMAIL_LIMIT}, the same for both): the template "
@@ -817,8 +813,8 @@ def test_02_9_place_order_in_bulk(client, shop, measured, mailoutbox):
         assert saved == wanted, (
             f"the order of {size} lines was saved as {saved}, not {wanted} (product id, "
             "quantity, unit price): each line keeps its own product's price")
-    measured(f"{counts[0]} for 2 lines, {counts[1]} for 6", target=f"the same, at most "
-             f"{PLACE_ORDER_LIMIT}", unit="queries")
+    measured(f"{counts[0]} queries for 2 lines, {counts[1]} for 6", target=f"the same, at most "
+             f"{PLACE_ORDER_LIMIT}")
     assert counts[0] == counts[1], (
         f"placing an order ran {counts[0]} queries for 2 lines and {counts[1]} for 6: each line "
         "reads its product or saves itself on its own (an N+1) [hint 2]")

@@ -372,8 +372,7 @@ def test_04_3_admin_changelist(client, shop, measured):
             )
         counts.append((len(shown), count))
     (few_rows, few), (many_rows, many) = counts
-    measured(f"{few} for {few_rows} rows, {many} for {many_rows}", target="the same count",
-             unit="queries")
+    measured(f"{few} queries for {few_rows} rows, {many} for {many_rows}", target="the same count")
     assert few == many, (
         f"the change list ran {few} queries for {few_rows} rows and {many} for {many_rows}: "
         "a query per row, each order asked for its items on its own [hint 2]"
