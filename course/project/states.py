@@ -209,8 +209,12 @@ def _built(name: str, steps_used: list[Any]) -> Path:
             return destination  # another process built it meanwhile
         building = paths.REFERENCE / f".{name}.building-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
-        _export_shipped_starter(building)
-        _apply_steps(steps_used, building)
+        try:
+            _export_shipped_starter(building)
+            _apply_steps(steps_used, building)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)  # a step that does not apply
+            raise
         (building / ".course-state").write_text(key)
         if destination.exists():
             old = paths.REFERENCE / f".{name}.old-{os.getpid()}"
