@@ -188,6 +188,24 @@ PAGE_SIZE_PARAMETERS = ("page_size", "per_page", "limit", "size")
 MOST_ROWS_PER_PAGE = 1_000
 
 
+def _follow_next(client, url: str | None, limit: int, what: str, hint: int):
+    """Follow `next` from ``url`` until it is null (at most ``limit`` pages): each page's
+    number, JSON, query count and SQL. No page may skip rows with OFFSET."""
+    number = 0
+    while url and number <= limit:
+        number += 1
+        response, count, statements = counted(client.get, url)
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        data = json.loads(response.content)
+        offsets = [sql for sql in statements if re.search(r"\bOFFSET\b", sql, re.IGNORECASE)]
+        assert not offsets, (
+            f"page {number} of {what} skips rows with OFFSET, which reads and throws away every "
+            f"earlier row (…{offsets[0][-60:]}) [hint {hint}]"
+        )
+        yield number, data, count, statements
+        url = _local(data["next"]) if data.get("next") else None
+
+
 def _walk_api(client, url: str | None, limit: int) -> tuple[list[int], list[tuple[int, int]]]:
     """Follow `next` from ``url`` until it is null: the ids sent, and (queries, rows) per page.
 
@@ -198,20 +216,14 @@ def _walk_api(client, url: str | None, limit: int) -> tuple[list[int], list[tupl
     _, _, pending_count = counted(Order.objects.filter(status="pending").count)  # middleware
     walked: list[int] = []
     pages: list[tuple[int, int]] = []
-    while url and len(pages) <= limit:
-        response, count, statements = counted(client.get, url)
-        assert response.status_code == 200, f"{url} answered {response.status_code}"
-        data = json.loads(response.content)
+    for number, data, count, statements in _follow_next(client, url, limit, "the orders API",
+                                                        hint=2):
         assert "results" in data and "next" in data, (
-            f"{url} answered without `results` and `next` (null on the last page) [hint 1]"
+            f"page {number} of the orders API answered without `results` and `next` (null on "
+            "the last page) [hint 1]"
         )
         results = data["results"]
-        what = f"page {len(pages) + 1} of the orders API"
-        offsets = [sql for sql in statements if re.search(r"\bOFFSET\b", sql, re.IGNORECASE)]
-        assert not offsets, (
-            f"{what} skips rows with OFFSET, which reads and throws away every earlier row "
-            f"(…{offsets[0][-60:]}) [hint 2]"
-        )
+        what = f"page {number} of the orders API"
         totals = [sql for sql in statements if sql not in pending_count
                   and re.match(r"\s*SELECT\s+COUNT\(", sql, re.I) and '"shop_order"' in sql]
         assert not totals, (
@@ -228,7 +240,6 @@ def _walk_api(client, url: str | None, limit: int) -> tuple[list[int], list[tupl
         )
         pages.append((count, len(results)))
         walked.extend(row["id"] for row in results)
-        url = _local(data["next"]) if data.get("next") else None
     return walked, pages
 
 
@@ -474,17 +485,9 @@ def _catalogue(count: int) -> list[int]:
 def _walk(client, url: str, limit: int = 400) -> tuple[list[dict], list[tuple[int, int]]]:
     rows: list[dict] = []
     pages: list[tuple[int, int]] = []
-    current: str | None = url
-    while current and len(pages) < limit:
-        response, count, statements = counted(client.get, current)
-        assert response.status_code == 200, f"{current} answered {response.status_code}"
-        offsets = [sql for sql in statements if re.search(r"\bOFFSET\b", sql, re.IGNORECASE)]
-        assert not offsets, (
-            f"page {len(pages) + 1} of the catalogue skips rows with OFFSET: {offsets[0][:160]}")
-        data = json.loads(response.content)
+    for _, data, count, _ in _follow_next(client, url, limit, "the catalogue", hint=1):
         pages.append((count, len(data["results"])))
         rows.extend(data["results"])
-        current = _local(data["next"]) if data.get("next") else None
     return rows, pages
 
 

@@ -271,8 +271,14 @@ import sys
 from shop.models import Order
 order = Order.objects.order_by("pk").first()
 order.save()
-report(saved=order.pk, imported="shop.bestsellers" in sys.modules)
+report(saved=order.pk, imported=%r in sys.modules)
 """
+
+
+def _order_saved_elsewhere(project, module: str) -> dict:
+    """Save an order in another process that runs the project as a worker or a shell would
+    (never loading the views); say whether ``module`` (the receivers' home) got imported."""
+    return project.probe("grading_settings", SAVE_ORDER_PROBE % module)
 
 
 def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, measured):
@@ -348,7 +354,7 @@ def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, mea
     still_fresh("an order of 3,000 units was deleted (an Order deleted)")
 
     _best()
-    saved = project.probe("grading_settings", SAVE_ORDER_PROBE)
+    saved = _order_saved_elsewhere(project, "shop.bestsellers")
     recomputed, _ = _best()
     assert recomputed > 0, (
         "an order saved in another process (a Celery worker, the admin on another app server, "
@@ -785,14 +791,6 @@ def test_05_3_sidebar_fragment(client, shop, redis_db, measured):
 
 # --------------------------------------------------------------------------- 05.8
 
-SAVE_ORDER_REPORT_PROBE = """
-import sys
-from shop.models import Order
-Order.objects.order_by("pk").first().save()
-report(imported="shop.reports" in sys.modules)
-"""
-
-
 def _report_lines(client) -> tuple[int, dict[str, str]]:
     """The order-line queries a CSV request ran, and the CSV's figures by (section, key)."""
     import csv
@@ -865,7 +863,7 @@ def test_05_8_sales_report_cached(client, shop, redis_db, project, measured):
             "the cached report when an Order or an OrderItem changes [hint 2]")
 
     _report_lines(client)
-    saved = project.probe("grading_settings", SAVE_ORDER_REPORT_PROBE)
+    saved = _order_saved_elsewhere(project, "shop.reports")
     recomputed, _ = _report_lines(client)
     assert recomputed > 0, (
         "after an order saved by another process (a Celery worker, a shell, the admin on another "

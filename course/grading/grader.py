@@ -177,15 +177,14 @@ def run_tests(
 
     The services must be up (:func:`grade` starts them).
     """
-    from course.grading import pytest_plugin, watchdog
+    from course.grading import watchdog
 
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp, grading_slot() as slot:
         results = Path(tmp) / "results.json"
         data, output = watchdog.run_watched(
             lambda ids: pytest_command(ids, time_limit), node_ids,
             env=grading_env(target, results, database, slot), cwd=paths.EXERCISES_TESTS,
-            results=results, time_limit=time_limit,
-            stuck_at=lambda stacks: pytest_plugin.stuck_at(stacks, str(target)))
+            results=results, time_limit=time_limit, target=str(target))
     return data, output
 
 
@@ -239,12 +238,9 @@ def _last_error_line(output: str) -> str:
 def _verdict_for(
     exercise: Exercise, data: dict[str, dict[str, Any]], output: str, time_limit: int
 ) -> Verdict:
-    entries = []
-    for test in exercise.tests:
-        entry = data.get(test) or next(
-            (value for key, value in data.items() if key.endswith(test)), None
-        )
-        entries.append(entry)
+    from course.grading.watchdog import result_for
+
+    entries = [result_for(test, data) for test in exercise.tests]
     measured = [m for e in entries if e for m in e.get("measured", [])]
     duration = sum(e.get("duration", 0.0) for e in entries if e)
     if any(e is None for e in entries):

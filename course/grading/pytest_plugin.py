@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from course.grading.watchdog import stuck_at
+
 _results: dict[str, dict[str, Any]] = {}
 _stacks: Any = None  # the open file faulthandler writes to
 
@@ -105,22 +107,6 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
     if os.path.exists(f"{path}.running"):
         os.remove(f"{path}.running")
 
-
-def stuck_at(stacks: str, target: str) -> str:
-    """Where a stuck test was, from a faulthandler dump: the innermost frame in the project
-    under test ("shop/query_budget.py line 7, in query_budget"), or "" when none is."""
-    root = target.rstrip("/") + "/"
-    for line in stacks.splitlines():  # innermost frame first, thread after thread
-        line = line.strip()
-        if not line.startswith('File "'):
-            continue
-        path, _, rest = line[len('File "'):].partition('"')
-        if target and path.startswith(root):
-            number = rest.split("line", 1)[-1].strip()
-            lineno, _, function = number.partition(" in ")
-            return f"at {path[len(root):]} line {lineno.strip()}" + (
-                f", in {function.strip()}" if function.strip() else "")
-    return ""
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -38,8 +38,10 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
     process.wait()
 
 
-def _matches(node_id: str, key: str) -> bool:
-    return key == node_id or key.endswith(node_id)
+def result_for(node_id: str, results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The result recorded for ``node_id`` (pytest may key it with a longer path)."""
+    return results.get(node_id) or next(
+        (value for key, value in results.items() if key.endswith(node_id)), None)
 
 
 def run_watched(
@@ -50,12 +52,12 @@ def run_watched(
     cwd: Path,
     results: Path,
     time_limit: float,
-    stuck_at: Callable[[str], str],
+    target: str,
 ) -> tuple[dict[str, dict[str, Any]], str]:
     """Run ``command(node_ids)`` until every node id has a result or was stopped.
 
-    Returns the merged per-node results and the processes' output. ``stuck_at(stacks)``
-    turns a faulthandler dump into "at shop/x.py line 7" (or "").
+    Returns the merged per-node results and the processes' output; a stopped test says
+    where it was stuck in the project at ``target``.
     """
     env = {**env, "COURSE_TIME_LIMIT": str(int(time_limit))}
     merged: dict[str, dict[str, Any]] = {}
@@ -89,7 +91,7 @@ def run_watched(
         merged.update(found)
         if stopped:
             where = stuck_at(stacks_file.read_text(encoding="utf-8", errors="replace")
-                             if stacks_file.exists() else "")
+                             if stacks_file.exists() else "", target)
             merged[stopped] = {
                 "outcome": "timeout",
                 "message": f"timed out after {int(time_limit)} s"
@@ -98,8 +100,25 @@ def run_watched(
                              "what the code catches",
                 "measured": [], "duration": time_limit,
             }
-        done = [n for n in remaining if any(_matches(n, key) for key in merged)]
+        done = [n for n in remaining if result_for(n, merged) is not None]
         if not stopped or not done:
             break  # finished, or crashed before a test ended: report what there is
         remaining = [n for n in remaining if n not in done]
     return merged, "\n".join(outputs)
+
+
+def stuck_at(stacks: str, target: str) -> str:
+    """Where a stuck test was, from a faulthandler dump: the innermost frame in the project
+    under test ("shop/query_budget.py line 7, in query_budget"), or "" when none is."""
+    root = target.rstrip("/") + "/"
+    for line in stacks.splitlines():  # innermost frame first, thread after thread
+        line = line.strip()
+        if not line.startswith('File "'):
+            continue
+        path, _, rest = line[len('File "'):].partition('"')
+        if target and path.startswith(root):
+            number = rest.split("line", 1)[-1].strip()
+            lineno, _, function = number.partition(" in ")
+            return f"at {path[len(root):]} line {lineno.strip()}" + (
+                f", in {function.strip()}" if function.strip() else "")
+    return ""

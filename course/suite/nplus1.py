@@ -50,8 +50,7 @@ def scan(target: Path) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="course-nplus1-") as tmp:
         database = str(Path(tmp) / "scan.sqlite3")
         extra = {"COURSE_SQLITE_PATH": database, "COURSE_DB": "sqlite"}
-        commands.manage("migrate", "--no-input", "-v0", target=target, capture=True, **extra)
-        commands.manage("seed_shop", "--scale", "tiny", target=target, capture=True, **extra)
+        commands.prepare_database("tiny", target=target, **extra)
         done = subprocess.run(
             [sys.executable, "-m", "course.suite.nplus1", "--child", str(target)],
             env=commands.manage_env(target, **extra), capture_output=True, text=True,

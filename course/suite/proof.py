@@ -17,7 +17,8 @@ words the fixture expects, so a grader cannot pass what it should not.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from course import catalog as catalog_module
 from course.catalog import Exercise
@@ -58,52 +59,60 @@ def plan() -> list[tuple[str, list[Expectation]]]:
     return runs
 
 
+@dataclass
+class Outcomes:
+    """Each expectation's line, passed to ``report`` as it is judged: "ok  [db] …" when it
+    held, "BAD [db] …" (kept in ``broken``) when it did not."""
+
+    report: Callable[[str], None]
+    label: str
+    held: int = 0
+    broken: list[str] = field(default_factory=list)
+
+    def record(self, ok: bool, text: str, detail: str = "") -> None:
+        line = f"{'ok ' if ok else 'BAD'} [{self.label}] {text}" + ("" if ok else detail)
+        self.report(line)
+        if ok:
+            self.held += 1
+        else:
+            self.broken.append(line)
+
+    def result(self) -> tuple[int, list[str]]:
+        return self.held, self.broken
+
+
 def prove(database: str | None, report) -> tuple[int, list[str]]:
     """Grade every state once; ``report(line)`` gets a line per exercise. Returns how many
     expectations held and the lines of those that did not."""
     catalog = catalog_module.load()
-    label = database or "sqlite"
-    held, broken = 0, []
+    outcomes = Outcomes(report, database or "sqlite")
     for state, expected in plan():
         started = time.monotonic()
         target = states.reference_state(catalog, state)
         verdicts = grader.grade([x.exercise for x in expected], catalog, target=target,
                                 database=database)
         for expectation, verdict in zip(expected, verdicts, strict=True):
-            ok = verdict.passed == expectation.passes
             verb = "passes" if expectation.passes else "fails"
-            line = (f"{'ok ' if ok else 'BAD'} [{label}] {verdict.exercise.id} {verb} "
-                    f"{expectation.why}: {verdict.status}")
-            if not ok and verdict.message:
-                line += f" — {verdict.message}"
-            report(line)
-            if ok:
-                held += 1
-            else:
-                broken.append(line)
+            outcomes.record(verdict.passed == expectation.passes,
+                            f"{verdict.exercise.id} {verb} {expectation.why}: {verdict.status}",
+                            f" — {verdict.message}" if verdict.message else "")
         report(f"(state after {state}: {len(expected)} exercises in "
                f"{time.monotonic() - started:.1f} s)")
-    return held, broken
+    return outcomes.result()
 
 
 def prove_alone(database: str | None, report) -> tuple[int, list[str]]:
     """Grade every exercise on its own, on the final reference: each must pass alone as it
     does with its chapter, so no grader depends on what ran before it."""
     catalog = catalog_module.load()
-    label = database or "sqlite"
+    outcomes = Outcomes(report, database or "sqlite")
     target = states.reference_state(catalog, states.final_chapter(catalog))
-    held, broken = 0, []
     for exercise in catalog.exercises:
         [verdict] = grader.grade([exercise], catalog, target=target, database=database)
-        line = (f"{'ok ' if verdict.passed else 'BAD'} [{label}] {exercise.id} passes alone "
-                f"on the final state: {verdict.status}")
-        if not verdict.passed:
-            line += f" — {verdict.message}"
-            broken.append(line)
-        else:
-            held += 1
-        report(line)
-    return held, broken
+        outcomes.record(verdict.passed,
+                        f"{exercise.id} passes alone on the final state: {verdict.status}",
+                        f" — {verdict.message}")
+    return outcomes.result()
 
 
 def batches(wrongs: list[steps.Wrong]) -> list[list[steps.Wrong]]:
@@ -137,8 +146,7 @@ def prove_wrong(database: str | None, report,
     batch does not reject, or a batch whose fixtures do not apply together, is graded
     again on its own, so fixtures cannot mask or excuse each other."""
     catalog = catalog_module.load()
-    label = database or "sqlite"
-    held, broken = 0, []
+    outcomes = Outcomes(report, database or "sqlite")
     wanted = [wrong for wrong in steps.wrong_solutions(catalog)
               if not only or any(wrong.exercise.id == x or wrong.exercise.chapter_number == x
                                  for x in only)]
@@ -159,21 +167,15 @@ def prove_wrong(database: str | None, report,
                 try:
                     target = states.wrong_state(catalog, wrong)
                 except patches.PatchError as error:
-                    line = f"BAD [{label}] {wrong.exercise.id} {wrong.path.name}: {error}"
-                    report(line)
-                    broken.append(line)
+                    outcomes.record(False, f"{wrong.exercise.id} {wrong.path.name}: {error}")
                     continue
                 [verdict] = grader.grade([wrong.exercise], catalog, target=target,
                                          database=database)
             ok, detail = _judged(wrong, verdict)
-            line = (f"{'ok ' if ok else 'BAD'} [{label}] {wrong.exercise.id} rejects "
-                    f"{wrong.path.name}: {verdict.status}{detail}")
-            report(line)
-            if ok:
-                held += 1
-            else:
-                broken.append(line)
-    return held, broken
+            outcomes.record(ok, f"{wrong.exercise.id} rejects {wrong.path.name}: "
+                                f"{verdict.status}", detail)
+    return outcomes.result()
+
 
 def main(argv: list[str] | None = None) -> int:
     """For maintainers writing wrong solutions:
