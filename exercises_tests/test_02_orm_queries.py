@@ -17,6 +17,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from dashboard_page import DASHBOARD_ITEM, DASHBOARD_ORDER, ORDER_COUNT, SPEND
 from django.urls import reverse
 from django.utils import timezone
 
@@ -153,14 +154,6 @@ def test_02_1_product_detail_reviews(client, shop, measured):
 
 # --------------------------------------------------------------------------- 02.2
 
-SPEND = re.compile(r"lifetime spend <strong>([^<]*?) EUR</strong>")
-ORDER_COUNT = re.compile(r"(\d+) orders? ·")
-DASHBOARD_ORDER = re.compile(
-    r'<h3>\s*#(?P<pk>\d+) ·.*?· (?P<total>[^<]*?) EUR\s*</h3>\s*<ul>(?P<items>.*?)</ul>', re.S)
-DASHBOARD_ITEM = re.compile(r"<li>(?P<quantity>\d+) × <a [^>]*>(?P<product>[^<]*)</a> at "
-                            r"(?P<price>[^<]*)</li>")
-
-
 def test_02_2_customer_dashboard(client, shop, measured):
     from shop.models import Customer, Order, OrderItem, Product
     from shop.views.customer_dashboard import RECENT_ORDERS_ON_DASHBOARD
@@ -195,7 +188,10 @@ def test_02_2_customer_dashboard(client, shop, measured):
 
         shown = SPEND.search(html)
         context = response.context or {}
-        problem = _is_money(context["lifetime_spend"]) if "lifetime_spend" in context else ""
+        spend = context["lifetime_spend"] if "lifetime_spend" in context else None
+        if callable(spend):  # the template calls it (05.9 makes the view's values lazy)
+            spend = spend()
+        problem = "" if spend is None else _is_money(spend)
         if problem or not shown or shown[1] != f"{expected:.2f}":
             pytest.fail(
                 f"with {size} orders the lifetime spend should read {expected:.2f} EUR (every "

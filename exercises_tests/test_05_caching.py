@@ -9,7 +9,8 @@ What runs in another process runs the project the way a deployment does, so noth
 grader imports can stand in for what the project loads itself: 05.1 reads the Redis address
 from the env file under dev and production settings; 05.4 saves an order in a process that
 served no page; half of 05.5's crowd comes through a second app server on the test database;
-05.6 reads the session there; 05.7 freezes, then stops, a Redis of its own under the project.
+05.6 reads the session there; 05.7 freezes, then stops, a Redis of its own under the project;
+05.8 and 05.9 save an order in a process that never loads the views.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 
+import dashboard_page as page
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -269,16 +271,19 @@ def _shown(rows) -> list[tuple[str, int]]:
 SAVE_ORDER_PROBE = """
 import sys
 from shop.models import Order
-order = Order.objects.order_by("pk").first()
+order = Order.objects.filter(**%(filters)r).order_by("pk").first()
 order.save()
-report(saved=order.pk, imported=%r in sys.modules)
+report(saved=order.pk, imported=%(module)r in sys.modules)
 """
 
 
-def _order_saved_elsewhere(project, module: str) -> dict:
-    """Save an order in another process that runs the project as a worker or a shell would
-    (never loading the views); say whether ``module`` (the receivers' home) got imported."""
-    return project.probe("grading_settings", SAVE_ORDER_PROBE % module)
+def _order_saved_elsewhere(project, module: str, **filters) -> dict:
+    """Save an order (the first that matches ``filters``) in another process that runs the
+    project as a worker or a shell would (never loading the views); say whether ``module``
+    (the receivers' home) got imported. The other process has its own copy of the tiny shop,
+    seeded as the graders' is: the same ids."""
+    return project.probe("grading_settings",
+                         SAVE_ORDER_PROBE % {"filters": filters, "module": module})
 
 
 def test_05_4_best_sellers_cached_and_fresh(client, shop, redis_db, project, measured):
@@ -814,7 +819,8 @@ def _true_total() -> str:
                .quantize(Decimal("0.01")))
 
 
-def test_05_8_sales_report_cached(client, shop, redis_db, project, measured):
+def test_05_8_sales_report_cached(client, shop, redis_db, project, measured,
+                                  django_capture_on_commit_callbacks):
     from shop.models import Order, OrderItem
 
     shop("tiny")
@@ -854,7 +860,8 @@ def test_05_8_sales_report_cached(client, shop, redis_db, project, measured):
                           ("a line's quantity changed with save()", more_units),
                           ("an order deleted", delete)):
         before = _report_lines(client)[1]["total:revenue"]
-        change()
+        with django_capture_on_commit_callbacks(execute=True):  # as the change's commit would
+            change()
         after = _report_lines(client)[1]["total:revenue"]
         truth = _true_total()
         assert truth != before, f"the grader's change ({label}) did not change the revenue"
@@ -868,6 +875,136 @@ def test_05_8_sales_report_cached(client, shop, redis_db, project, measured):
     assert recomputed > 0, (
         "after an order saved by another process (a Celery worker, a shell, the admin on another "
         "app server), the cached report stayed in place"
+        + ("" if saved["imported"] else ", because that process never imported the module "
+           "that connects the receivers")
+        + ": connect them when Django starts, in ShopConfig.ready() (shop/apps.py) [hint 3]")
+
+
+# --------------------------------------------------------------------------- 05.9
+
+_ORDER_TABLES = ("shop_order", "shop_orderitem", "shop_product")
+
+
+def _on_orders(statements: list[str]) -> int:
+    """How many statements read orders, their lines or products."""
+    return sum(any(f'"{table}"' in sql for table in _ORDER_TABLES) for sql in statements)
+
+
+def _dashboard(browser: Client, customer) -> tuple[str, int]:
+    """The dashboard's HTML, and how many of its queries read orders, lines or products."""
+    url = reverse("shop:customer_dashboard", args=[customer.pk])
+    try:
+        response, _, statements = counted(browser.get, url)
+    except Exception as error:  # the view raised: say so in the grader's words
+        pytest.fail(f"{url} raised {type(error).__name__}: {error}", pytrace=False)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    return response.content.decode(), _on_orders(statements)
+
+
+def test_05_9_dashboard_orders_cached(shop, redis_db, project, measured,
+                                      django_capture_on_commit_callbacks, monkeypatch):
+    from datetime import timedelta
+
+    from celery import current_app
+    from django.db.models import Count
+    from django.utils import timezone
+    from shop.models import Customer, Order, OrderItem, Product
+    from shop.views.customer_dashboard import RECENT_ORDERS_ON_DASHBOARD
+
+    shop("tiny")
+    # A confirmation queued by "Order again" runs here, at once: no broker needed.
+    monkeypatch.setitem(current_app.conf, "task_always_eager", True)
+    customer, other = Customer.objects.annotate(n=Count("orders")).filter(
+        n__gte=3).order_by("pk")[:2]
+    products = list(Product.objects.filter(is_active=True).order_by("-pk")[:2])
+    newest = Order.objects.create(customer=customer, status="paid",
+                                  created_at=timezone.now() - timedelta(hours=1))
+    OrderItem.objects.bulk_create(
+        OrderItem(order=newest, product=product, quantity=2 + n, unit_price=product.price)
+        for n, product in enumerate(products))
+
+    def exact(html: str, whose, when: str, hint: int = 3) -> None:
+        wrong = page.shown(html).difference(page.truth(whose, RECENT_ORDERS_ON_DASHBOARD))
+        if wrong:
+            pytest.fail(f"{when}, the dashboard of {whose.name} is not what the database says: "
+                        f"{wrong} [hint {hint}]", pytrace=False)
+
+    first_html, first = _dashboard(Client(), customer)
+    exact(first_html, customer, "on the first visit", hint=1)
+    visitor = Client(enforce_csrf_checks=True)  # another visitor: a session of their own
+    cached_html, second = _dashboard(visitor, customer)
+    measured(f"first visit {first}, second visit {second}", target="0 on the second visit",
+             unit="queries on orders, lines and products")
+    assert first > 0, "the first visit ran no query on orders: where do they come from?"
+    if second:
+        pytest.fail(
+            f"a second visit to the same dashboard still ran {_queries(second)} on orders, "
+            "lines or products"
+            + (": nothing is cached [hint 2]" if second >= first else
+               ": a value the view computes before rendering (a count, a sum) runs on every "
+               "visit, cached fragment or not; let the template ask for it inside the "
+               "fragment [hint 2]"), pytrace=False)
+    exact(cached_html, customer, "on a second visit (from the cache)")
+
+    other_html, _ = _dashboard(Client(), other)
+    if page.shown(other_html).orders == page.shown(first_html).orders:
+        pytest.fail(f"{other.name}'s dashboard shows the orders of {customer.name}: the cached "
+                    "fragment needs a key of its own per customer (vary on customer.pk) "
+                    "[hint 2]", pytrace=False)
+    exact(other_html, other, "for a second customer", hint=2)
+
+    # "Order again" pressed on the page the visitor got from the cache.
+    press = page.order_again(cached_html, newest.pk)
+    assert press is not None, (
+        f"the dashboard has no \"Order again\" button for order #{newest.pk}: keep one per "
+        "listed order, naming it (name=\"order_id\" value=\"{{ order.pk }}\")")
+    placed = Order.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = visitor.post(press.action, press.data)
+    if response.status_code == 403:
+        pytest.fail(
+            "\"Order again\" on a dashboard served from the cache was refused (403, CSRF): the "
+            "cached fragment holds the CSRF token of the visitor who filled it; keep "
+            "{% csrf_token %} (the order-again form) outside the fragment [hint 2]",
+            pytrace=False)
+    assert response.status_code == 302 and Order.objects.count() == placed + 1, (
+        f"\"Order again\" answered {response.status_code} and placed "
+        f"{Order.objects.count() - placed} orders: it should place one and redirect")
+    exact(_dashboard(visitor, customer)[0], customer, "after \"Order again\"")
+
+    def cancel() -> None:
+        newest.status = "cancelled"
+        newest.save()
+
+    def more_units() -> None:
+        line = newest.items.order_by("pk").first()
+        line.quantity += 3
+        line.save()
+
+    def line_deleted() -> None:
+        newest.items.order_by("pk").last().delete()
+
+    def order_deleted() -> None:
+        Order.objects.filter(customer=customer).order_by("-created_at").first().delete()
+
+    for label, change in (("an order cancelled with save()", cancel),
+                          ("a line's quantity changed with save()", more_units),
+                          ("a line deleted", line_deleted),
+                          ("an order deleted", order_deleted)):
+        before = page.shown(_dashboard(visitor, customer)[0])  # cached before each change
+        with django_capture_on_commit_callbacks(execute=True):  # as the change's commit would
+            change()
+        assert page.truth(customer, RECENT_ORDERS_ON_DASHBOARD) != before, (
+            f"the grader's change ({label}) did not change the dashboard")
+        exact(_dashboard(visitor, customer)[0], customer, f"after {label}")
+
+    _dashboard(visitor, customer)
+    saved = _order_saved_elsewhere(project, "shop.views.customer_dashboard",
+                                   customer_id=customer.pk)
+    _, again = _dashboard(visitor, customer)
+    assert again > 0, (
+        "after one of the customer's orders was saved by another process (a Celery worker, a "
+        "shell, the admin on another app server), their dashboard still came from the cache"
         + ("" if saved["imported"] else ", because that process never imported the module "
            "that connects the receivers")
         + ": connect them when Django starts, in ShopConfig.ready() (shop/apps.py) [hint 3]")

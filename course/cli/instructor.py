@@ -44,8 +44,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     db = args.db or commands.learner_db()
     source = "the course's PostgreSQL database" if db == "postgres" else commands.learner_sqlite()
-    print(f"Measuring starter_project/ and the reference after chapter "
-          f"{args.through or 'the last'} on a copy of {source} …", flush=True)
+    from course import catalog
+
+    through = args.through or catalog.load().chapters[-1].number
+    print(f"Measuring starter_project/ and the reference after chapter {through} "
+          f"on a copy of {source} …", flush=True)
     rows = bench.compare_states(reference_through=args.through, repeat=args.repeat,
                                 pages=args.page, db=db)
     print(measure.table(rows))

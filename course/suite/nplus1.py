@@ -95,6 +95,13 @@ def _pages(client_for: Any) -> list[tuple[str, str, str, Any, dict[str, Any] | N
                       {"customer_id": customer.pk,
                        "product_ids": ",".join(str(product.pk) for product in products),
                        "quantities": ",".join("2" for _ in products)}))
+    if customer is not None:
+        earlier = (customer.orders.exclude(items__product__is_active=False)
+                   .annotate(n=Count("items")).order_by("-n", "pk").first())
+        if earlier is not None:
+            found.append(("order again", "post",
+                          reverse("shop:order_again", args=[customer.pk]), signed_in,
+                          {"order_id": earlier.pk}))
     # The admin: every model's list, add form, and the change and delete pages of the row
     # with the most related rows (an order with many lines, a customer with many orders).
     busiest = {

@@ -40,3 +40,7 @@ class PlaceOrderForm(forms.Form):
             raise forms.ValidationError("Quantities go from 1 to 99.")
         data["lines"] = list(zip(ids, quantities))
         return data
+
+
+class OrderAgainForm(forms.Form):
+    order_id = forms.IntegerField(min_value=1)

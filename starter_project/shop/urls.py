@@ -17,6 +17,7 @@ urlpatterns = [
     path("orders/", order_list, name="order_list"),
     path("orders/place/", checkout.place_order, name="place_order"),
     path("customers/<int:pk>/", customer_dashboard, name="customer_dashboard"),
+    path("customers/<int:pk>/order-again/", checkout.order_again, name="order_again"),
     path("reports/sales/", sales_report_page, name="sales_report"),
     path("reports/sales.csv", sales_report_csv, name="sales_report_csv"),
     path("reports/sales.pdf", sales_report_pdf, name="sales_report_pdf"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -60,8 +61,9 @@ def test_an_endless_loop_times_out_and_grading_goes_on(starter_copy: Path) -> No
         target=starter_copy, time_limit=5,
     )
     assert verdicts[0].status == grader.TIMED_OUT
-    assert verdicts[0].message.startswith(
-        "timed out after 5 s (still running at shop/query_budget.py line 6, in query_budget)")
+    # The dump catches the loop on its `while` line or on its `pass` line.
+    assert re.match(r"timed out after 5 s \(still running at shop/query_budget\.py line [67], "
+                    r"in query_budget\)", verdicts[0].message), verdicts[0].message
     assert verdicts[1].status == grader.NOT_ATTEMPTED
 
 

@@ -1,6 +1,7 @@
 """Smoke tests of the shop: every page answers, orders send email, seeding is repeatable."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -10,7 +11,7 @@ from pathlib import Path
 from celery import current_app
 from django.conf import settings
 from django.core import mail
-from django.test import TestCase, override_settings
+from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
 from shop.models import Category, Customer, Order, OrderItem, Product
@@ -109,8 +110,41 @@ class PagesTest(TestCase):
     def test_dashboard_offers_to_order_again(self):
         customer = Order.objects.order_by("pk").first().customer
         response = self.client.get(reverse("shop:customer_dashboard", args=[customer.pk]))
-        self.assertContains(response, reverse("shop:place_order"))
-        self.assertContains(response, "csrfmiddlewaretoken")
+        self.assertContains(response, reverse("shop:order_again", args=[customer.pk]))
+        self.assertContains(response, "csrfmiddlewaretoken", count=1)
+        for order in customer.orders.order_by("-created_at")[:10]:
+            self.assertContains(response, f'name="order_id" value="{order.pk}"')
+
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    def test_order_again_places_the_same_lines(self):
+        earlier = Order.objects.filter(items__product__is_active=True).order_by("pk").first()
+        earlier.items.exclude(product__is_active=True).delete()
+        browser = Client(enforce_csrf_checks=True)
+        dashboard = browser.get(reverse("shop:customer_dashboard", args=[earlier.customer_id]))
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"',
+                          dashboard.content.decode()).group(1)
+        with self.captureOnCommitCallbacks(execute=True):
+            response = browser.post(reverse("shop:order_again", args=[earlier.customer_id]),
+                                    {"order_id": earlier.pk, "csrfmiddlewaretoken": token})
+        self.assertRedirects(response, reverse("shop:customer_dashboard",
+                                               args=[earlier.customer_id]))
+        again = Order.objects.latest("pk")
+        self.assertNotEqual(again.pk, earlier.pk)
+        self.assertEqual(again.customer_id, earlier.customer_id)
+        self.assertEqual(list(again.items.order_by("pk").values_list("product", "quantity")),
+                         list(earlier.items.order_by("pk").values_list("product", "quantity")))
+        self.assertEqual(len(mail.outbox), 1)
+
+    def test_order_again_takes_only_the_customers_own_orders(self):
+        order = Order.objects.order_by("pk").first()
+        other = Customer.objects.exclude(pk=order.customer_id).order_by("pk").first()
+        orders = Order.objects.count()
+        with self.assertLogs("django.request", "WARNING"):
+            self.assertEqual(self.client.post(reverse("shop:order_again", args=[other.pk]),
+                                              {"order_id": order.pk}).status_code, 404)
+            self.assertEqual(self.client.post(reverse("shop:order_again", args=[other.pk]),
+                                              {"order_id": "x"}).status_code, 400)
+        self.assertEqual(Order.objects.count(), orders)
 
     def test_bad_order_is_refused(self):
         orders = Order.objects.count()

@@ -29,3 +29,8 @@ def customer_dashboard(request, pk):
             "lifetime_spend": lifetime_spend,
         },
     )
+
+
+# TODO(05.9): once the template caches the orders (see its TODO), whatever this view
+# computes before rendering still runs on every visit; and a customer's cached orders
+# must be forgotten the moment one of their orders or order lines changes.

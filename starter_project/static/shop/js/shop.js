@@ -6,14 +6,17 @@ document.addEventListener("DOMContentLoaded", function () {
     row.addEventListener("mouseleave", function () { row.classList.remove("highlight"); });
   });
 
-  // Ask before ordering again, and stop double submissions while the order is placed.
+  // Ask before ordering again, and send the order once however often a button is clicked.
+  // (The buttons sit outside the form and name it in their form attribute; a disabled
+  // button would not send its order_id, so a flag stops the second submission.)
   document.querySelectorAll("form.reorder").forEach(function (form) {
+    var sent = false;
     form.addEventListener("submit", function (event) {
-      if (!window.confirm("Place this order again?")) {
+      if (sent || !window.confirm("Place this order again?")) {
         event.preventDefault();
         return;
       }
-      form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+      sent = true;
     });
   });
 });
