@@ -9,11 +9,11 @@ from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
 
-SPEND = re.compile(r"lifetime spend <strong>([^<]*?) EUR</strong>")
-ORDER_COUNT = re.compile(r"(\d+) orders? ·")
-DASHBOARD_ORDER = re.compile(
+_SPEND = re.compile(r"lifetime spend <strong>([^<]*?) EUR</strong>")
+_ORDER_COUNT = re.compile(r"(\d+) orders? ·")
+_DASHBOARD_ORDER = re.compile(
     r'<h3>\s*#(?P<pk>\d+) ·.*?· (?P<total>[^<]*?) EUR\s*</h3>\s*<ul>(?P<items>.*?)</ul>', re.S)
-DASHBOARD_ITEM = re.compile(r"<li>(?P<quantity>\d+) × <a [^>]*>(?P<product>[^<]*)</a> at "
+_DASHBOARD_ITEM = re.compile(r"<li>(?P<quantity>\d+) × <a [^>]*>(?P<product>[^<]*)</a> at "
                             r"(?P<price>[^<]*)</li>")
 
 Line = tuple[int, str, str]  # quantity, product name, unit price as shown
@@ -51,13 +51,13 @@ def _ids(pks: list[int]) -> str:
 
 def shown(html: str) -> Dashboard:
     """What the page says."""
-    count = ORDER_COUNT.search(html)
-    spend = SPEND.search(html)
+    count = _ORDER_COUNT.search(html)
+    spend = _SPEND.search(html)
     orders = tuple(
         (int(match["pk"]), match["total"], tuple(sorted(
             (int(item["quantity"]), unescape(item["product"]), item["price"])
-            for item in DASHBOARD_ITEM.finditer(match["items"]))))
-        for match in DASHBOARD_ORDER.finditer(html))
+            for item in _DASHBOARD_ITEM.finditer(match["items"]))))
+        for match in _DASHBOARD_ORDER.finditer(html))
     return Dashboard(int(count[1]) if count else None, spend[1] if spend else None, orders)
 
 
@@ -91,8 +91,7 @@ class _Forms(HTMLParser):
         values = {name: value or "" for name, value in attrs}
         if tag == "form":
             key = values.get("id") or f"form-{len(self.forms)}"
-            self.forms[key] = {"action": values.get("action", ""),
-                               "method": values.get("method", "get").lower(), "fields": {}}
+            self.forms[key] = {"action": values.get("action", ""), "fields": {}}
             self._open = key
         elif tag == "input" and values.get("type") == "hidden":
             owner = values.get("form") or self._open
@@ -109,10 +108,9 @@ class _Forms(HTMLParser):
 
 @dataclass(frozen=True)
 class Submission:
-    """What a browser sends when a button is pressed."""
+    """What a browser posts when the button is pressed."""
 
     action: str
-    method: str
     data: dict[str, str]
 
 
@@ -130,5 +128,5 @@ def order_again(html: str, order_pk: int) -> Submission | None:
         if button["name"]:
             data[button["name"]] = button["value"] or ""
         if str(order_pk) in data.values():
-            return Submission(form["action"], form["method"], data)
+            return Submission(form["action"], data)
     return None

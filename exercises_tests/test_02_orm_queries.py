@@ -16,10 +16,11 @@ from datetime import timedelta
 from decimal import Decimal
 from html import unescape
 
+import dashboard_page as page
 import pytest
-from dashboard_page import DASHBOARD_ITEM, DASHBOARD_ORDER, ORDER_COUNT, SPEND
 from django.urls import reverse
 from django.utils import timezone
+from grading_pages import get_page
 
 from course.measuring.measure import body_pieces, counted, repeated
 
@@ -77,11 +78,7 @@ def _check_queries(page: str, sizes, counts, statements, unit: str, bound: int,
 
 def _get(client, url):
     """The page's queries, their SQL, its HTML and its response (with the template context)."""
-    try:
-        response, count, statements = counted(client.get, url)
-    except Exception as error:  # the view raised: say so in the grader's words
-        pytest.fail(f"{url} raised {type(error).__name__}: {error}", pytrace=False)
-    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    response, count, statements = get_page(client, url)
     return count, statements, response.content.decode(), response
 
 
@@ -176,53 +173,43 @@ def test_02_2_customer_dashboard(client, shop, measured):
                           unit_price=products[(n + k) % 6].price + Decimal("0.07") * k)
                 for k in range(2)
             )
-        expected = sum(
-            (item.unit_price * item.quantity
-             for item in OrderItem.objects.filter(order__customer=customer)
-             .exclude(order__status="cancelled")),
-            Decimal("0.00"),
-        )
         count, sql, html, response = _get(client, url)
         counts.append(count)
         statements.append(sql)
+        seen, want = page.shown(html), page.truth(customer, RECENT_ORDERS_ON_DASHBOARD)
 
-        shown = SPEND.search(html)
         context = response.context or {}
         spend = context["lifetime_spend"] if "lifetime_spend" in context else None
         if callable(spend):  # the template calls it (05.9 makes the view's values lazy)
             spend = spend()
         problem = "" if spend is None else _is_money(spend)
-        if problem or not shown or shown[1] != f"{expected:.2f}":
+        if problem or seen.spend != want.spend:
             pytest.fail(
-                f"with {size} orders the lifetime spend should read {expected:.2f} EUR (every "
+                f"with {size} orders the lifetime spend should read {want.spend} EUR (every "
                 "order but the cancelled ones): "
                 + (f"the view's lifetime_spend {problem}" if problem else
-                   _money_text_problem(shown[1], expected) if shown else "it is missing")
+                   _money_text_problem(seen.spend, Decimal(want.spend)) if seen.spend
+                   else "it is missing")
                 + " [hint 3]", pytrace=False)
-        number = ORDER_COUNT.search(html)
-        assert number and int(number[1]) == size, (
-            f"the dashboard should say {size} orders, not {number[1] if number else 'nothing'}: "
+        assert seen.order_count == size, (
+            f"the dashboard should say {size} orders, not "
+            f"{'nothing' if seen.order_count is None else seen.order_count}: "
             "count every order of the customer (.count()), not only the ones listed"
         )
-        newest = list(Order.objects.filter(customer=customer)
-                      .order_by("-created_at")[:RECENT_ORDERS_ON_DASHBOARD])
-        listed = list(DASHBOARD_ORDER.finditer(html))
-        assert [int(m["pk"]) for m in listed] == [o.pk for o in newest], (
+        listed, newest = [pk for pk, _, _ in seen.orders], [pk for pk, _, _ in want.orders]
+        assert listed == newest, (
             f"the dashboard should list the {len(newest)} newest orders, newest first "
-            f"(#{', #'.join(str(o.pk) for o in newest)}); it lists "
-            f"{', '.join('#' + m['pk'] for m in listed) or 'none'}: keep order_by(\"-created_at\")"
+            f"(#{', #'.join(map(str, newest))}); it lists "
+            f"{', '.join(f'#{pk}' for pk in listed) or 'none'}: keep order_by(\"-created_at\")"
         )
-        for order, match in zip(newest, listed, strict=True):
-            items = [(int(i["quantity"]), unescape(i["product"]), i["price"])
-                     for i in DASHBOARD_ITEM.finditer(match["items"])]
-            want = [(i.quantity, i.product.name, str(i.unit_price))
-                    for i in order.items.select_related("product").order_by("pk")]
-            assert sorted(items) == sorted(want), (
-                f"order #{order.pk} should list {len(want)} items with their products; "
-                f"it lists {items}"
+        for (pk, total, lines), (_, want_total, want_lines) in zip(seen.orders, want.orders,
+                                                                   strict=True):
+            assert lines == want_lines, (
+                f"order #{pk} should list {len(want_lines)} items with their products; "
+                f"it lists {list(lines)}"
             )
-            assert match["total"] == str(order.total()), (
-                f"order #{order.pk} should show the total {order.total()} EUR, not {match['total']}"
+            assert total == want_total, (
+                f"order #{pk} should show the total {want_total} EUR, not {total}"
             )
     measured(f"{counts[0]} queries for {sizes[0]} orders, {counts[1]} for {sizes[1]}",
              target="the same count")
@@ -639,13 +626,6 @@ def _expected_csv_digest(days: int | None = None) -> tuple[str, int]:
     return hashlib.sha256(text.encode()).hexdigest(), text.count("\n")
 
 
-def _answer(client, url):
-    try:
-        response = client.get(url)
-    except Exception as error:  # the view raised: say so in the grader's words
-        pytest.fail(f"{url} raised {type(error).__name__}: {error}", pytrace=False)
-    assert response.status_code == 200, f"{url} answered {response.status_code}"
-    return response
 
 
 def _download(client, url) -> tuple[str, int, bool]:
@@ -653,7 +633,7 @@ def _download(client, url) -> tuple[str, int, bool]:
     whether it was streamed."""
     import hashlib
 
-    response = _answer(client, url)
+    response = get_page(client, url)[0]
     digest, lines = hashlib.sha256(), 0
     for piece in body_pieces(response):
         digest.update(piece)
@@ -680,7 +660,7 @@ def _held_when_first_lines_leave(client, url) -> tuple[int, str, int, bool]:
     gc.collect()
     tracemalloc.start()
     try:
-        response = _answer(client, url)
+        response = get_page(client, url)[0]
         pieces = iter(body_pieces(response))
         for piece in pieces:
             digest.update(piece)

@@ -39,17 +39,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from course import catalog
     from course.measuring import bench, measure
-    from course.project import commands
+    from course.project import commands, states
 
     db = args.db or commands.learner_db()
     source = "the course's PostgreSQL database" if db == "postgres" else commands.learner_sqlite()
-    from course import catalog
-
-    through = args.through or catalog.load().chapters[-1].number
+    through = args.through or states.final_chapter(catalog.load())
     print(f"Measuring starter_project/ and the reference after chapter {through} "
           f"on a copy of {source} …", flush=True)
-    rows = bench.compare_states(reference_through=args.through, repeat=args.repeat,
+    rows = bench.compare_states(reference_through=through, repeat=args.repeat,
                                 pages=args.page, db=db)
     print(measure.table(rows))
     print("(yours = your starter_project/; reference = the reference solution; speedup = "

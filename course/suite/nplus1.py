@@ -1,6 +1,6 @@
 """Find N+1 queries anywhere in a project state: every page, signed in and out, the API,
-the exports, placing an order (with its confirmation email), and the admin's change lists,
-add, change and delete pages of every model.
+the exports, placing an order and ordering again (with the confirmation email), and the
+admin's change lists, add, change and delete pages of every model.
 
 Each URL is requested with every cache emptied first (a cache may hide work, never excuse
 it); a finding is a statement shape (literals as ``?``) that one request runs
@@ -89,19 +89,18 @@ def _pages(client_for: Any) -> list[tuple[str, str, str, Any, dict[str, Any] | N
     if customer is not None:
         dashboard = reverse("shop:customer_dashboard", args=[customer.pk])
         found.append(("customer dashboard (own)", "get", dashboard, signed_in, None))
-    products = list(Product.objects.filter(is_active=True).order_by("pk")[:4])
-    if customer is not None and products:
-        found.append(("place an order", "post", reverse("shop:place_order"), signed_in,
-                      {"customer_id": customer.pk,
-                       "product_ids": ",".join(str(product.pk) for product in products),
-                       "quantities": ",".join("2" for _ in products)}))
-    if customer is not None:
         earlier = (customer.orders.exclude(items__product__is_active=False)
                    .annotate(n=Count("items")).order_by("-n", "pk").first())
         if earlier is not None:
             found.append(("order again", "post",
                           reverse("shop:order_again", args=[customer.pk]), signed_in,
                           {"order_id": earlier.pk}))
+    products = list(Product.objects.filter(is_active=True).order_by("pk")[:4])
+    if customer is not None and products:
+        found.append(("place an order", "post", reverse("shop:place_order"), signed_in,
+                      {"customer_id": customer.pk,
+                       "product_ids": ",".join(str(product.pk) for product in products),
+                       "quantities": ",".join("2" for _ in products)}))
     # The admin: every model's list, add form, and the change and delete pages of the row
     # with the most related rows (an order with many lines, a customer with many orders).
     busiest = {
@@ -175,9 +174,7 @@ def _child(target: Path) -> None:
             if getattr(response, "streaming", False):
                 for _ in response.streaming_content:
                     pass
-        if response.status_code >= 500:
-            raise SystemExit(f"{label} ({url}) answered {response.status_code}")
-        if method == "post" and response.status_code >= 400:
+        if response.status_code >= 500 or (method == "post" and response.status_code >= 400):
             raise SystemExit(f"{label} ({url}) answered {response.status_code}")
         shapes = Counter(normalise(c.sql) for c in captured if is_counted(c.sql))
         findings.extend(Finding(label, url, shape, times)
