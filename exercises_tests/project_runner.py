@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,8 +120,23 @@ class ProjectRunner:
             COURSE_TARGET_DIR=str(self.target),
             DJANGO_SECRET_KEY="grading-only-secret-key-" + "x" * 40,
             DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+            STATIC_ROOT=str(self.static_root),
         )
         return env
+
+    @property
+    def static_root(self) -> Path:
+        return self.workdir / "static_root"
+
+    def collect_static(self) -> None:
+        """``collectstatic`` once, under the production settings, into a folder of this
+        session's own: what a release does before its servers start."""
+        if (self.static_root / ".collected").exists():
+            return
+        self.run("config.settings.production", ["manage.py", "collectstatic", "--noinput",
+                                                "--verbosity", "0"],
+                 self.workdir / "collectstatic.sqlite3")
+        (self.static_root / ".collected").touch()
 
     def run(self, settings_module: str, args: list[str], database: Path,
             extra_env: dict[str, str | None] | None = None) -> str:
@@ -160,6 +177,7 @@ class ProjectRunner:
         """Run ``code`` in a fresh process under ``settings_module`` (plus ``extra_env``; a
         variable set to None is taken away); it calls ``report(key=value, …)`` once, and the
         values come back as a dict."""
+        self.collect_static()
         output = self.run(settings_module, ["-c", PROBE_PREFIX + code], self.seeded_database(),
                           extra_env)
         lines = [line for line in output.splitlines() if line.startswith(MARK)]
@@ -174,6 +192,7 @@ class ProjectRunner:
         missing = [p for p in paths if (settings_module, p, secure) not in self._responses]
         if missing:
             _flush_grading_redis()  # a page cached under other settings must not be served
+            self.collect_static()
             output = self.run(
                 settings_module,
                 ["-c", REQUEST_SCRIPT, "1" if secure else "0", *missing],
@@ -191,3 +210,18 @@ class ProjectRunner:
     def get(self, settings_module: str, path: str, *, secure: bool = False) -> ProjectResponse:
         """GET ``path`` with the project configured by ``settings_module``."""
         return self.get_many(settings_module, [path], secure=secure)[0]
+
+    @contextmanager
+    def serve(self, settings_module: str = "config.settings.production", *,
+              workers: int = 2, access_log: Path | None = None) -> Iterator[str]:
+        """The project under gunicorn (``config.wsgi``) on the tiny shop, with the static files
+        collected: yields its base URL. ``access_log`` records every request it answers."""
+        from course.measuring import load
+
+        self.collect_static()
+        _flush_grading_redis()
+        env = self.env(settings_module, self.seeded_database())
+        extra = ["--access-logfile", str(access_log)] if access_log else []
+        with load.gunicorn("config.wsgi:application", env, cwd=self.target, workers=workers,
+                           probe_path="/products/", extra_args=extra) as base:
+            yield base

@@ -174,13 +174,6 @@ def test_05_2_cached_product_list(shop, redis_db, django_user_model, measured):
         "the product list shows who is signed in, so its response must say `Vary: Cookie`"
         " [hint 3]"
     )
-    max_age = re.search(r"max-age=(\d+)", second.get("Cache-Control", ""))
-    assert max_age and int(max_age[1]) > 0 and second.has_header("Expires"), (
-        "the product list is kept on the server, but its response does not tell browsers how "
-        f"long they may keep it (Cache-Control: {second.get('Cache-Control', 'none')!r}, "
-        f"Expires: {second.get('Expires', 'none')!r}): cache the whole page with cache_page, "
-        "which sets both [hint 2]"
-    )
     _check_category_filter(anonymous, url)
     alice = _signed_in(django_user_model, "alice-grader")
     bob = _signed_in(django_user_model, "bob-grader")

@@ -21,7 +21,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,14 +54,16 @@ def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) ->
 
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
-             probe_path: str = "/") -> Iterator[str]:
-    """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL."""
+             probe_path: str = "/", extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL.
+    ``extra_args`` go on gunicorn's command line (``--access-logfile …``)."""
     port = services.free_port()
     log = paths.LOGS / f"gunicorn-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gunicorn", app, "--workers", str(workers),
                "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
-               "--no-control-socket"]  # gunicorn 27 would leave one under ~/.gunicorn/
+               "--no-control-socket",  # gunicorn 27 would leave one under ~/.gunicorn/
+               *extra_args]
     with log.open("wb") as output:
         server = subprocess.Popen(command, cwd=cwd, env=env, stdout=output,
                                   stderr=subprocess.STDOUT)

@@ -9,6 +9,8 @@ from django.test.utils import override_settings
 class IsolatedCachesRunner(DiscoverRunner):
     def setup_test_environment(self, **kwargs):
         super().setup_test_environment(**kwargs)
+        # TODO(07.1): a template that names a static file that does not exist should fail these
+        # tests, not the first production request that renders it.
         self._caches = override_settings(CACHES={
             alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                     "LOCATION": f"tests-{alias}"}

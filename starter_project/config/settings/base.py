@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "shop",
 ]
 
+# TODO(07.2): behind gunicorn, nothing serves /static/: the production pages load without their
+# styles and scripts. Serve them from the app, compressed (brotli and gzip).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,7 +140,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = (STATE_DIR or BASE_DIR) / "static_root"
+# Where `manage.py collectstatic` gathers every static file for the servers (a release step).
+STATIC_ROOT = env("STATIC_ROOT", str((STATE_DIR or BASE_DIR) / "static_root"))
+# TODO(07.1): files keep their names, so browsers cannot keep them for long (a deploy would not
+# reach them). Give every collected file a name with a hash of its content.
 
 # TODO(05.1): a cache in each process's memory is neither shared by the app servers nor
 # kept across restarts. Use the course's Redis (REDIS_URL in the environment).

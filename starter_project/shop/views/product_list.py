@@ -9,6 +9,8 @@ def product_list(request):
     """Every active product with its category, tags and average rating."""
     # TODO(05.2): the catalogue changes a few times a day; serve it from the cache for a few
     # minutes, without ever showing one customer's page to someone else.
+    # TODO(07.3): and whatever caches it on the server must not let browsers keep it: they would
+    # show old prices after the server's copy is gone.
     # TODO(02.3): load categories, tags and the rating in a fixed number of queries,
     # however many products there are (the page must show the same ratings).
     products = Product.objects.filter(is_active=True).order_by("name")

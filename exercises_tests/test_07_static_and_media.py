@@ -1,0 +1,291 @@
+"""Chapter 07 — Static and media files: graders.
+
+The static files are judged as production serves them: ``collectstatic`` under
+the production settings into a folder of the grading session's own, then real
+gunicorn (``config.wsgi``) on the tiny shop, and real HTTP requests with the
+headers a browser sends. 07.1 also runs the project's own ``manage.py test``
+twice: as it is, and with a template that names a static file that does not
+exist (a course-owned change to a copy: the learner's files are never touched).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import brotli
+import pytest
+from project_runner import ProjectRunError
+from static_assets import (
+    YEAR,
+    Fetched,
+    everything_a_visit_loads,
+    fetch,
+    freshness,
+    static_path,
+    subresources,
+)
+
+STATIC_PREFIX = "/static/"
+HASHED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{12})(?P<suffix>\.[^./]+)$")
+MISSING_FILE = "shop/img/no-such-picture.svg"
+TEST_RUN_SECONDS = 240
+
+
+def _page(base: str, path: str) -> Fetched:
+    page = fetch(base + path)
+    assert page.status == 200, f"GET {path} under gunicorn answered {page.status}"
+    return page
+
+
+def _static_names(page: Fetched) -> list[tuple[str, str]]:
+    """``(kind, name under STATIC_URL)`` of what the page loads from the static files."""
+    found = []
+    for kind, url in subresources(page):
+        path = static_path(url)
+        if path.startswith(STATIC_PREFIX):
+            found.append((kind, path[len(STATIC_PREFIX):]))
+    return found
+
+
+# 07.1 ---------------------------------------------------------------------------------------
+
+def _copy_of_project(target: Path, folder: Path) -> Path:
+    copy = folder / "project"
+    shutil.copytree(target, copy, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.sqlite3", "static_root", "media", ".course"))
+    return copy
+
+
+def _with_a_missing_static_file(project: Path) -> None:
+    base = project / "templates" / "base.html"
+    html = base.read_text(encoding="utf-8")
+    assert "</head>" in html, "templates/base.html has no </head>: the grader cannot add a file"
+    link = f'<link rel="preload" as="image" href="{{% static \'{MISSING_FILE}\' %}}">'
+    if "{% load static" not in html and "load static " not in html:
+        link = "{% load static %}" + link
+    base.write_text(html.replace("</head>", link + "\n</head>", 1), encoding="utf-8")
+
+
+def _shop_tests(copies: dict[str, Path], env: dict[str, str]) -> dict[str, tuple[int, str]]:
+    """``manage.py test`` in each copy at once: exit code and output."""
+    env = {k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"}  # manage.py's own
+    running = {}
+    for name, copy in copies.items():
+        log = (copy.parent / f"{name}-tests.log").open("w")
+        running[name] = (subprocess.Popen(
+            [sys.executable, "manage.py", "test", "--noinput"], cwd=copy,
+            env={**env, "STATIC_ROOT": str(copy.parent / f"{name}-static")},
+            stdout=log, stderr=subprocess.STDOUT), log)
+    results = {}
+    for name, (process, log) in running.items():
+        try:
+            process.wait(timeout=TEST_RUN_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        output = (copies[name].parent / f"{name}-tests.log").read_text(errors="replace")
+        results[name] = (process.returncode, output)
+    return results
+
+
+def _last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Destroying", "Ran ", "---"))]
+    return (useful or lines or ["no output"])[-1]
+
+
+def test_07_1_hashed_names_and_tests_that_catch_a_missing_file(project, target_dir, measured,
+                                                               tmp_path):
+    try:
+        project.collect_static()
+    except ProjectRunError as error:
+        pytest.fail(f"collectstatic fails under the production settings: {error}")
+    page = project.get("config.settings.production", "/products/")
+    assert page.status == 200, f"/products/ answered {page.status} under the production settings"
+    html = Fetched("http://127.0.0.1/products/", page.status, {}, page.body.encode())
+    stylesheets = [name for kind, name in _static_names(html) if kind == "stylesheet"]
+    assert stylesheets, "the product list links no stylesheet under /static/"
+    hashed = 0
+    for name in stylesheets:
+        match = HASHED.match(name)
+        assert match, (
+            f"the page links {STATIC_PREFIX}{name}, the file's own name: a browser may keep it "
+            "only briefly, or it would miss the next deploy's version. Give the collected "
+            "files names with a hash of their content [hint 1]")
+        collected = project.static_root / name
+        assert collected.is_file(), (
+            f"the page links {STATIC_PREFIX}{name}, which collectstatic did not write to "
+            "STATIC_ROOT: the name comes from the manifest the same run writes [hint 2]")
+        content_hash = hashlib.md5(collected.read_bytes(), usedforsecurity=False).hexdigest()
+        assert content_hash[:12] == match["hash"], (
+            f"{name} carries the hash {match['hash']}, but its content hashes to "
+            f"{content_hash[:12]}: the name must follow the content [hint 2]")
+        hashed += 1
+    measured(f"{hashed} of {len(stylesheets)} stylesheets hashed", target="all", unit="")
+
+    copies = {}
+    for name in ("as-is", "missing-file"):
+        (tmp_path / name).mkdir()
+        copies[name] = _copy_of_project(target_dir, tmp_path / name)
+    _with_a_missing_static_file(copies["missing-file"])
+    env = project.env("config.settings.dev", tmp_path / "tests.sqlite3")
+    results = _shop_tests(copies, env)
+    code, output = results["as-is"]
+    assert code == 0, (
+        f"`python manage.py test` fails on the project as it is: {_last_line(output)}")
+    code, output = results["missing-file"]
+    assert code != 0, (
+        f"with {{% static '{MISSING_FILE}' %}} added to templates/base.html (a file that does "
+        "not exist), `python manage.py test` still passes: production would find out, with a "
+        "500. The tests must render pages with the manifest storage, after collectstatic "
+        "[hint 2]")
+    assert MISSING_FILE in output, (
+        "with a missing static file in base.html the tests fail, but not because of it: "
+        f"{_last_line(output)}")
+
+
+# 07.2 ---------------------------------------------------------------------------------------
+
+def _decoded(response: Fetched) -> bytes:
+    encoding = response.header("Content-Encoding").lower()
+    if encoding == "br":
+        return brotli.decompress(response.body)
+    if encoding == "gzip":
+        return gzip.decompress(response.body)
+    return response.body
+
+
+def test_07_2_static_files_served_compressed(project, measured):
+    with project.serve() as base:
+        page = _page(base, "/products/")
+        assets = [(kind, name) for kind, name in _static_names(page)
+                  if kind in ("stylesheet", "script")]
+        assert assets, "the product list names no stylesheet or script under /static/"
+        raw_bytes = brotli_bytes = 0
+        for _kind, name in assets:
+            url = f"{base}{STATIC_PREFIX}{name}"
+            plain = fetch(url)
+            assert plain.status == 200, (
+                f"GET {STATIC_PREFIX}{name} under gunicorn answered {plain.status}: in "
+                "production nothing serves the static files, so the pages have no styles "
+                "or scripts [hint 1]")
+            assert plain.header("X-Content-Type-Options").lower() == "nosniff", (
+                f"{STATIC_PREFIX}{name} comes without X-Content-Type-Options: nosniff: the "
+                "static files are served before SecurityMiddleware adds its headers [hint 2]")
+            assert not plain.header("X-Frame-Options"), (
+                f"{STATIC_PREFIX}{name} carries X-Frame-Options: every static file goes "
+                "through the whole middleware stack (sessions, CSRF, the shop's own) before "
+                "it is served [hint 2]")
+            for encoding, module in (("br", "brotli"), ("gzip", "gzip")):
+                response = fetch(url, {"Accept-Encoding": encoding})
+                assert response.status == 200, (
+                    f"{STATIC_PREFIX}{name} with Accept-Encoding: {encoding} answered "
+                    f"{response.status}")
+                assert response.header("Content-Encoding").lower() == encoding, (
+                    f"{STATIC_PREFIX}{name}, asked for with Accept-Encoding: {encoding}, comes "
+                    f"back {response.header('Content-Encoding') or 'uncompressed'} "
+                    f"({len(response.body):,} bytes): serve the {module} copies collectstatic "
+                    "writes [hint 2]")
+                assert response.varies_on("Accept-Encoding"), (
+                    f"{STATIC_PREFIX}{name} is compressed but its response lacks Vary: "
+                    "Accept-Encoding: a cache in between would hand brotli to a browser that "
+                    "cannot read it [hint 2]")
+                assert _decoded(response) == plain.body, (
+                    f"{STATIC_PREFIX}{name} as {encoding} does not decompress to the file "
+                    "itself")
+                if encoding == "br":
+                    brotli_bytes += len(response.body)
+            identity = fetch(url, {"Accept-Encoding": "identity"})
+            assert not identity.header("Content-Encoding") and identity.body == plain.body, (
+                f"{STATIC_PREFIX}{name} is sent compressed to a client that accepts no "
+                "compression")
+            raw_bytes += len(plain.body)
+    share = brotli_bytes / raw_bytes
+    measured(f"{brotli_bytes:,} of {raw_bytes:,} bytes ({share:.0%})", target="≤ 30%",
+             unit="with brotli")
+    assert share <= 0.30, (
+        f"with brotli the page's stylesheets and scripts weigh {brotli_bytes:,} bytes, "
+        f"{share:.0%} of their {raw_bytes:,}: at most 30% expected [hint 2]")
+
+
+# 07.3 ---------------------------------------------------------------------------------------
+
+CATALOGUE_PROBE = """
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+cache.clear()
+client = Client()
+client.get("/products/")
+with CaptureQueriesContext(connection) as queries:
+    response = client.get("/products/")
+report(status=response.status_code, sql=[query["sql"] for query in queries.captured_queries])
+"""
+
+
+def _first_product_path(page: Fetched) -> str:
+    found = re.search(r'href="(/products/[^"/?#]+/)"', page.body.decode("utf-8", "replace"))
+    assert found, "the product list links no product page"
+    return found[1]
+
+
+def _describe(response: Fetched) -> str:
+    return f"Cache-Control: {response.header('Cache-Control') or 'none'}"
+
+
+def test_07_3_a_repeat_visit_asks_only_for_pages(project, measured):
+    asked_again: list[str] = []
+    loaded: dict[str, Fetched] = {}
+    with project.serve() as base:
+        first = _page(base, "/products/")
+        pages = {"/products/": first}
+        detail = _first_product_path(first)
+        pages[detail] = _page(base, detail)
+        for path, page in pages.items():
+            kept = freshness(page)
+            assert kept == 0, (
+                f"{path} may be shown from the browser's cache for {kept:.0f} s "
+                f"({_describe(page)}): after a price change, or once the server's copy is "
+                "gone, a returning visitor still sees the old page. Let browsers keep it 0 s, "
+                "and keep the server's cache [hint 2]")
+            for _kind, response in everything_a_visit_loads(page):
+                loaded.setdefault(static_path(response.url), response)
+        for path, response in loaded.items():
+            assert response.status == 200, f"{path} answered {response.status} [hint 1]"
+            directives = response.directives()
+            lifetime = freshness(response)
+            name = path.split("?", 1)[0]
+            hashed = bool(HASHED.match(name.rsplit("/", 1)[-1]))
+            if not (hashed and "immutable" in directives and lifetime >= YEAR):
+                asked_again.append(path)
+                assert not (lifetime >= 3600 and not hashed), (
+                    f"{path} may be kept {lifetime:.0f} s ({_describe(response)}) under a name "
+                    "that does not change: after a deploy, browsers keep the old file. Link "
+                    "it by its hashed name instead [hint 2]")
+            etag = response.header("ETag")
+            assert etag, f"{path} has no ETag: a browser cannot ask whether it changed"
+            again = fetch(response.url, {"If-None-Match": etag})
+            assert again.status == 304 and not again.body, (
+                f"{path} asked for again with its ETag (If-None-Match) answered {again.status} "
+                f"with {len(again.body):,} bytes, not 304 Not Modified")
+    measured(f"{len(asked_again)} of {len(loaded)} static files asked for again",
+             target="0", unit="on a repeat visit")
+    assert not asked_again, (
+        f"a visit an hour later asks again for {', '.join(asked_again)} "
+        f"({_describe(loaded[asked_again[0]])}): a file named by hand keeps its name, so it "
+        "cannot be cached for long. Name it with {% static %}, which gives it its hashed "
+        "name, cached for a year as immutable [hint 2]")
+    catalogue = project.probe("config.settings.production", CATALOGUE_PROBE)
+    product_queries = [sql for sql in catalogue["sql"] if '"shop_product"' in sql]
+    assert catalogue["status"] == 200 and not product_queries, (
+        f"the second request for the product list ran {len(product_queries)} queries on the "
+        "products: browsers no longer keep the page, but the server's cache no longer keeps "
+        "it either. Change what browsers get above cache_page, not below it [hint 3]")
