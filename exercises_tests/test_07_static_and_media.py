@@ -21,15 +21,16 @@ from pathlib import Path
 import brotli
 import pytest
 from project_runner import ProjectRunError
-from static_assets import (
+
+from course.measuring.visits import (
     YEAR,
     Fetched,
     everything_a_visit_loads,
     fetch,
     freshness,
-    static_path,
     subresources,
 )
+from course.measuring.visits import url_path as static_path
 
 STATIC_PREFIX = "/static/"
 HASHED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{12})(?P<suffix>\.[^./]+)$")

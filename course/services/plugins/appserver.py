@@ -5,12 +5,14 @@ Each instance is one gunicorn master with its own port and an id (the
 ``SHOP_INSTANCE`` variable: ``appserver-1``, ``appserver-2`` …), so a load
 balancer in front of them, and the learner, can tell them apart. They run the
 production settings, allowed on 127.0.0.1, and read the services' addresses
-from ``.course/env``; ``APP_URLS`` lists their addresses.
+from ``.course/env``; ``APP_URLS`` lists their addresses. Each start collects the static
+files first (``course.services.release``), as a deploy's release step does.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,12 +37,13 @@ class AppServer(Service):
 
     def program(self, instance: Instance) -> Program:
         return Program(
+            f"{sys.executable} -m course.services.release "  # collectstatic first
             f"{sys.executable} -m gunicorn config.wsgi:application "
             f"--bind 127.0.0.1:{instance.port} --workers {WORKERS_PER_INSTANCE} "
             "--no-control-socket --access-logfile - --graceful-timeout 5",
             directory=paths.STARTER,
             environment={
-                "PYTHONPATH": str(paths.STARTER),
+                "PYTHONPATH": os.pathsep.join([str(paths.STARTER), str(paths.ROOT)]),
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SHOP_INSTANCE": instance.id,

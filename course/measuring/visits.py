@@ -1,0 +1,346 @@
+"""A first and a repeat visit, the way a browser makes them: requests, bytes, and what its
+cache kept.
+
+A page is fetched over real HTTP from a real server, then everything it names
+(stylesheets, scripts, icons, images, and the ``url()`` references inside the
+stylesheets). A model of a browser's HTTP cache (RFC 9111: ``no-cache`` and
+``no-store``, ``max-age``, ``Expires``, the heuristic from ``Last-Modified``,
+``ETag`` revalidation) decides what a later visit asks for again::
+
+    from course.measuring import visits
+    with visits.serve_production(target) as base:
+        rows = visits.first_and_repeat(base, ["/products/"], later=3600)
+
+The graders of chapter 07 read responses through the same functions.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+YEAR = 365 * 24 * 3600
+BROWSER_ENCODINGS = "gzip, deflate, br"  # what Chromium and Firefox send
+
+
+@dataclass
+class Fetched:
+    """One real HTTP response: status, headers (names in lower case) and the body's bytes as
+    they came over the wire (still compressed, if they were)."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    header_bytes: int = 0
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    def directives(self) -> dict[str, str | bool]:
+        """``Cache-Control`` as a dict: ``{"max-age": "60", "public": True}``."""
+        found: dict[str, str | bool] = {}
+        for part in self.header("Cache-Control").split(","):
+            name, _, value = part.strip().partition("=")
+            if name:
+                found[name.lower()] = value.strip('"') if value else True
+        return found
+
+    def varies_on(self, header: str) -> bool:
+        return header.lower() in {part.strip().lower() for part in self.header("Vary").split(",")}
+
+    @property
+    def transferred(self) -> int:
+        """Bytes on the wire: the header block and the body as sent."""
+        return self.header_bytes + len(self.body)
+
+
+def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -> Fetched:
+    """GET ``url`` exactly as asked: no redirects followed, no encoding added or undone."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
+        response = connection.getresponse()
+        body = response.read()
+        pairs = response.getheaders()
+        found = {name.lower(): value for name, value in pairs}
+        header_bytes = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + sum(
+            len(name) + len(value) + 4 for name, value in pairs) + 2
+        return Fetched(url, response.status, found, body, header_bytes)
+    finally:
+        connection.close()
+
+
+def freshness(response: Fetched) -> float:
+    """Seconds a browser may reuse ``response`` without asking (RFC 9111, section 4.2)."""
+    directives = response.directives()
+    if "no-store" in directives or "no-cache" in directives:
+        return 0
+    if "max-age" in directives:
+        try:
+            return max(0, int(str(directives["max-age"])))
+        except ValueError:
+            return 0
+    date = _date(response.header("Date"))
+    if response.header("Expires"):
+        expires = _date(response.header("Expires"))
+        return max(0.0, (expires - date).total_seconds()) if expires and date else 0
+    modified = _date(response.header("Last-Modified"))
+    if date and modified:  # browsers' heuristic: a tenth of the time since the last change
+        return max(0.0, (date - modified).total_seconds() / 10)
+    return 0
+
+
+def _date(text: str):
+    try:
+        return parsedate_to_datetime(text) if text else None
+    except (TypeError, ValueError):
+        return None
+
+
+class _Subresources(HTMLParser):
+    """The URLs a browser loads to show a page: stylesheets, icons, scripts, images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []  # (kind, url)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "link":
+            rel = values.get("rel", "").lower().split()
+            kind = "stylesheet" if "stylesheet" in rel else "icon" if "icon" in rel else ""
+            if kind and values.get("href"):
+                self.found.append((kind, values["href"]))
+        elif tag == "script" and values.get("src"):
+            self.found.append(("script", values["src"]))
+        elif tag == "img" and values.get("src"):
+            self.found.append(("image", values["src"]))
+
+
+CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+
+
+def subresources(page: Fetched) -> list[tuple[str, str]]:
+    """``(kind, absolute URL)`` of everything the page's HTML names, in order, once each."""
+    parser = _Subresources()
+    parser.feed(page.body.decode("utf-8", "replace"))
+    seen: dict[str, str] = {}
+    for kind, url in parser.found:
+        seen.setdefault(urljoin(page.url, url), kind)
+    return [(kind, url) for url, kind in seen.items()]
+
+
+def css_references(stylesheet: Fetched) -> list[str]:
+    """Absolute URLs named by ``url()`` in a stylesheet (data: URIs and fragments left out).
+    ``stylesheet`` must be uncompressed (fetched without Accept-Encoding)."""
+    found = []
+    for _quote, url in CSS_URL.findall(stylesheet.body.decode("utf-8", "replace")):
+        if url.startswith(("data:", "#")):
+            continue
+        absolute = urljoin(stylesheet.url, url)
+        if absolute not in found:
+            found.append(absolute)
+    return found
+
+
+def everything_a_visit_loads(page: Fetched) -> list[tuple[str, Fetched]]:
+    """Fetch what the page names, and what its stylesheets name: ``(kind, response)``."""
+    loaded: list[tuple[str, Fetched]] = []
+    for kind, url in subresources(page):
+        response = fetch(url)
+        loaded.append((kind, response))
+        if kind == "stylesheet" and response.status == 200:
+            for reference in css_references(response):
+                if all(reference != other.url for _kind, other in loaded):
+                    loaded.append(("from a stylesheet", fetch(reference)))
+    return loaded
+
+
+def url_path(url: str) -> str:
+    """The path (and query) of a URL, as a person reads it in a message."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# A browser's cache, modelled ---------------------------------------------------------------
+
+@dataclass
+class _Kept:
+    fresh_until: float
+    etag: str
+    last_modified: str
+
+
+@dataclass
+class ModelBrowser:
+    """Loads pages as a browser does, with an HTTP cache that follows the response headers.
+    ``clock`` is the browser's time in seconds: move it on to make a visit "later"."""
+
+    accept_encoding: str = BROWSER_ENCODINGS
+    clock: float = 0.0
+    kept: dict[str, _Kept] = field(default_factory=dict)
+
+    def load(self, url: str) -> tuple[str, Fetched | None]:
+        """``("cache", None)`` when the browser reuses its copy without asking; otherwise
+        ``("200" | "304" | …, response)``."""
+        entry = self.kept.get(url)
+        if entry and self.clock < entry.fresh_until:
+            return "cache", None
+        headers = {"Accept-Encoding": self.accept_encoding}
+        if entry and entry.etag:
+            headers["If-None-Match"] = entry.etag
+        elif entry and entry.last_modified:
+            headers["If-Modified-Since"] = entry.last_modified
+        response = fetch(url, headers)
+        if response.status == 200:
+            if "no-store" in response.directives():
+                self.kept.pop(url, None)
+            else:
+                self.kept[url] = _Kept(self.clock + freshness(response), response.header("ETag"),
+                                       response.header("Last-Modified"))
+        elif response.status == 304 and entry:
+            entry.fresh_until = self.clock + freshness(response)
+        return str(response.status), response
+
+    def visit(self, base: str, path: str) -> list[dict[str, Any]]:
+        """Load a page and what it names; one row per URL: how it came and what it cost."""
+        rows = []
+        outcome, page = self.load(base + path)
+        rows.append(_row("page", base + path, outcome, page))
+        if page is None or page.status != 200:
+            return rows
+        plain_page = page if not page.header("Content-Encoding") else fetch(base + path)
+        for kind, url in subresources(plain_page):
+            outcome, response = self.load(url)
+            rows.append(_row(kind, url, outcome, response))
+            if kind == "stylesheet":
+                for reference in css_references(fetch(url)):
+                    outcome, response = self.load(reference)
+                    rows.append(_row("from a stylesheet", reference, outcome, response))
+        return rows
+
+
+def _row(kind: str, url: str, outcome: str, response: Fetched | None) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "url": url_path(url),
+        "answer": "browser cache" if response is None else outcome,
+        "requests": 0 if response is None else 1,
+        "bytes": 0 if response is None else response.transferred,
+        "encoding": "" if response is None else response.header("Content-Encoding"),
+        "cache_control": "" if response is None else response.header("Cache-Control"),
+    }
+
+
+def first_and_repeat(base: str, paths: list[str], *, later: float = 3600
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """A first visit to ``paths``, then the same visit ``later`` seconds on, by one browser:
+    ``{"first": rows, "repeat": rows}``."""
+    browser = ModelBrowser()
+    first = [row for path in paths for row in browser.visit(base, path)]
+    browser.clock += later
+    repeat = [row for path in paths for row in browser.visit(base, path)]
+    return {"first": first, "repeat": repeat}
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Requests made, bytes transferred, of which static (everything but the pages)."""
+    static = [row for row in rows if row["kind"] != "page"]
+    return {
+        "requests": sum(row["requests"] for row in rows),
+        "bytes": sum(row["bytes"] for row in rows),
+        "static requests": sum(row["requests"] for row in static),
+        "static bytes": sum(row["bytes"] for row in static),
+    }
+
+
+# Serving a project state as production does ------------------------------------------------
+
+@contextmanager
+def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/products/",
+                     db: str | None = None) -> Iterator[str]:
+    """``collectstatic``, then gunicorn with the production settings, for ``target`` (yours or
+    a reference state) on a migrated copy of your data: yields the base URL."""
+    from course.measuring import bench, load
+
+    with tempfile.TemporaryDirectory(prefix="course-static-") as static_root, \
+            bench.migrated_copy(target, db=db) as env:
+        env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
+               "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+               "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")
+               or "course-measurement-only-" + "k" * 40,
+               "STATIC_ROOT": static_root}
+        collected = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=target, env=env, capture_output=True, text=True, check=False)
+        if collected.returncode != 0:
+            last = (collected.stderr or collected.stdout).strip().splitlines()[-1:]
+            raise load.LoadError(f"collectstatic failed: {' '.join(last)}")
+        with load.gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
+                           probe_path=probe_path) as base:
+            yield base
+
+
+def compare_visits(states: dict[str, Path], paths: list[str], *, later: float = 3600,
+                   report: Any = print) -> Any:
+    """Each project state served as production serves it, visited twice by a fresh browser
+    (the second time ``later`` seconds on): one row per state, first visit against repeat."""
+    from course.measuring.measure import Comparison
+
+    rows = Comparison(sides=("first visit", "repeat visit"))
+    for number, (name, target) in enumerate(states.items(), start=1):
+        if report:
+            report(f"[{number}/{len(states)}] {name}: collectstatic, gunicorn, two visits …")
+        with serve_production(target, probe_path=paths[0]) as base:
+            visits = first_and_repeat(base, paths, later=later)
+        first, repeat = totals(visits["first"]), totals(visits["repeat"])
+        failed = [row["url"] for row in visits["first"] if row["answer"] not in ("200", "304")]
+        rows.append({
+            "name": name,
+            "requests_before": first["requests"], "requests_after": repeat["requests"],
+            "static_requests_before": first["static requests"],
+            "static_requests_after": repeat["static requests"],
+            "static_bytes_before": first["static bytes"],
+            "static_bytes_after": repeat["static bytes"],
+            "page_bytes_before": first["bytes"] - first["static bytes"],
+            "page_bytes_after": repeat["bytes"] - repeat["static bytes"],
+            "not served": len(failed),
+        })
+    return rows
+
+
+def compression(folder: Path, suffixes: tuple[str, ...] = (".css", ".js", ".svg")) -> Any:
+    """Every text file under ``folder``: its bytes raw, with gzip (level 9) and with brotli
+    (quality 11), as collectstatic writes them. One row per file, raw against brotli."""
+    import gzip
+
+    import brotli
+
+    from course.measuring.measure import Comparison
+
+    rows = Comparison(sides=("raw", "brotli"))
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in suffixes or not path.is_file():
+            continue
+        data = path.read_bytes()
+        squeezed = len(brotli.compress(data))
+        rows.append({"name": str(path.relative_to(folder)), "bytes_before": len(data),
+                     "gzip bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
+                     "bytes_after": squeezed,
+                     "brotli share": f"{squeezed / len(data):.0%}" if data else "–"})
+    return rows
