@@ -357,8 +357,10 @@ def test_06_3_report_jobs(shop, workers, measured):
     assert body.decode() == report_csv(sales_report()), (
         "the downloaded CSV is not the sales report"
     )
-    pdf_status, _ = _wait_for_job(client, _job_url(pdf), 30)
-    assert pdf_status.get("state") == "ready", "the PDF job did not become ready"
+    pdf_status, pdf_seen = _wait_for_job(client, _job_url(pdf), 45)
+    assert pdf_status.get("state") == "ready", (
+        f"the PDF job did not become ready within 45 s of the CSV's (it went through "
+        f"{' → '.join(pdf_seen)})")
     pdf_download = client.get(pdf_status["download"])
     pdf_body = b"".join(pdf_download.streaming_content) if pdf_download.streaming \
         else pdf_download.content

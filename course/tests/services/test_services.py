@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,11 +55,15 @@ def _port(url: str) -> int:
 
 
 @pytest.fixture
-def home(tmp_path: Path):
-    home = tmp_path / "state"
+def home():
+    """A throw-away ``COURSE_HOME`` outside pytest's own temporary tree: PostgreSQL runs as a
+    system user who must be able to walk into it, and every pytest process that starts sets
+    ``pytest-of-<user>`` back to 0700 (another part of the suite may start one at any time)."""
+    home = Path(tempfile.mkdtemp(prefix="course-services-test-")) / "state"
     home.mkdir()
     yield home
     _services(home, "down")
+    shutil.rmtree(home.parent, ignore_errors=True)
 
 
 def test_up_status_ping_second_up_and_down(home: Path) -> None:
