@@ -290,3 +290,65 @@ def test_07_3_a_repeat_visit_asks_only_for_pages(project, measured):
         f"the second request for the product list ran {len(product_queries)} queries on the "
         "products: browsers no longer keep the page, but the server's cache no longer keeps "
         "it either. Change what browsers get above cache_page, not below it [hint 3]")
+
+
+# 07.4 ---------------------------------------------------------------------------------------
+
+VARIANTS = ("br", "br", "gzip", "gzip", "identity", "identity")
+
+
+def _app_requests(log: Path, path: str) -> int:
+    """Requests for ``path`` in gunicorn's access log (one line per request answered)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return sum(1 for line in text.splitlines() if f'"GET {path} ' in line)
+
+
+def test_07_4_a_cdn_keeps_the_static_files(project, target_dir, measured, tmp_path):
+    from course.services import ServiceError, free_port, nginx
+
+    sources = nginx.templates(target_dir)
+    assert sources, f"{nginx.TEMPLATES}/ holds no *.conf.template for nginx"
+    port = free_port()
+    cdn = f"http://127.0.0.1:{port}"
+    log = tmp_path / "app-access.log"
+    with project.serve(access_log=log, extra_env={"STATIC_URL": f"{cdn}/static/"}) as app:
+        page = _page(app, "/products/")
+        files = [url for kind, url in subresources(page) if kind in ("stylesheet", "script")]
+        assert files, "the product list names no stylesheet or script"
+        elsewhere = [url for url in files if not url.startswith(f"{cdn}/static/")]
+        assert not elsewhere, (
+            f"with STATIC_URL={cdn}/static/ in the environment, the product list still links "
+            f"{elsewhere[0]}: the files are fetched from the app server, not the CDN. Read "
+            "STATIC_URL from the environment [hint 2]")
+        values = {"CDN_PORT": str(port), "APP_ADDRESS": app.removeprefix("http://"),
+                  "CACHE_DIR": str(tmp_path / "cdn-cache")}
+        answered = asked = 0
+        try:
+            with nginx.running(sources, values, tmp_path / "nginx", port, project=target_dir):
+                for url in files:
+                    path = static_path(url)
+                    for encoding in VARIANTS:
+                        response = fetch(url, {"Accept-Encoding": encoding})
+                        assert response.status == 200, (
+                            f"{path} through the CDN answered {response.status}")
+                        expected = "" if encoding == "identity" else encoding
+                        got = response.header("Content-Encoding").lower()
+                        assert got == expected, (
+                            f"{path} through the CDN, asked for with Accept-Encoding: "
+                            f"{encoding}, came back {got or 'uncompressed'}: " + (
+                                "the CDN hands one stored copy to every client, whatever it "
+                                "accepts; keep one copy per value of the Vary header [hint 2]"
+                                if got else "the app never sees what the browser accepts, "
+                                "so it sends the plain file; pass Accept-Encoding on [hint 2]"))
+                    asked += len(VARIANTS)
+                    reached = _app_requests(log, path)
+                    answered += reached
+                    assert reached <= 3, (
+                        f"the app server answered {reached} of the {len(VARIANTS)} requests "
+                        f"for {path} made through the CDN (two each as brotli, gzip and "
+                        "plain): nothing is kept there, every request goes through to the app "
+                        "[hint 2]")
+        except ServiceError as error:
+            pytest.fail(f"{error} [hint 2]")
+    measured(f"{answered} of {asked} requests reached the app server", target="one per "
+             "file and encoding", unit="")

@@ -138,6 +138,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# TODO(07.4): with a CDN in front, the pages must name the files at the CDN's address: read
+# STATIC_URL from the environment (keeping "static/" when it is not set).
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Where `manage.py collectstatic` gathers every static file for the servers (a release step).
