@@ -28,6 +28,7 @@ from course.measuring.visits import (
     everything_a_visit_loads,
     fetch,
     freshness,
+    requests_logged,
     subresources,
 )
 from course.measuring.visits import url_path as static_path
@@ -297,12 +298,6 @@ def test_07_3_a_repeat_visit_asks_only_for_pages(project, measured):
 VARIANTS = ("br", "br", "gzip", "gzip", "identity", "identity")
 
 
-def _app_requests(log: Path, path: str) -> int:
-    """Requests for ``path`` in gunicorn's access log (one line per request answered)."""
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return sum(1 for line in text.splitlines() if f'"GET {path} ' in line)
-
-
 def test_07_4_a_cdn_keeps_the_static_files(project, target_dir, measured, tmp_path):
     from course.services import ServiceError, free_port, nginx
 
@@ -341,7 +336,7 @@ def test_07_4_a_cdn_keeps_the_static_files(project, target_dir, measured, tmp_pa
                                 if got else "the app never sees what the browser accepts, "
                                 "so it sends the plain file; pass Accept-Encoding on [hint 2]"))
                     asked += len(VARIANTS)
-                    reached = _app_requests(log, path)
+                    reached = requests_logged(log, path)
                     answered += reached
                     assert reached <= 3, (
                         f"the app server answered {reached} of the {len(VARIANTS)} requests "

@@ -273,9 +273,11 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 @contextmanager
 def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/products/",
-                     db: str | None = None) -> Iterator[str]:
+                     db: str | None = None, extra_env: dict[str, str] | None = None,
+                     access_log: Path | None = None) -> Iterator[str]:
     """``collectstatic``, then gunicorn with the production settings, for ``target`` (yours or
-    a reference state) on a migrated copy of your data: yields the base URL."""
+    a reference state) on a migrated copy of your data: yields the base URL. ``extra_env``
+    adds variables (``STATIC_URL`` …); ``access_log`` records every request gunicorn answers."""
     from course.measuring import bench, load
 
     with tempfile.TemporaryDirectory(prefix="course-static-") as static_root, \
@@ -284,16 +286,44 @@ def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/prod
                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")
                or "course-measurement-only-" + "k" * 40,
-               "STATIC_ROOT": static_root}
+               "STATIC_ROOT": static_root, **(extra_env or {})}
         collected = subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
             cwd=target, env=env, capture_output=True, text=True, check=False)
         if collected.returncode != 0:
             last = (collected.stderr or collected.stdout).strip().splitlines()[-1:]
             raise load.LoadError(f"collectstatic failed: {' '.join(last)}")
+        extra = ["--access-logfile", str(access_log)] if access_log else []
         with load.gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
-                           probe_path=probe_path) as base:
+                           probe_path=probe_path, extra_args=extra) as base:
             yield base
+
+
+@contextmanager
+def serve_behind_cdn(target: Path, *, workers: int = 2, db: str | None = None
+                     ) -> Iterator[dict[str, Any]]:
+    """``target`` as production serves it, with nginx in front as its CDN, configured by the
+    state's own ``deploy/nginx/cdn.conf.template``: yields ``{"app": URL, "cdn": URL,
+    "app_log": path of gunicorn's access log}``."""
+    from course.services import free_port, nginx
+
+    port = free_port()
+    cdn = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="course-cdn-") as tmp:
+        app_log = Path(tmp) / "app-access.log"
+        with serve_production(target, workers=workers, db=db, access_log=app_log,
+                              extra_env={"STATIC_URL": f"{cdn}/static/"}) as app:
+            values = {"CDN_PORT": str(port), "APP_ADDRESS": app.removeprefix("http://"),
+                      "CACHE_DIR": str(Path(tmp) / "cache")}
+            with nginx.running(nginx.templates(target), values, Path(tmp) / "nginx", port,
+                               project=target):
+                yield {"app": app, "cdn": cdn, "app_log": app_log}
+
+
+def requests_logged(log: Path, path: str) -> int:
+    """How many requests for ``path`` an access log (gunicorn's or nginx's) records."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return sum(1 for line in text.splitlines() if f"GET {path} " in line)
 
 
 def compare_visits(states: dict[str, Path], paths: list[str], *, later: float = 3600,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import xmlrpc.client
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -272,7 +273,12 @@ def restart(name: str = "worker") -> Status:
             hint = f": {registry.get(name).summary}"
         raise ServiceError(f"no service called {name!r} is running{hint}")
     for instance_id in targets:
-        supervisor.restart_program(instance_id)
+        try:
+            supervisor.restart_program(instance_id)
+        except xmlrpc.client.Fault:  # it exited at once (SPAWN_ERROR): say why, in one line
+            raise ServiceError(
+                f"{instance_id} failed to start: {logs.tail(instance_id, 1) or 'no output'} "
+                f"(full log: {log_path(instance_id)})") from None
     return status()
 
 

@@ -162,3 +162,46 @@ def running(sources: list[Path], values: Mapping[str, str], folder: Path, port: 
 def access_log(folder: Path) -> list[str]:
     path = folder / "access.log"
     return path.read_text(errors="replace").splitlines() if path.exists() else []
+
+
+def _app_address() -> str:
+    """host:port of the first app server (``APP_URLS`` in ``.course/env``)."""
+    from course import envfile
+
+    urls = [url for url in envfile.read().get("APP_URLS", "").split(",") if url]
+    if not urls:
+        raise ServiceError("no app server is running: `python3 -m course services up appserver`")
+    return urls[0].removeprefix("http://").rstrip("/")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m course.services.nginx --port P --folder F --template NAME …``: render the
+    project's templates in front of the running app server, check them, and become nginx
+    (what supervisord runs)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m course.services.nginx")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--folder", type=Path, required=True)
+    parser.add_argument("--template", action="append", required=True,
+                        help="a file name under starter_project/deploy/nginx/")
+    args = parser.parse_args(argv)
+    sources = [paths.STARTER / TEMPLATES / name for name in args.template]
+    try:
+        missing = [str(source.relative_to(paths.STARTER)) for source in sources
+                   if not source.is_file()]
+        if missing:
+            raise ServiceError(f"starter_project/{missing[0]} does not exist")
+        values = {"CDN_PORT": str(args.port), "APP_ADDRESS": _app_address(),
+                  "CACHE_DIR": str(args.folder / "cache")}
+        main_config = write_config(args.folder, sources, values)
+        check_config(main_config, sources)
+    except ServiceError as error:
+        print(f"course: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    os.execvp(command(main_config)[0], command(main_config))
+
+
+if __name__ == "__main__":
+    main()

@@ -73,7 +73,7 @@ def test_markers_in_starter_and_not_in_reference(exercise: catalog.Exercise) -> 
         assert rel in marked or rel in shared, f"no {marker} in starter {rel}"
     final = states.reference_state(CATALOG, states.final_chapter(CATALOG))
     for path in final.rglob("*"):
-        if path.is_file() and path.suffix in (".py", ".html", ".txt", ".css", ".js"):
+        if path.is_file() and path.suffix in (".py", ".html", ".txt", ".css", ".js", ".template"):
             assert marker not in path.read_text(), f"{marker} left in the reference {path}"
 
 

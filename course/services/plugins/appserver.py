@@ -36,6 +36,11 @@ class AppServer(Service):
         return ["gunicorn"]
 
     def program(self, instance: Instance) -> Program:
+        from course import envfile
+
+        # Behind the course's CDN (`services up cdn`), the pages name the files there.
+        cdn = envfile.read().get("CDN_URL")
+        static = {"STATIC_URL": f"{cdn}/static/"} if cdn else {}
         return Program(
             f"{sys.executable} -m course.services.release "  # collectstatic first
             f"{sys.executable} -m gunicorn config.wsgi:application "
@@ -47,6 +52,7 @@ class AppServer(Service):
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SHOP_INSTANCE": instance.id,
+                **static,
             },
         )
 
