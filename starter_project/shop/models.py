@@ -60,6 +60,10 @@ class Product(models.Model):
     tags = models.ManyToManyField(Tag, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A picture uploaded in the admin, and the small copy the product list shows
+    # (shop/images.py makes it).
+    image = models.ImageField(upload_to="products/", blank=True)
+    thumbnail = models.ImageField(upload_to="products/thumbnails/", blank=True, editable=False)
 
     def __str__(self):
         return self.name

@@ -1,5 +1,7 @@
 """URLs of the shop's pages."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.urls import path
 
 from . import checkout, exports, report_files, report_jobs
@@ -27,3 +29,6 @@ urlpatterns = [
          name="report_job_download"),
     path("exports/order-lines.csv", exports.order_lines_csv, name="order_lines_csv"),
 ]
+
+# Uploaded pictures from MEDIA_ROOT, in development only (static() adds nothing when DEBUG is off).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from course.services import logs, nginx
-from course.services.base import Instance, Program, Service, data_dir
+from course.services.base import Finding, Instance, Program, Service, ServiceError, data_dir
 
 TEMPLATE = "cdn.conf.template"
 
@@ -26,8 +26,11 @@ class Cdn(Service):
     requires = ("appserver",)
     reads_env_file = True  # the app server's address comes from APP_URLS
 
-    def binaries(self) -> list[str]:
-        return [nginx.BINARY]
+    def doctor(self) -> list[Finding]:
+        try:
+            return [Finding("ok", self.name, f"nginx: {nginx.binary()}")]
+        except ServiceError as error:
+            return [Finding("fix", self.name, str(error))]
 
     def available(self) -> bool:
         return (nginx.paths.STARTER / nginx.TEMPLATES / TEMPLATE).is_file()

@@ -144,6 +144,14 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Where `manage.py collectstatic` gathers every static file for the servers (a release step).
 STATIC_ROOT = env("STATIC_ROOT", str((STATE_DIR or BASE_DIR) / "static_root"))
+# Files uploaded through the site (product pictures): where they are kept, and their address.
+# TODO(07.5): on this server's disk: a second app server cannot see them, a new release loses
+# them, and in production nothing serves them. Keep them in the course's object store
+# (`python3 -m course services up objectstore` writes its address and keys, AWS_*, to the
+# environment), at addresses browsers can keep.
+MEDIA_ROOT = env("MEDIA_ROOT", str((STATE_DIR or BASE_DIR) / "media"))
+MEDIA_URL = "media/"
+
 # TODO(07.1): files keep their names, so browsers cannot keep them for long (a deploy would not
 # reach them). Give every collected file a name with a hash of its content.
 
