@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import re
 import shutil
 import subprocess
@@ -415,9 +416,7 @@ def _picture_address(browser, product) -> str:
     stem = Path(product.image.name).stem
     found = [src for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', page) if stem in src]
     assert found, f"the product page shows no picture named like {product.image.name}"
-    from django.utils.html import unescape
-
-    return unescape(found[0])
+    return html.unescape(found[0])
 
 
 def test_07_5_pictures_in_the_object_store(shop, django_user_model, measured):
