@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from background import MailServer, Workers
 from grading_redis import emptied_redis
 from grading_settings import TARGET_DIR
 from project_runner import ProjectRunner
@@ -55,8 +57,6 @@ def caching_off_unless_asked(request: pytest.FixtureRequest) -> None:
 def redis_db():
     """The course's Redis database for this grading run (15, or the run's own slot: see
     course/grading/slots.py), empty at the start and end of a test."""
-    import os
-
     client = emptied_redis(os.environ.get("REDIS_URL"), "the graders' Redis (REDIS_URL)")
     yield client
     client.flushdb()
@@ -73,3 +73,46 @@ def shop(db):
         return made
 
     return make
+
+
+# Real Celery workers, their broker and an SMTP server of the grader's own (chapters 06, 07) --
+
+@pytest.fixture
+def broker():
+    """The graders' broker and result store (Redis database 13), empty before and after."""
+    client = emptied_redis(_graders_broker(), "the graders' Celery broker")
+    yield client
+    client.flushdb()
+
+
+def _graders_broker() -> str | None:
+    """The broker the course wrote for the graders (a project may not read it yet)."""
+    from course import envfile
+
+    path = os.environ.get("COURSE_ENV_FILE")
+    return envfile.read(Path(path)).get("CELERY_BROKER_URL") if path else None
+
+
+@pytest.fixture
+def mail_server(tmp_path):
+    server = MailServer(tmp_path / "smtp").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers(target_dir, tmp_path, mail_server, broker, settings):
+    """Start workers with ``workers.start()``; the test process mails and writes reports where
+    they do."""
+    reports = tmp_path / "reports"
+    # The workers cache what the project caches (the sales report since 05.8) in the graders'
+    # Redis: start each test with it empty, so nothing a previous test cached is served.
+    cache = emptied_redis(os.environ.get("REDIS_URL"), "the graders' cache (REDIS_URL)")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = mail_server.port
+    settings.SHOP_REPORTS_DIR = str(reports)
+    pool = Workers(target_dir, tmp_path, mail_server, reports)
+    yield pool
+    pool.stop_all()
+    cache.flushdb()

@@ -24,7 +24,6 @@ from contextlib import contextmanager
 import pytest
 from background import (
     MailServer,
-    Workers,
     _wait,
     decoded,
     kill_pool_processes,
@@ -33,55 +32,10 @@ from background import (
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
-from grading_redis import emptied_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 MAIL_TIMEOUT = 30.0
-
-
-@pytest.fixture
-def broker():
-    """The graders' broker and result store (Redis database 13), empty before and after."""
-    client = emptied_redis(_graders_broker(), "the graders' Celery broker")
-    yield client
-    client.flushdb()
-
-
-def _graders_broker() -> str | None:
-    """The broker the course wrote for the graders (a project may not read it yet)."""
-    import os
-    from pathlib import Path
-
-    from course import envfile
-
-    path = os.environ.get("COURSE_ENV_FILE")
-    return envfile.read(Path(path)).get("CELERY_BROKER_URL") if path else None
-
-
-@pytest.fixture
-def mail_server(tmp_path):
-    server = MailServer(tmp_path / "smtp").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def workers(target_dir, tmp_path, mail_server, broker, settings):
-    """Start workers with ``workers.start()``; the test process mails and writes reports where
-    they do."""
-    reports = tmp_path / "reports"
-    # The workers cache what the project caches (the sales report since 05.8) in the graders'
-    # Redis: start each test with it empty, so nothing a previous test cached is served.
-    cache = emptied_redis(os.environ.get("REDIS_URL"), "the graders' cache (REDIS_URL)")
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = mail_server.port
-    settings.SHOP_REPORTS_DIR = str(reports)
-    pool = Workers(target_dir, tmp_path, mail_server, reports)
-    yield pool
-    pool.stop_all()
-    cache.flushdb()
 
 
 def graders_celery():
@@ -89,7 +43,6 @@ def graders_celery():
     of the project is imported for it: the project under test must load its own app (as a
     deployment does), so a grader that imported config.celery cannot make a later exercise
     pass."""
-    import os
     from pathlib import Path
 
     from celery import Celery
