@@ -11,6 +11,8 @@ THUMBNAIL_BOX = (320, 320)  # the largest a thumbnail may be, in pixels; the sha
 
 def make_thumbnail(product):
     """Write a small copy of ``product.image`` to ``product.thumbnail`` and save it."""
+    # TODO(07.6): the product list needs each thumbnail's size too, and must not open the file
+    # in the object store to learn it on every render.
     with product.image.open("rb") as original, Image.open(original) as picture:
         picture.thumbnail(THUMBNAIL_BOX)
         keeps_transparency = picture.mode in ("RGBA", "LA", "P")

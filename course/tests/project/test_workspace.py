@@ -113,7 +113,7 @@ def test_models_and_migrations_move_together(course_copy: Path, tmp_path: Path) 
     is migrated back first, and the reference migration then applies cleanly."""
     database = tmp_path / "learner.sqlite3"
     models = course_copy / "starter_project/shop/models.py"
-    mine = "starter_project/shop/migrations/0002_mine.py"
+    mine = "starter_project/shop/migrations/0003_mine.py"
     models.write_text(models.read_text().replace(
         "created_at = models.DateTimeField(default=timezone.now)\n    note",
         "created_at = models.DateTimeField(default=timezone.now, db_index=True)\n    note"))
@@ -124,14 +124,14 @@ def test_models_and_migrations_move_together(course_copy: Path, tmp_path: Path) 
 
     result = run_course(course_copy, "apply", "03", "--force", COURSE_SQLITE_PATH=str(database))
     assert result.returncode == 0, result.stderr
-    assert "migrated shop back to 0001_initial" in result.stdout
+    assert "migrated shop back to 0002_product_pictures" in result.stdout
     assert not (course_copy / mine).exists()
     [backup] = _backups(course_copy)
     assert (backup / mine).exists(), "the learner's migration was not backed up"
     migrated = _manage(course_copy, database, "migrate", "-v0")
     assert migrated.returncode == 0, migrated.stderr
     shown = _manage(course_copy, database, "showmigrations", "shop").stdout
-    assert "[X] 0004_order_pending_idx" in shown and "0002_mine" not in shown
+    assert "[X] 0005_order_pending_idx" in shown and "0003_mine" not in shown
 
 
 # --- exercise-sized resets: never another exercise's work -----------------------------------
