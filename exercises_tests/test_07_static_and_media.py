@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import html.parser as html_parser
 import re
 import shutil
 import subprocess
@@ -473,3 +474,118 @@ def test_07_5_pictures_in_the_object_store(shop, django_user_model, measured):
         assert response.read() == pictures[first.pk], (
             "after a second upload of the same file name, the first product's picture "
             "changed: the second replaced it in the bucket [hint 2]")
+
+
+# 07.6 ---------------------------------------------------------------------------------------
+
+THUMBNAIL_MOST = 320  # pixels, the longer side
+HOLD_SECONDS = 1.5  # the admin's transaction stays open this long after the picture is saved
+
+
+class _Tags(html_parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.images.append({name: value or "" for name, value in attrs})
+
+
+def _images(page: str) -> list[dict[str, str]]:
+    tags = _Tags()
+    tags.feed(page)
+    return tags.images
+
+
+class _ObjectStoreCalls:
+    """Counts the S3 API calls botocore makes in this process (and lets them through)."""
+
+    def __init__(self, monkeypatch) -> None:
+        from botocore.client import BaseClient
+
+        self.calls: list[str] = []
+        original = BaseClient._make_api_call
+
+        def counted(client, operation, params):
+            self.calls.append(operation)
+            return original(client, operation, params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_07_6_thumbnails_made_by_a_worker(shop, django_user_model, workers, broker, measured,
+                                          monkeypatch):
+    import io
+    import urllib.request
+    import uuid
+
+    from background import _wait, decoded, queued
+    from django.db import transaction
+    from PIL import Image
+    from shop.models import Product
+
+    shop("tiny")
+    _object_store()
+    workers.start()  # already waiting, as in production: a task sent too early runs too early
+    browser = _admin(django_user_model)
+    product = Product.objects.order_by("pk").first()
+    picture = _picture(6, (1600, 1000))
+    started = time.monotonic()
+    with transaction.atomic():  # the admin's save commits when this block does
+        _upload(browser, product, f"grader-{uuid.uuid4().hex[:10]}.png", picture)
+        took_ms = (time.monotonic() - started) * 1000
+        product.refresh_from_db()
+        made_in_the_request = bool(product.thumbnail)
+        sent_early = [m for m in queued(broker) if product.pk in _task_values(m, decoded)]
+        time.sleep(HOLD_SECONDS)
+    assert not made_in_the_request, (
+        f"the thumbnail was made in the admin's request, which answered after {took_ms:.0f} ms:"
+        " send a task to a worker instead [hint 2]")
+
+    def made():
+        return Product.objects.filter(pk=product.pk).exclude(thumbnail="").first()
+
+    done = _wait(made, 30, interval=0.2)
+    assert done is not None, (
+        ("no worker made the thumbnail within 30 s: the task was sent while the admin's "
+         "transaction was still open, so the worker read the product before its new picture "
+         "was saved. Send it once the transaction commits [hint 2]") if sent_early else
+        "no worker made the thumbnail within 30 s of the admin's save: the admin sends no task "
+        "a worker runs, with the product's id [hint 2]")
+    with urllib.request.urlopen(done.thumbnail.url, timeout=10) as response:
+        with Image.open(io.BytesIO(response.read())) as thumbnail:
+            size = thumbnail.size
+    width, height = size
+    assert max(size) <= THUMBNAIL_MOST and abs(width / height - 1.6) < 0.02, (
+        f"the thumbnail of a 1600×1000 picture is {width}×{height}: at most "
+        f"{THUMBNAIL_MOST} px on its longer side, in the picture's shape")
+
+    calls = _ObjectStoreCalls(monkeypatch)
+    page = browser.get("/products/").content.decode()
+    stem = Path(done.thumbnail.name).stem
+    shown = [tag for tag in _images(page) if stem in tag.get("src", "")]
+    assert shown, f"the product list shows no picture of {done.name} (thumbnail {stem})"
+    tag = shown[0]
+    measured(f"{len(calls.calls)} requests to the object store per render, admin answered in "
+             f"{took_ms:.0f} ms", target="0, and the thumbnail made by a worker", unit="")
+    assert not calls.calls, (
+        f"rendering the product list made {len(calls.calls)} requests to the object store "
+        f"({', '.join(sorted(set(calls.calls)))}): reading the thumbnail's size from the file "
+        "downloads it on every render; keep the size in the database (the field's width_field "
+        "and height_field) [hint 2]")
+    given = (tag.get("width"), tag.get("height"))
+    assert given == (str(width), str(height)), (
+        f"the product list's <img> says width={given[0]!r} height={given[1]!r}, but the "
+        f"thumbnail is {width}×{height}: without its real size the browser cannot keep room "
+        "for it, and the page jumps as it arrives [hint 2]")
+    assert tag.get("loading") == "lazy", (
+        f"the product list's <img> has loading={tag.get('loading')!r}: every picture loads "
+        "with the page, even those far below what the screen shows [hint 2]")
+
+
+def _task_values(message: dict, decoded) -> list:
+    """Every argument a task message carries, positional and keyword."""
+    args, kwargs = decoded(message)
+    return [*args, *kwargs.values()]
