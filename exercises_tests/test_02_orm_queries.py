@@ -221,7 +221,8 @@ def test_02_2_customer_dashboard(client, shop, measured):
 # --------------------------------------------------------------------------- 02.3
 
 PRODUCT_ROW = re.compile(
-    r'<tr>\s*<td><a href="(?P<url>[^"]+)">(?P<name>[^<]+)</a></td>\s*'
+    # (a thumbnail may come before the name, from chapter 07 on)
+    r'<tr>\s*<td>\s*(?:<img[^>]*>\s*)?<a href="(?P<url>[^"]+)">(?P<name>[^<]+)</a></td>\s*'
     r'<td>(?P<category>[^<]*)</td>\s*<td>(?P<tags>.*?)</td>\s*'
     r'<td class="num">[^<]*</td>\s*<td class="num">(?P<rating>[^<]*)</td>', re.S)
 TAG = re.compile(r'<span class="tag">([^<]*)</span>')

