@@ -176,34 +176,3 @@ class Service:
             else:
                 findings.append(Finding("ok", self.name, f"{binary}: {found}"))
         return findings
-
-
-class HttpService(Service):
-    """A service that answers HTTP: healthy once any answer comes back (a 404 or a 500 still
-    means it serves; the page's own error is in the log), and its problem is the log's last
-    line."""
-
-    health_path: ClassVar[str] = "/"
-
-    def url(self, instance: Instance) -> str:
-        return f"http://127.0.0.1:{instance.port}"
-
-    def healthy(self, instance: Instance) -> bool:
-        import http.client
-
-        if instance.port is None:
-            return False
-        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=5)
-        try:
-            connection.request("GET", self.health_path, headers={"Host": "127.0.0.1"})
-            return connection.getresponse().status > 0
-        except OSError:
-            return False
-        finally:
-            connection.close()
-
-    def problem(self, instance: Instance) -> str:
-        from course.services import logs
-
-        lines = [line for line in logs.text(instance.id).splitlines() if line.strip()]
-        return lines[-1].strip() if lines else "no output"

@@ -176,7 +176,11 @@ def wrong_sqlite(tally: Tally) -> None:
 
 
 def proof_postgres(tally: Tally) -> None:
-    _prove(tally, "postgres", "prove", "prove_wrong")
+    _prove(tally, "postgres", "prove")
+
+
+def wrong_postgres(tally: Tally) -> None:
+    _prove(tally, "postgres", "prove_wrong")
 
 
 # Notebooks run on the smallest data (the facts they assert hold at any scale) and with short
@@ -220,8 +224,10 @@ PARTS = {part.name: part for part in (
          "pass alone (SQLite)", ("redis", "smtp")),
     Part("wrong", wrong_sqlite, "every course-owned wrong solution rejected for its reason "
          "(SQLite)", ("redis", "smtp")),
-    Part("postgres", proof_postgres, "the chapter proof and the wrong solutions on PostgreSQL",
-         ("redis", "smtp", "postgres")),
+    Part("postgres", proof_postgres, "every chapter's graders fail before it and pass after "
+         "it (PostgreSQL)", ("redis", "smtp", "postgres")),
+    Part("postgres-wrong", wrong_postgres, "every course-owned wrong solution rejected for its "
+         "reason (PostgreSQL)", ("redis", "smtp", "postgres")),
     Part("notebooks", notebooks, "every notebook top to bottom under nbval"),
 )}
 

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 
 from course import paths
-from course.services.base import HttpService, Instance, Program
+from course.services.base import Instance, Program
+from course.services.http_service import HttpService
 
 WORKERS_PER_INSTANCE = 2
 

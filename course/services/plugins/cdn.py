@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from course import paths
 from course.services import nginx
-from course.services.base import Finding, HttpService, Instance, Program, ServiceError, data_dir
+from course.services.base import Finding, Instance, Program, ServiceError, data_dir
+from course.services.http_service import HttpService
 
 TEMPLATE = "cdn.conf.template"
 

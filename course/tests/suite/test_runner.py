@@ -63,3 +63,19 @@ def test_parts_run_side_by_side_longest_first_and_failures_are_shown(started, ca
 def test_only_and_skip_choose_the_parts(started) -> None:
     assert runner.run(skip={"broken"}, only=set(), jobs=1) == 0
     assert sorted(name for name, _ in started) == ["quick", "slow"]
+
+
+def test_the_cli_offers_every_part() -> None:
+    """`course test --only/--skip` list the parts by hand (argument parsing imports nothing
+    of the suite): they must be the suite's own."""
+    import argparse
+
+    from course.cli import instructor
+    from course.suite.parts import PARTS
+
+    parser = argparse.ArgumentParser()
+    verbs = parser.add_subparsers()
+    instructor.register(lambda name, handler, about: verbs.add_parser(name, help=about))
+    test = verbs.choices["test"]
+    [only] = [action for action in test._actions if action.dest == "only"]
+    assert list(only.choices) == list(PARTS)
