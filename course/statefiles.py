@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,8 +65,9 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def kept(folder: Path, name: str, build: Callable[[Path], None], keep: int = 8) -> Path:
-    """``folder/name``, made once by ``build(path)`` and reused; only the ``keep`` most recently
-    used files of the folder are kept. Safe when several processes ask at once."""
+    """``folder/name`` (a file or a folder), made once by ``build(path)`` and reused; only the
+    ``keep`` most recently used entries of the folder are kept. Safe when several processes
+    ask at once."""
     target = folder / name
     with locked(folder / ".lock"):
         if not target.exists():
@@ -75,7 +77,10 @@ def kept(folder: Path, name: str, build: Callable[[Path], None], keep: int = 8) 
             others = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
                             key=lambda p: p.stat().st_mtime, reverse=True)
             for old in others[keep:]:
-                old.unlink(missing_ok=True)
+                if old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.unlink(missing_ok=True)
         os.utime(target)  # recently used: kept by the pruning above
     return target
 

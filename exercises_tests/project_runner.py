@@ -110,6 +110,7 @@ class ProjectRunner:
     workdir: Path
     exercises_dir: Path = Path(__file__).resolve().parent
     _responses: dict[tuple[str, str, bool], ProjectResponse] = field(default_factory=dict)
+    _collected: Path | None = None
 
     def env(self, settings_module: str, database: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "COURSE_DB"}}
@@ -126,17 +127,25 @@ class ProjectRunner:
 
     @property
     def static_root(self) -> Path:
-        return self.workdir / "static_root"
+        return self._collected or self.workdir / "static_root"
 
     def collect_static(self) -> None:
-        """``collectstatic`` once, under the production settings, into a folder of this
-        session's own: what a release does before its servers start."""
-        if (self.static_root / ".collected").exists():
+        """``collectstatic`` under the production settings, what a release does before its
+        servers start: into a folder kept (under ``.course/cache/``) while the target's static
+        files and settings, and Django, stay the same. Servers only read it."""
+        if self._collected is not None:
             return
-        self.run("config.settings.production", ["manage.py", "collectstatic", "--noinput",
-                                                "--verbosity", "0"],
-                 self.workdir / "collectstatic.sqlite3")
-        (self.static_root / ".collected").touch()
+        import django
+
+        key = statefiles.digest_files(self.target, ["static/**/*", "config/settings/*.py"])
+
+        def collect(folder: Path) -> None:
+            self.run("config.settings.production",
+                     ["manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                     self.workdir / "collectstatic.sqlite3", {"STATIC_ROOT": str(folder)})
+
+        self._collected = statefiles.kept(paths.STATE / "cache" / "static",
+                                          f"{key}-django{django.__version__}", collect)
 
     def run(self, settings_module: str, args: list[str], database: Path,
             extra_env: dict[str, str | None] | None = None) -> str:
