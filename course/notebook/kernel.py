@@ -28,4 +28,23 @@ def setup_django(target: Path | None = None, settings: str = runtime.GRADING_SET
         from course import catalog, services
 
         services.up(catalog.load().chapter(chapter).services, quiet=True)
-    return runtime.configure(target, settings)
+    project = runtime.configure(target, settings)
+    _catch_up_migrations()
+    return project
+
+
+def _catch_up_migrations() -> None:
+    """Apply the project's migrations the database lacks (a course update added a model field,
+    or the learner made one), as ``course lab`` does when it starts, and say which."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    missing = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not missing:
+        return
+    names = [f"{migration.app_label}.{migration.name}" for migration, _ in missing]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"course: your shop's database lacked {shown}: migrated it.")
