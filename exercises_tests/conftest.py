@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from background import MailServer, Workers
+from grading_env import graders_env
 from grading_redis import emptied_redis
 from grading_settings import TARGET_DIR
 from project_runner import ProjectRunner
@@ -87,10 +88,7 @@ def broker():
 
 def _graders_broker() -> str | None:
     """The broker the course wrote for the graders (a project may not read it yet)."""
-    from course import envfile
-
-    path = os.environ.get("COURSE_ENV_FILE")
-    return envfile.read(Path(path)).get("CELERY_BROKER_URL") if path else None
+    return graders_env().get("CELERY_BROKER_URL")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import dashboard_page as page
 import pytest
 from django.test import Client
 from django.urls import reverse
+from grading_env import graders_env
 from grading_pages import get_page
 
 from course.measuring.measure import counted, queries_for
@@ -47,13 +48,11 @@ report(backend=f"{type(cache).__module__}.{type(cache).__name__}",
 def _env_file_with(tmp_path, **values: str):
     """A copy of the graders' env file (what `course services up` writes to .course/env)
     with ``values`` changed: the project must read it, as it does outside the graders."""
-    from pathlib import Path
 
     from course import envfile
 
-    source = os.environ.get("COURSE_ENV_FILE")
     path = tmp_path / "course.env"
-    envfile.update({**(envfile.read(Path(source)) if source else {}), **values}, path)
+    envfile.update({**graders_env(), **values}, path)
     return path
 
 

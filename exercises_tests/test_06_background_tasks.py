@@ -15,7 +15,6 @@ OOM killer picks the process that holds the memory).
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import time
@@ -32,6 +31,7 @@ from background import (
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from grading_env import graders_env
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -43,13 +43,11 @@ def graders_celery():
     of the project is imported for it: the project under test must load its own app (as a
     deployment does), so a grader that imported config.celery cannot make a later exercise
     pass."""
-    from pathlib import Path
 
     from celery import Celery
 
-    from course import envfile
 
-    values = envfile.read(Path(os.environ["COURSE_ENV_FILE"]))
+    values = graders_env()
     return Celery("graders", broker=values.get("CELERY_BROKER_URL"),
                   backend=values.get("CELERY_RESULT_BACKEND"), set_as_current=False)
 

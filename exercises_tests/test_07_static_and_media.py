@@ -23,6 +23,7 @@ from pathlib import Path
 
 import brotli
 import pytest
+from grading_env import graders_env
 from project_runner import ProjectRunError
 
 from course.measuring.visits import (
@@ -356,12 +357,9 @@ def test_07_4_a_cdn_keeps_the_static_files(project, target_dir, measured, tmp_pa
 
 def _object_store() -> tuple[str, str]:
     """The object store's address and the graders' bucket, as the project reads them."""
-    import os
 
-    from course import envfile
 
-    values = envfile.read(Path(os.environ["COURSE_ENV_FILE"])) if os.environ.get(
-        "COURSE_ENV_FILE") else {}
+    values = graders_env()
     endpoint, bucket = values.get("AWS_S3_ENDPOINT_URL"), values.get("AWS_STORAGE_BUCKET_NAME")
     if not endpoint or not bucket:
         pytest.fail("the object store is not running: `python3 -m course services up objectstore`")
