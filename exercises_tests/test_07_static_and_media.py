@@ -10,7 +10,6 @@ exist (a course-owned change to a copy: the learner's files are never touched).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import html
 import html.parser as html_parser
@@ -21,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import brotli
 import pytest
 from grading_env import graders_env
 from project_runner import ProjectRunError
@@ -159,15 +157,6 @@ def test_07_1_hashed_names_and_tests_that_catch_a_missing_file(project, target_d
 
 # 07.2 ---------------------------------------------------------------------------------------
 
-def _decoded(response: Fetched) -> bytes:
-    encoding = response.header("Content-Encoding").lower()
-    if encoding == "br":
-        return brotli.decompress(response.body)
-    if encoding == "gzip":
-        return gzip.decompress(response.body)
-    return response.body
-
-
 def test_07_2_static_files_served_compressed(project, measured):
     with project.serve() as base:
         page = _page(base, "/products/")
@@ -203,7 +192,7 @@ def test_07_2_static_files_served_compressed(project, measured):
                     f"{STATIC_PREFIX}{name} is compressed but its response lacks Vary: "
                     "Accept-Encoding: a cache in between would hand brotli to a browser that "
                     "cannot read it [hint 2]")
-                assert _decoded(response) == plain.body, (
+                assert response.decoded() == plain.body, (
                     f"{STATIC_PREFIX}{name} as {encoding} does not decompress to the file "
                     "itself")
                 if encoding == "br":

@@ -61,6 +61,19 @@ class Fetched:
     def varies_on(self, header: str) -> bool:
         return header.lower() in {part.strip().lower() for part in self.header("Vary").split(",")}
 
+    def decoded(self) -> bytes:
+        """The body as the server had it, whatever ``Content-Encoding`` it came in."""
+        encoding = self.header("Content-Encoding").lower()
+        if encoding == "br":
+            import brotli
+
+            return brotli.decompress(self.body)
+        if encoding == "gzip":
+            import gzip
+
+            return gzip.decompress(self.body)
+        return self.body
+
     @property
     def transferred(self) -> int:
         """Bytes on the wire: the header block and the body as sent."""
@@ -138,7 +151,7 @@ CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 def subresources(page: Fetched) -> list[tuple[str, str]]:
     """``(kind, absolute URL)`` of everything the page's HTML names, in order, once each."""
     parser = _Subresources()
-    parser.feed(page.body.decode("utf-8", "replace"))
+    parser.feed(page.decoded().decode("utf-8", "replace"))
     seen: dict[str, str] = {}
     for kind, url in parser.found:
         seen.setdefault(urljoin(page.url, url), kind)
@@ -146,10 +159,9 @@ def subresources(page: Fetched) -> list[tuple[str, str]]:
 
 
 def css_references(stylesheet: Fetched) -> list[str]:
-    """Absolute URLs named by ``url()`` in a stylesheet (data: URIs and fragments left out).
-    ``stylesheet`` must be uncompressed (fetched without Accept-Encoding)."""
+    """Absolute URLs named by ``url()`` in a stylesheet (data: URIs and fragments left out)."""
     found = []
-    for _quote, url in CSS_URL.findall(stylesheet.body.decode("utf-8", "replace")):
+    for _quote, url in CSS_URL.findall(stylesheet.decoded().decode("utf-8", "replace")):
         if url.startswith(("data:", "#")):
             continue
         absolute = urljoin(stylesheet.url, url)
@@ -184,6 +196,7 @@ class _Kept:
     fresh_until: float
     etag: str
     last_modified: str
+    response: Fetched  # the copy kept, as it came
 
 
 @dataclass
@@ -212,7 +225,7 @@ class ModelBrowser:
                 self.kept.pop(url, None)
             else:
                 self.kept[url] = _Kept(self.clock + freshness(response), response.header("ETag"),
-                                       response.header("Last-Modified"))
+                                       response.header("Last-Modified"), response)
         elif response.status == 304 and entry:
             entry.fresh_until = self.clock + freshness(response)
         return str(response.status), response
@@ -224,12 +237,12 @@ class ModelBrowser:
         rows.append(_row("page", base + path, outcome, page))
         if page is None or page.status != 200:
             return rows
-        plain_page = page if not page.header("Content-Encoding") else fetch(base + path)
-        for kind, url in subresources(plain_page):
+        for kind, url in subresources(page):
             outcome, response = self.load(url)
             rows.append(_row(kind, url, outcome, response))
-            if kind == "stylesheet":
-                for reference in css_references(fetch(url)):
+            kept = self.kept.get(url)
+            if kind == "stylesheet" and kept is not None:  # its copy, fresh or just fetched
+                for reference in css_references(kept.response):
                     outcome, response = self.load(reference)
                     rows.append(_row("from a stylesheet", reference, outcome, response))
         return rows
