@@ -39,6 +39,45 @@ print(json.dumps({"supervisor": status.supervisor,
 """
 
 
+# Rows written while an autovacuum frees earlier rolled-back rows go back to the table's first
+# pages; plans.fresh_table (graders of chapter 03) keeps them in the order written.
+FRESH_TABLE_SCRIPT = """
+import sys
+import django, psycopg
+from django.conf import settings
+from django.db import connection, transaction
+settings.configure(DATABASES={"default": {"ENGINE": "django.db.backends.postgresql",
+    "NAME": "shop", "USER": "shop", "PASSWORD": "shop", "HOST": "127.0.0.1",
+    "PORT": sys.argv[1]}})
+django.setup()
+from course.measuring import plans
+rows = [((20000 - n) * 52,) for n in range(20000)]
+insert = "INSERT INTO layout (created_at) VALUES (now() - make_interval(mins => %s))"
+with connection.cursor() as cursor:
+    cursor.execute("DROP TABLE IF EXISTS layout")
+    cursor.execute("CREATE TABLE layout (id serial PRIMARY KEY, created_at timestamptz)")
+    for _ in range(2):  # earlier tests' rows, rolled back
+        with transaction.atomic():
+            cursor.executemany(insert, rows)
+            transaction.set_rollback(True)
+    for fresh in (False, True):
+        with transaction.atomic():
+            if fresh:
+                plans.fresh_table("layout")
+            cursor.executemany(insert, rows[:8000])
+            with psycopg.connect(f"postgresql://shop:shop@127.0.0.1:{sys.argv[1]}/shop",
+                                 autocommit=True) as other:
+                other.execute("VACUUM (SKIP_LOCKED) layout")  # as autovacuum might
+            cursor.executemany(insert, rows[8000:])
+            cursor.execute("ANALYZE layout")
+            cursor.execute("SELECT correlation FROM pg_stats WHERE tablename = 'layout' "
+                           "AND attname = 'created_at'")
+            print(fresh, round(cursor.fetchone()[0], 2))
+            transaction.set_rollback(True)
+    cursor.execute("DROP TABLE layout")
+"""
+
+
 def _services(home: Path, action: str, postgres: bool = False) -> dict:
     env = dict(os.environ, COURSE_HOME=str(home), PYTHONPATH=str(paths.ROOT))
     env.pop("COURSE_DB", None)
@@ -153,6 +192,15 @@ def _postgres_runs_and_bench_copies_it(home: Path) -> None:
                             [name]).fetchone()[0] == 0, "the copy was not dropped"
         with pytest.raises(BenchError, match="connected to it"), postgres_copy(url):
             pass
+
+    # a fixture's table lies on disk in the order it wrote it, whatever a vacuum did meanwhile
+    result = subprocess.run([sys.executable, "-c", FRESH_TABLE_SCRIPT, str(_port(url))],
+                            env=dict(os.environ, PYTHONPATH=str(paths.ROOT)),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    correlation = dict(line.split() for line in result.stdout.split("\n") if line)
+    assert float(correlation["False"]) < 0.5, f"the vacuum did not scatter the rows: {correlation}"
+    assert float(correlation["True"]) == 1.0, f"fresh_table left them scattered: {correlation}"
 
 
 def test_a_service_that_cannot_start_is_one_clear_line(home: Path) -> None:
