@@ -59,6 +59,10 @@ class Chapter:
     # How many pytest processes may grade the chapter side by side: for graders that mostly
     # wait on workers and servers (each process gets its own Redis databases and servers).
     graders_in_parallel: int = 1
+    # The graders measure what the database itself does (queries, plans, connections), so a
+    # wrong solution may be caught on one database and not the other: `course test` grades
+    # this chapter's wrong solutions on PostgreSQL as well as on SQLite.
+    database_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,8 @@ def parse(text: str) -> Catalog:
         chapters.append(
             Chapter(number=slug[:2], slug=slug, title=raw_chapter["title"], exercises=exercises,
                     services=tuple(raw_chapter.get("services", ())),
-                    graders_in_parallel=int(raw_chapter.get("graders_in_parallel", 1)))
+                    graders_in_parallel=int(raw_chapter.get("graders_in_parallel", 1)),
+                    database_bound=bool(raw_chapter.get("database_bound", False)))
         )
     return Catalog(chapters=tuple(chapters))
 

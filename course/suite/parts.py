@@ -227,7 +227,7 @@ PARTS = {part.name: part for part in (
     Part("postgres", proof_postgres, "every chapter's graders fail before it and pass after "
          "it (PostgreSQL)", ("redis", "smtp", "postgres")),
     Part("postgres-wrong", wrong_postgres, "every course-owned wrong solution rejected for its "
-         "reason (PostgreSQL)", ("redis", "smtp", "postgres")),
+         "reason (PostgreSQL: the database-bound chapters)", ("redis", "smtp", "postgres")),
     Part("notebooks", notebooks, "every notebook top to bottom under nbval"),
 )}
 

@@ -140,7 +140,9 @@ def _judged(wrong: steps.Wrong, verdict: grader.Verdict) -> tuple[bool, str]:
 def prove_wrong(database: str | None, report,
                 only: list[str] | None = None) -> tuple[int, list[str]]:
     """Grade every course-owned wrong solution (or those of the exercises or chapters in
-    ``only``) in place of its exercise's step: each must be rejected with its words.
+    ``only``) in place of its exercise's step: each must be rejected with its words. On
+    PostgreSQL, by default, only the ``database_bound`` chapters' (the others' graders do not
+    depend on the database: SQLite proves them).
 
     Several fixtures of one chapter are graded in one run (:func:`batches`); one that a
     batch does not reject, or a batch whose fixtures do not apply together, is graded
@@ -150,6 +152,9 @@ def prove_wrong(database: str | None, report,
     wanted = [wrong for wrong in steps.wrong_solutions(catalog)
               if not only or any(wrong.exercise.id == x or wrong.exercise.chapter_number == x
                                  for x in only)]
+    if database and not only:  # on PostgreSQL: the chapters whose graders read the database
+        bound = {chapter.number for chapter in catalog.chapters if chapter.database_bound}
+        wanted = [wrong for wrong in wanted if wrong.exercise.chapter_number in bound]
     for batch in batches(wanted):
         verdicts: dict[str, grader.Verdict] = {}
         if len(batch) > 1:

@@ -66,3 +66,31 @@ def test_wrong_solutions_are_batched_one_per_exercise_and_chapter(tmp_path) -> N
                                                 "02.4-b", "05.2-a")])
     named = [[w.path.stem for w in batch] for batch in found]
     assert named == [["02.1-a", "02.4-a"], ["02.1-b", "02.4-b"], ["02.1-c"], ["05.2-a"]]
+
+
+def test_postgres_proves_the_wrong_solutions_of_database_bound_chapters(monkeypatch) -> None:
+    """SQLite grades every wrong solution; PostgreSQL those whose chapter's graders measure the
+    database (unless a maintainer names others)."""
+    from course.grading import grader
+    from course.project import steps
+
+    every = steps.wrong_solutions(CATALOG)
+    bound = {c.number for c in CATALOG.chapters if c.database_bound}
+    assert {"02", "03"} <= bound and "07" not in bound
+    graded: dict[str | None, list[str]] = {}
+
+    def grade(exercises, catalog, *, database=None, **kw):
+        graded.setdefault(database, []).extend(e.id for e in exercises)
+        return [grader.Verdict(e, grader.PASSED, "") for e in exercises]
+
+    monkeypatch.setattr(grader, "grade", grade)
+    monkeypatch.setattr(proof.states, "wrong_batch_state", lambda catalog, batch: None)
+    monkeypatch.setattr(proof.states, "wrong_state", lambda catalog, wrong: wrong.path.parent)
+    for database in (None, "postgres"):
+        proof.prove_wrong(database, lambda line: None)
+    assert sorted(graded[None]) == sorted(w.exercise.id for w in every)
+    assert sorted(graded["postgres"]) == sorted(
+        w.exercise.id for w in every if w.exercise.chapter_number in bound)
+    graded.clear()
+    proof.prove_wrong("postgres", lambda line: None, ["07.1"])
+    assert set(graded["postgres"]) == {"07.1"}
