@@ -30,6 +30,8 @@ from course import paths, services
 from course.measuring import bench
 
 FLOOR_APP = "course.measuring.floor_app:application"
+# gunicorn's defaults, not the project's gunicorn.conf.py: a comparison compares the code.
+PLAIN_CONFIG = Path(__file__).with_name("gunicorn_plain.conf.py")
 
 
 class LoadError(RuntimeError):
@@ -55,13 +57,16 @@ def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) ->
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
              probe_path: str = "/", extra_args: Sequence[str] = ()) -> Iterator[str]:
-    """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL.
-    ``extra_args`` go on gunicorn's command line (``--access-logfile …``)."""
+    """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL. The
+    project's own ``gunicorn.conf.py`` is not read (:data:`PLAIN_CONFIG`); ``extra_args`` go
+    on gunicorn's command line (``--access-logfile …``)."""
     port = services.free_port()
     log = paths.LOGS / f"gunicorn-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "gunicorn", app, "--workers", str(workers),
+    command = [sys.executable, "-m", "gunicorn", app, "--config", str(PLAIN_CONFIG),
+               "--workers", str(workers),
                "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
+               "--graceful-timeout", "3",  # a measurement's server stops without waiting
                "--no-control-socket",  # gunicorn 27 would leave one under ~/.gunicorn/
                *extra_args]
     with log.open("wb") as output:

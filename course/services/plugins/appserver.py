@@ -6,7 +6,9 @@ Each instance is one gunicorn master with its own port and an id (the
 balancer in front of them, and the learner, can tell them apart. They run the
 production settings, allowed on 127.0.0.1, and read the services' addresses
 from ``.course/env``; ``APP_URLS`` lists their addresses. Each start collects the static
-files first (``course.services.release``), as a deploy's release step does.
+files first (``course.services.release``), as a deploy's release step does. Everything else
+(timeouts, logs, worker recycling) is the project's ``gunicorn.conf.py`` (chapter 08), which
+gunicorn reads in ``starter_project/``.
 """
 
 from __future__ import annotations
@@ -43,14 +45,16 @@ class AppServer(HttpService):
         return Program(
             f"{sys.executable} -m course.services.release "  # collectstatic first
             f"{sys.executable} -m gunicorn config.wsgi:application "
-            f"--bind 127.0.0.1:{instance.port} --workers {WORKERS_PER_INSTANCE} "
-            "--no-control-socket --access-logfile - --graceful-timeout 5",
+            f"--bind 127.0.0.1:{instance.port} --no-control-socket",
             directory=paths.STARTER,
             environment={
                 "PYTHONPATH": os.pathsep.join([str(paths.STARTER), str(paths.ROOT)]),
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SHOP_INSTANCE": instance.id,
+                # the rest comes from the project's gunicorn.conf.py (chapter 08), which
+                # takes its worker count from here: a laptop runs several instances
+                "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
                 **static,
             },
         )

@@ -1,10 +1,13 @@
 """Smoke tests of the shop: every page answers, orders send email, seeding is repeatable."""
 
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from decimal import Decimal
 from pathlib import Path
 
@@ -152,6 +155,49 @@ class PagesTest(TestCase):
             response = self.client.post(reverse("shop:place_order"), {"customer_id": "x"})
         self.assertEqual(response.status_code, 400)
         self.assertEqual(Order.objects.count(), orders)
+
+
+class CarrierStandIn(BaseHTTPRequestHandler):
+    """The carrier's quote service, answering at once: a fixed price for any question."""
+
+    def do_GET(self):
+        body = json.dumps({"carrier": "Parcelo", "price": "4.90", "currency": "EUR", "days": 2,
+                           "postcode": self.path.rsplit("postcode=", 1)[-1]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class ShippingQuoteTest(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        seed_shop("tiny")
+
+    def setUp(self):
+        carrier = ThreadingHTTPServer(("127.0.0.1", 0), CarrierStandIn)
+        threading.Thread(target=carrier.serve_forever, daemon=True).start()
+        self.addCleanup(carrier.server_close)
+        self.addCleanup(carrier.shutdown)
+        address = f"http://127.0.0.1:{carrier.server_address[1]}"
+        self.enterContext(override_settings(SHIPPING_QUOTES_URL=address))
+
+    def test_the_product_page_offers_a_delivery_price(self):
+        product = Product.objects.order_by("pk").first()
+        page = self.client.get(reverse("shop:product_detail", args=[product.slug]))
+        self.assertContains(page, reverse("shop:shipping_quote", args=[product.slug]))
+
+    def test_the_carriers_price_is_shown(self):
+        product = Product.objects.order_by("pk").first()
+        url = reverse("shop:shipping_quote", args=[product.slug])
+        page = self.client.get(url, {"postcode": "1011"})
+        self.assertContains(page, "4.90 EUR")
+        self.assertContains(page, "Parcelo")
+        self.assertNotContains(self.client.get(url), "EUR</strong>")  # no postcode, no question
 
 
 class SeedTest(TestCase):

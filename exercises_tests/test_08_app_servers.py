@@ -1,0 +1,285 @@
+"""Chapter 08 — App servers: graders.
+
+08.1 boots real gunicorn in the project's folder, so it reads the project's own
+``gunicorn.conf.py``: gunicorn itself says what the file amounts to
+(``--print-config``), the worker processes are counted, and the access log is
+read from what the server writes on its standard output after real requests.
+
+08.2 serves the shop under gunicorn against the course's shipping-quote service
+in a process of the grader's own, made slow, hanging, failing or absent, and
+times the shipping page as a browser would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from course.measuring.visits import fetch
+
+SETTINGS = "config.settings.production"
+CONFIG_LINE = re.compile(r"^(\w+)\s+=\s?(.*)$")
+NGINX_IDLE_UPSTREAM = 60  # nginx keeps idle connections to an upstream this long (keepalive)
+SUPERVISOR_GRACE = 10  # what the course's supervisor (and many platforms) wait after SIGTERM
+
+
+def _cpu_counts() -> set[int]:
+    counts = {os.cpu_count() or 1}
+    if hasattr(os, "sched_getaffinity"):
+        counts.add(len(os.sched_getaffinity(0)))
+    return counts
+
+
+def _gunicorn_env(project, database: Path, **extra: str | None) -> dict[str, str]:
+    """The project's environment under ``timed_settings``; a variable given as None is
+    taken away."""
+    env = project.env("timed_settings", database)
+    for key, value in extra.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def _effective_config(project, target: Path, **extra: str | None) -> dict[str, str]:
+    """What gunicorn makes of the project's gunicorn.conf.py (``--print-config``), started in
+    the project's folder as a deploy starts it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--print-config", "config.wsgi:application"],
+        cwd=target, env=_gunicorn_env(project, project.workdir / "unused.sqlite3", **extra),
+        capture_output=True, text=True, timeout=60)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    values = {m[1]: m[2].strip() for line in lines if (m := CONFIG_LINE.match(line))}
+    if done.returncode != 0 or "workers" not in values:
+        pytest.fail(f"gunicorn could not read gunicorn.conf.py: {(lines or ['no output'])[-1]}",
+                    pytrace=False)
+    return values
+
+
+@contextmanager
+def _booted(project, target: Path, log: Path, **extra: str | None) -> Iterator[tuple[str, int]]:
+    """Real gunicorn in the project's folder, its own config file read, on a free port:
+    yields the base URL and the master's process id; all it prints goes to ``log``."""
+    from course.services import free_port
+
+    port = free_port()
+    project.collect_static()
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+               "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, cwd=target, stdout=output, stderr=subprocess.STDOUT,
+                                  env=_gunicorn_env(project, project.seeded_database(), **extra))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if server.poll() is not None:
+                    last = (log.read_text(errors="replace").strip().splitlines()
+                            or ["no output"])[-1]
+                    pytest.fail(f"gunicorn stopped at start with gunicorn.conf.py: {last}",
+                                pytrace=False)
+                try:
+                    if fetch(base + "/course-wait/?seconds=0", timeout=10).status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("gunicorn did not answer within 60 s", pytrace=False)
+                time.sleep(0.2)
+            yield base, server.pid
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _workers(master: int, settle: float = 20.0) -> int:
+    """The master's worker processes, once their number stops changing."""
+    import psutil
+
+    deadline = time.monotonic() + settle
+    seen, steady_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(psutil.Process(master).children())
+        if count != seen:
+            seen, steady_since = count, time.monotonic()
+        elif time.monotonic() - steady_since > 1.5:
+            break
+        time.sleep(0.2)
+    return seen
+
+
+NUMBER = re.compile(r"(?<![\w.:/\-])\d+(?:\.\d+)?(?![\w:/\-])")
+UNITS = {"s": 1.0, "ms": 1e3, "µs": 1e6}
+
+
+def _logged_times(line: str, asked: float) -> list[float]:
+    """The numbers of an access log line, but the one in the request's own address."""
+    return [float(n) for n in NUMBER.findall(line.replace(f"seconds={asked}", ""))]
+
+
+def _time_column(lines: dict[float, str]) -> str | None:
+    """The unit in which one number of every request's line is that request's duration
+    (it took at least as long as asked, and not half a second more), or None."""
+    columns = {asked: _logged_times(line, asked) for asked, line in lines.items()}
+    width = min(len(numbers) for numbers in columns.values())
+    for unit, scale in UNITS.items():
+        for index in range(width):
+            if all(asked <= columns[asked][index] / scale <= asked + 0.5 for asked in lines):
+                return unit
+    return None
+
+
+def test_08_1_gunicorn_conf(project, target_dir, measured, tmp_path):
+    config = _effective_config(project, target_dir, WEB_CONCURRENCY=None)
+    cpus = _cpu_counts()
+    wanted = {2 * n + 1 for n in cpus}
+    workers = int(config["workers"])
+    measured(f"{workers} workers on {min(cpus)} CPUs", target="2 × CPUs + 1", unit="")
+    assert workers in wanted, (
+        f"gunicorn.conf.py gives {workers} worker(s) on this machine's {min(cpus)} CPUs: "
+        f"gunicorn's guidance is 2 × CPUs + 1 ({min(wanted)}), so one worker can use a core "
+        "while another waits on the database. Compute it from the CPU count [hint 1]")
+    overridden = int(_effective_config(project, target_dir, WEB_CONCURRENCY="3")["workers"])
+    assert overridden == 3, (
+        f"with WEB_CONCURRENCY=3 in the environment, gunicorn.conf.py still gives {overridden} "
+        "workers: a small machine, or several instances on one host, must be able to say how "
+        "many without editing the file. Let WEB_CONCURRENCY win over the CPU count [hint 2]")
+    timeout, graceful = float(config["timeout"]), float(config["graceful_timeout"])
+    assert 10 <= timeout <= 30, (
+        f"timeout is {timeout:g} s: a stuck sync worker is killed (WORKER TIMEOUT) after it. "
+        "Keep it at most 30 s, below the proxy's 60 s, so gunicorn cuts a stuck request and "
+        "logs it, and at least 10 s, so the shop's slowest real page (a report) is not cut "
+        "[hint 2]")
+    assert 1 <= graceful < SUPERVISOR_GRACE, (
+        f"graceful_timeout is {graceful:g} s: on SIGTERM (a deploy) gunicorn lets running "
+        f"requests finish for that long, but the supervisor kills it after {SUPERVISOR_GRACE} "
+        "s, mid-request. Make it shorter than that, and at least 1 s [hint 2]")
+    keepalive = float(config["keepalive"])
+    assert keepalive > NGINX_IDLE_UPSTREAM, (
+        f"keepalive is {keepalive:g} s: behind nginx, which keeps an idle connection to the app "
+        f"for {NGINX_IDLE_UPSTREAM} s, gunicorn would close connections nginx is about to reuse "
+        "(a 502 now and then). Let the app keep them longer than the proxy does [hint 2]")
+    recycle, jitter = int(config["max_requests"]), int(config["max_requests_jitter"])
+    assert recycle >= 100, (
+        f"max_requests is {recycle}: a worker that leaks memory is never replaced (0), or is "
+        "replaced all the time (under 100). About a thousand requests is usual [hint 2]")
+    assert recycle // 20 <= jitter < recycle, (
+        f"max_requests_jitter is {jitter} for max_requests {recycle}: workers that share the "
+        "load reach max_requests together and all restart at once, leaving nobody to serve. "
+        "Spread them with a jitter of at least 5% of max_requests [hint 2]")
+
+    log = tmp_path / "gunicorn.log"
+    with _booted(project, target_dir, log, WEB_CONCURRENCY="3") as (base, master):
+        running = _workers(master)
+        assert running == 3, f"with WEB_CONCURRENCY=3 gunicorn started {running} workers"
+        for seconds in (0.3, 1.2):
+            assert fetch(f"{base}/course-wait/?seconds={seconds}", timeout=30).status == 200
+        time.sleep(0.5)
+    output = log.read_text(errors="replace").splitlines()
+    lines = {asked: next((line for line in output if f"/course-wait/?seconds={asked}" in line),
+                         None) for asked in (0.3, 1.2)}
+    assert all(lines.values()), (
+        "gunicorn wrote no access log line on its standard output for the requests it served "
+        f"(its output ended: {output[-1] if output else 'nothing'}): log each request to "
+        "stdout (accesslog = \"-\"), where the platform collects it [hint 3]")
+    unit = _time_column(lines)
+    measured(f"time in {unit}" if unit else "no time", target="each request's time",
+             unit="in the access log")
+    assert unit, (
+        "the access log does not say how long a request took: for requests of 0.3 s and 1.2 s "
+        f"it wrote\n  {lines[0.3]}\n  {lines[1.2]}\nAdd the request time to "
+        "access_log_format, in milliseconds or microseconds: %(T)s is whole seconds [hint 3]")
+
+
+# 08.2 ---------------------------------------------------------------------------------------
+
+ANSWER_WITHIN = 3.0  # seconds: the page must answer within this when the carrier hangs
+SLOW_QUOTE_MS = 1000  # a carrier this slow still answers: its price must be shown
+POSTCODE = "1011AB"
+
+
+@pytest.fixture
+def carrier(tmp_path):
+    from course.services import quotes
+
+    with quotes.PrivateServer(tmp_path / "quotes").start(delay_ms=50) as server:
+        yield server
+
+
+def _product(project) -> tuple[int, str]:
+    found = project.probe(SETTINGS, "from shop.models import Product\n"
+                          "p = Product.objects.order_by('pk').first()\n"
+                          "report(pk=p.pk, slug=p.slug)")
+    return found["pk"], found["slug"]
+
+
+def _shipping_page(base: str, slug: str) -> tuple[int, str, float]:
+    """Status (0: no answer within 15 s, -1: the connection was dropped), body, seconds."""
+    started = time.monotonic()
+    try:
+        page = fetch(f"{base}/products/{slug}/shipping/?postcode={POSTCODE}", timeout=15)
+    except TimeoutError:
+        return 0, "", time.monotonic() - started
+    except OSError:
+        return -1, "", time.monotonic() - started
+    return page.status, page.decoded().decode("utf-8", "replace"), time.monotonic() - started
+
+
+def _unavailable_said(body: str) -> bool:
+    return "shipping-quote-unavailable" in body
+
+
+def test_08_2_outbound_calls_have_a_timeout(project, carrier, measured):
+    from course.services import quotes
+
+    pk, slug = _product(project)
+    price = quotes.quote_for(str(pk), POSTCODE)["price"]
+    with project.serve(workers=1, extra_env={"SHIPPING_QUOTES_URL": carrier.url}) as base:
+        status, body, took = _shipping_page(base, slug)
+        assert status == 200 and price in body, (
+            f"with the carrier answering in 50 ms the shipping page answered {status} "
+            f"without the price {price} [hint 1]")
+        carrier.behave(delay_ms=SLOW_QUOTE_MS)
+        status, body, took = _shipping_page(base, slug)
+        assert status == 200 and price in body, (
+            f"a carrier that answers in {SLOW_QUOTE_MS / 1000:g} s is slow, not down, but the "
+            f"page (status {status}, {took:.1f} s) did not show its price: the timeout is too "
+            "short [hint 2]")
+        carrier.behave(mode="hang")
+        status, body, took = _shipping_page(base, slug)
+        measured(f"{took:.1f} s", target=f"≤ {ANSWER_WITHIN:g} s", unit="with a carrier that hangs")
+        assert status, (
+            f"with a carrier that never answers, the shipping page had not answered after "
+            f"{took:.0f} s: the call waits for ever and holds one of gunicorn's workers the "
+            "whole time. Give the call a timeout [hint 2]")
+        assert took <= ANSWER_WITHIN, (
+            f"with a carrier that never answers, the shipping page took {took:.1f} s: give up "
+            f"sooner (a timeout of a second or two, tried once) so it answers within "
+            f"{ANSWER_WITHIN:g} s [hint 2]")
+        for what, change in (("never answers", None), ("answers 503", "error"),
+                             ("is down (connection refused)", "down")):
+            if change == "error":
+                carrier.behave(mode="error")
+            if change == "down":
+                carrier.stop()  # its port now refuses connections
+            if change:
+                status, body, took = _shipping_page(base, slug)
+            assert status in (200, 503) and _unavailable_said(body), (
+                f"when the carrier {what}, the shipping page answered {status} "
+                f"{'saying the price is unavailable' if _unavailable_said(body) else 'with no word about the price'}"
+                ": catch the error the call raises and show the page without a price "
+                "(quote=None), which the template explains [hint 3]")
+            assert took <= ANSWER_WITHIN, f"when the carrier {what} the page took {took:.1f} s"

@@ -1,0 +1,17 @@
+"""The project's URLs, plus ``/course-wait/?seconds=S``: a view that sleeps S seconds (at most
+10) and answers a body of a fixed size, whatever S is (see ``timed_settings``)."""
+
+import time
+
+from django.http import HttpResponse
+from django.urls import include, path
+
+WAITED_BODY = b"waited as asked.\n"
+
+
+def wait(request):
+    time.sleep(min(float(request.GET.get("seconds", "0")), 10.0))
+    return HttpResponse(WAITED_BODY, content_type="text/plain")
+
+
+urlpatterns = [path("course-wait/", wait), path("", include("config.urls"))]
