@@ -173,9 +173,6 @@ DEFAULT_FROM_EMAIL = "Under Load Shop <orders@shop.example>"
 # TODO(06.4): a mail server that accepts the connection and then hangs holds the sender (a
 # request, or a worker's process) forever, and nothing is ever retried.
 
-# The carrier's shipping-quote service (the course runs one; its address is in the environment).
-SHIPPING_QUOTES_URL = env("SHIPPING_QUOTES_URL", "http://127.0.0.1:8130").rstrip("/")
-
 # Files made by report jobs (shop/report_files.py).
 SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "reports"))
 # Seconds a report job waits at each progress step: 0 in production. Set it (for example
@@ -202,6 +199,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# The carrier's shipping-quote service (the course runs one; its address is in the environment).
+SHIPPING_QUOTES_URL = env("SHIPPING_QUOTES_URL", "http://127.0.0.1:8130").rstrip("/")
 
 # `manage.py test` runs the shop's tests with caches of their own (config/testing.py), never
 # the Redis the running shop uses.
