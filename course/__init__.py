@@ -36,6 +36,7 @@ _SHORT_NAMES = {
     "load": "course.measuring.load",
     "queueing": "course.measuring.queueing",
     "pages": "course.measuring.pages",
+    "appservers": "course.measuring.appservers",
 }
 
 

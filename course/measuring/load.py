@@ -54,6 +54,11 @@ def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) ->
     raise LoadError(f"gunicorn did not answer {url} within 60 s (log: {log})")
 
 
+def server_log(base: str) -> Path:
+    """Where the gunicorn serving ``base`` (started by :func:`gunicorn`) writes its output."""
+    return paths.LOGS / f"gunicorn-{base.rsplit(':', 1)[-1]}.log"
+
+
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
              probe_path: str = "/", extra_args: Sequence[str] = ()) -> Iterator[str]:
@@ -61,7 +66,7 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
     project's own ``gunicorn.conf.py`` is not read (:data:`PLAIN_CONFIG`); ``extra_args`` go
     on gunicorn's command line (``--access-logfile …``)."""
     port = services.free_port()
-    log = paths.LOGS / f"gunicorn-{port}.log"
+    log = server_log(f"http://127.0.0.1:{port}")
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gunicorn", app, "--config", str(PLAIN_CONFIG),
                "--workers", str(workers),
@@ -87,20 +92,24 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
 
 @contextmanager
 def serve_state(target: Path, *, workers: int = 2, probe_path: str = "/",
-                db: str | None = None) -> Iterator[str]:
-    """Serve a project state (yours or a reference) on a migrated copy of your data."""
+                db: str | None = None, extra_env: dict[str, str] | None = None,
+                extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """Serve a project state (yours or a reference) on a migrated copy of your data;
+    ``extra_env`` adds variables (``SHIPPING_QUOTES_URL`` …), ``extra_args`` gunicorn
+    options (``--worker-class gthread`` …)."""
     with bench.migrated_copy(target, db=db) as env, \
-            gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
-                     probe_path=probe_path) as base:
+            gunicorn("config.wsgi:application", {**env, **(extra_env or {})}, cwd=target,
+                     workers=workers, probe_path=probe_path, extra_args=extra_args) as base:
         yield base
 
 
 @contextmanager
-def serve_floor(*, workers: int = 2) -> Iterator[str]:
-    """Serve the trivial view: Django and gunicorn, and nothing else."""
+def serve_floor(*, workers: int = 2, extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """Serve the trivial view: Django and gunicorn, and nothing else (``extra_args``: more
+    gunicorn options, ``--worker-class gthread`` …)."""
     env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    with gunicorn(FLOOR_APP, env, cwd=paths.ROOT, workers=workers) as base:
+    with gunicorn(FLOOR_APP, env, cwd=paths.ROOT, workers=workers, extra_args=extra_args) as base:
         yield base
 
 

@@ -1,0 +1,124 @@
+"""App servers, measured (chapter 08): what gunicorn's ``timeout`` does to a stuck request
+under each worker class, what a project's ``gunicorn.conf.py`` amounts to, how throughput
+follows the number of workers, and how long a page takes while an outside service misbehaves::
+
+    from course.measuring import appservers
+    rows = [appservers.stuck_request(kind) for kind in ("sync", "gthread")]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from course.measuring import load
+from course.measuring.visits import fetch
+
+# The settings 08.1 is about, in the order a table shows them.
+CONFIG_NAMES = ("workers", "worker_class", "threads", "timeout", "graceful_timeout",
+                "keepalive", "max_requests", "max_requests_jitter", "accesslog",
+                "access_log_format")
+
+
+def stuck_request(worker_class: str, *, timeout: int = 2, seconds: float = 5.0) -> dict[str, Any]:
+    """One request stuck for ``seconds`` under gunicorn with ``--timeout`` and a worker class:
+    what the client got, after how long, and whether gunicorn logged a WORKER TIMEOUT."""
+    extra = ["--worker-class", worker_class, "--timeout", str(timeout), "--log-level", "info"]
+    if worker_class == "gthread":
+        extra += ["--threads", "4"]
+    with load.serve_floor(workers=1, extra_args=extra) as base:
+        log = load.server_log(base)
+        started = time.monotonic()
+        try:
+            answer: str | int = fetch(f"{base}/sleep/?seconds={seconds}", timeout=seconds + 30).status
+        except OSError as error:  # the worker was killed with the connection open
+            answer = f"no answer ({type(error).__name__})"
+        took = time.monotonic() - started
+        time.sleep(0.3)
+        said = log.read_text(errors="replace") if log.exists() else ""
+    return {"name": worker_class, "worker_class": worker_class, "timeout_s": timeout,
+            "view_s": seconds,
+            "answer": answer, "seconds": round(took, 2),
+            "worker_timeout_logged": "WORKER TIMEOUT" in said}
+
+
+def gunicorn_settings(target: Path, **env: str | None) -> dict[str, str]:
+    """What gunicorn makes of the ``gunicorn.conf.py`` in ``target`` (``--print-config``,
+    started in that folder as a deploy starts it), for :data:`CONFIG_NAMES`; ``env`` adds
+    variables (None takes one away)."""
+    variables = {**os.environ, **env}
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--print-config", "config.wsgi:application"],
+        cwd=target, env={k: v for k, v in variables.items() if v is not None},
+        capture_output=True, text=True, timeout=60)
+    values = {}
+    for line in done.stdout.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() in CONFIG_NAMES:
+            values[name.strip()] = value.strip()
+    if not values:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise load.LoadError(f"gunicorn could not read {target / 'gunicorn.conf.py'}: {last[0]}")
+    return {name: values.get(name, "") for name in CONFIG_NAMES}
+
+
+def settings_table(versions: dict[str, Path], **env: str | None) -> list[dict[str, str]]:
+    """One row per setting, one column per version."""
+    found = {name: gunicorn_settings(target, **env) for name, target in versions.items()}
+    return [{"setting": setting, **{name: values[setting] for name, values in found.items()}}
+            for setting in CONFIG_NAMES]
+
+
+def throughput_by_workers(serve, path: str, workers: list[int], *, users: int = 16,
+                          seconds: int = 6, label: str = "") -> list[dict[str, Any]]:
+    """locust on ``path`` of what ``serve(workers=N)`` serves, for each N in ``workers``."""
+    rows = []
+    for count in workers:
+        with serve(workers=count) as base:
+            measured = load.locust(base, path, users=users, seconds=seconds)
+        rows.append({"name": f"{label or path}, {count} worker(s)", "view": label or path,
+                     "workers": count, **measured})
+        print(f"  {label or path}: {count} worker(s): {measured['req_per_s']} req/s", flush=True)
+    return rows
+
+
+def page_while_carrier(base: str, path: str, carrier, behaviours: list[tuple[str, dict]],
+                       *, version: str, give_up: float = 20) -> list[dict[str, Any]]:
+    """``path`` asked once per behaviour of the carrier's quote service (``mode``,
+    ``delay_ms``, or ``down``): the status, the seconds and what the page said; a page
+    that has not answered after ``give_up`` seconds is "no answer"."""
+    rows = []
+    for label, behaviour in behaviours:
+        if behaviour.get("down"):
+            carrier.stop()
+        else:
+            carrier.behave(**behaviour)
+        started = time.monotonic()
+        try:
+            page = fetch(base + path, timeout=give_up)
+            status: int | str = page.status
+            body = page.decoded().decode("utf-8", "replace")
+        except TimeoutError:
+            status, body = f"no answer in {give_up:g} s", ""
+        took = time.monotonic() - started
+        said = ("the price" if 'class="shipping-quote"' in body
+                else "price unavailable" if "shipping-quote-unavailable" in body
+                else "an error page" if body else "nothing")
+        rows.append({"name": f"{version}: {label}", "version": version, "carrier": label,
+                     "status": status,
+                     "seconds": round(took, 2), "page says": said})
+        print(f"  {version}, carrier {label}: {status} in {took:.1f} s", flush=True)
+    return rows
+
+
+def private_carrier(**behaviour: Any):
+    """The course's shipping-quote service in a process of its own (a context manager)."""
+    from course.services import quotes
+
+    return quotes.PrivateServer(Path(tempfile.mkdtemp(prefix="course-carrier-"))).start(
+        **behaviour)
