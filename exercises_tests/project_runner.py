@@ -223,16 +223,20 @@ class ProjectRunner:
     @contextmanager
     def serve(self, settings_module: str = "config.settings.production", *,
               workers: int = 2, access_log: Path | None = None,
-              extra_env: dict[str, str] | None = None) -> Iterator[str]:
-        """The project under gunicorn (``config.wsgi``) on the tiny shop, with the static files
-        collected: yields its base URL. ``access_log`` records every request it answers;
-        ``extra_env`` adds variables (``STATIC_URL`` …)."""
+              extra_env: dict[str, str] | None = None, asgi: bool = False) -> Iterator[str]:
+        """The project under gunicorn (``config.wsgi``; with ``asgi``, ``config.asgi`` in
+        uvicorn's workers) on the tiny shop, with the static files collected: yields its base
+        URL. ``access_log`` records every request it answers; ``extra_env`` adds variables
+        (``STATIC_URL`` …)."""
         from course.measuring import load
 
         self.collect_static()
         _flush_grading_redis()
         env = {**self.env(settings_module, self.seeded_database()), **(extra_env or {})}
         extra = ["--access-logfile", str(access_log)] if access_log else []
-        with load.gunicorn("config.wsgi:application", env, cwd=self.target, workers=workers,
+        app = "config.wsgi:application"
+        if asgi:
+            app, extra = "config.asgi:application", [*extra, "--worker-class", load.ASGI_WORKER]
+        with load.gunicorn(app, env, cwd=self.target, workers=workers,
                            probe_path="/products/", extra_args=extra) as base:
             yield base

@@ -285,3 +285,85 @@ def test_08_2_outbound_calls_have_a_timeout(project, carrier, measured):
                 ": catch the error the call raises and show the page without a price "
                 "(quote=None), which the template explains [hint 3]")
             assert took <= ANSWER_WITHIN, f"when the carrier {what} the page took {took:.1f} s"
+
+
+# 08.3 ---------------------------------------------------------------------------------------
+
+USERS = 50  # visitors asking for a delivery price at once
+CARRIER_MS = 500  # the carrier's time per quote under load
+LOAD_SECONDS = 8
+AT_LEAST = 4.0  # the async page over ASGI, against the same project on sync workers
+
+IS_ASYNC_PROBE = """
+import asyncio
+from django.urls import resolve
+match = resolve('/products/%(slug)s/shipping/')
+view = match.func
+report(name=getattr(view, '__qualname__', repr(view)),
+       coroutine=asyncio.iscoroutinefunction(view))
+"""
+
+
+def _server_said(base: str, words: str) -> str:
+    """The first line of the server's log that names ``words`` (an exception), or ""."""
+    from course.measuring import load
+
+    log = load.server_log(base)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return next((line.strip() for line in text.splitlines() if words in line), "")
+
+
+def test_08_3_async_shipping_page(project, carrier, measured):
+    from course.measuring import load
+    from course.services import quotes
+
+    pk, slug = _product(project)
+    view = project.probe(SETTINGS, IS_ASYNC_PROBE % {"slug": slug})
+    assert view["coroutine"], (
+        f"the shipping page's view ({view['name']}) is a plain function: under ASGI Django "
+        "runs it in a thread of its own per request, and the request holds that thread for "
+        "as long as the carrier takes. Make it an async def view that awaits the carrier "
+        "[hint 1]")
+    price = quotes.quote_for(str(pk), POSTCODE)["price"]
+    env = {"SHIPPING_QUOTES_URL": carrier.url}
+    with project.serve(workers=2, extra_env=env, asgi=True) as base:
+        status, body, took = _shipping_page(base, slug)
+        if status != 200:
+            said = (_server_said(base, "SynchronousOnlyOperation") or _server_said(base, "Error")
+                    or "nothing in the server's log")
+            pytest.fail(
+                f"under ASGI (uvicorn's workers) the shipping page answered {status}; the server "
+                f"said: {said}. In an async view the ORM must be awaited (aget, "
+                "aget_object_or_404), and anything else that may query (rendering a template "
+                "whose tags query on a cache miss) goes through sync_to_async [hint 2]",
+                pytrace=False)
+        assert price in body, f"under ASGI the shipping page did not show the price {price}"
+        carrier.behave(mode="hang")
+        status, body, took = _shipping_page(base, slug)
+        assert took <= ANSWER_WITHIN and _unavailable_said(body), (
+            f"under ASGI, with a carrier that never answers, the shipping page answered "
+            f"{status or 'nothing'} after {took:.1f} s: keep 08.2's timeout on the async client "
+            f"too (httpx waits 5 s by default) and its fallback page [hint 3]")
+        carrier.behave(mode="error")
+        status, body, took = _shipping_page(base, slug)
+        assert status in (200, 503) and _unavailable_said(body), (
+            f"under ASGI, when the carrier answers 503, the shipping page answered {status} "
+            "without saying the price is unavailable: a 503 is an error to catch too [hint 3]")
+        carrier.behave(mode="answer", delay_ms=CARRIER_MS)
+        path = f"/products/{slug}/shipping/?postcode={POSTCODE}"
+        asynchronous = load.locust(base, path, users=USERS, seconds=LOAD_SECONDS)
+    with project.serve(workers=2, extra_env=env) as base:
+        synchronous = load.locust(base, path, users=USERS, seconds=LOAD_SECONDS)
+    fast, slow = asynchronous["req_per_s"], synchronous["req_per_s"]
+    ratio = fast / slow if slow else float("inf")
+    measured(f"{ratio:.1f}× ({fast:.0f} vs {slow:.1f} req/s)", target=f"≥ {AT_LEAST:g}×",
+             unit=f"at {USERS} users, 2 workers")
+    assert asynchronous["failures"] == 0, (
+        f"under load over ASGI, {asynchronous['failures']} of {asynchronous['requests']} "
+        "requests for the shipping page failed")
+    assert ratio >= AT_LEAST, (
+        f"with {USERS} visitors at once and a carrier taking {CARRIER_MS} ms, your shipping "
+        f"page served {fast:.1f} requests/s over ASGI and {slow:.1f} on sync workers (2 each): "
+        f"{ratio:.1f}×, under {AT_LEAST:g}×. An async view that calls a blocking client "
+        "(urlopen, requests) or sleeps holds the whole event loop: await an async client "
+        "(httpx.AsyncClient) instead [hint 2]")

@@ -30,6 +30,8 @@ from course import paths, services
 from course.measuring import bench
 
 FLOOR_APP = "course.measuring.floor_app:application"
+# gunicorn's worker for an ASGI application: uvicorn's (uvloop and httptools when installed).
+ASGI_WORKER = "uvicorn_worker.UvicornWorker"
 # gunicorn's defaults, not the project's gunicorn.conf.py: a comparison compares the code.
 PLAIN_CONFIG = Path(__file__).with_name("gunicorn_plain.conf.py")
 

@@ -11,6 +11,8 @@ import urllib.request
 from django.conf import settings
 
 
+# TODO(08.3): a blocking client: inside an async view it would stop every other request of
+# the worker while it waits.
 def fetch_quote(product_id, postcode):
     """The carrier's quote for sending one product to ``postcode``, as a dict."""
     query = urllib.parse.urlencode({"product": product_id, "postcode": postcode})

@@ -6,6 +6,8 @@ from ..models import Product
 from ..shipping import fetch_quote
 
 
+# TODO(08.3): a sync view: the worker (or, under ASGI, a thread) waits, doing nothing else,
+# for as long as the carrier takes.
 def shipping_quote(request, slug):
     """The carrier's price and delay for sending this product to ``?postcode=``."""
     product = get_object_or_404(Product, slug=slug)
