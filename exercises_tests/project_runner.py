@@ -177,6 +177,12 @@ class ProjectRunner:
         shutil.copy(template, copy)
         return copy
 
+    @staticmethod
+    def empty_cache() -> None:
+        """Empty the graders' Redis database, the project's cache while it is graded: the next
+        request meets every cache cold, as after an expiry or a restart."""
+        _flush_grading_redis()
+
     def prepare(self) -> None:
         """Make the seeded database now, before a test stores anything in Redis: what a probe
         finds must not depend on whether an earlier test already made it."""
