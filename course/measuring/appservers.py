@@ -122,3 +122,23 @@ def private_carrier(**behaviour: Any):
 
     return quotes.PrivateServer(Path(tempfile.mkdtemp(prefix="course-carrier-"))).start(
         **behaviour)
+
+
+def under_load(runs: list[tuple[str, Path, bool]], path: str, *, carrier_ms: int = 500,
+               users: int = 50, seconds: int = 8, workers: int = 2) -> list[dict[str, Any]]:
+    """``path`` under load for each ``(name, project state, asgi)``, each with 2 workers and a
+    carrier of its own answering in ``carrier_ms``: throughput, latency, and the most
+    requests the carrier held at once."""
+    rows = []
+    for name, target, asgi in runs:
+        with private_carrier(delay_ms=carrier_ms) as carrier, load.serve_state(
+                target, workers=workers, probe_path="/products/", asgi=asgi,
+                extra_env={"SHIPPING_QUOTES_URL": carrier.url}) as base:
+            carrier.reset_stats()
+            measured = load.locust(base, path, users=users, seconds=seconds)
+            held = carrier.stats()["in_flight_max"]
+        rows.append({"name": name, "server": "ASGI (uvicorn workers)" if asgi else
+                     "WSGI (sync workers)", **measured, "carrier_held_at_once": held})
+        print(f"  {name}: {measured['req_per_s']} req/s, carrier held {held} at once",
+              flush=True)
+    return rows

@@ -95,13 +95,17 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
 @contextmanager
 def serve_state(target: Path, *, workers: int = 2, probe_path: str = "/",
                 db: str | None = None, extra_env: dict[str, str] | None = None,
-                extra_args: Sequence[str] = ()) -> Iterator[str]:
+                extra_args: Sequence[str] = (), asgi: bool = False) -> Iterator[str]:
     """Serve a project state (yours or a reference) on a migrated copy of your data;
     ``extra_env`` adds variables (``SHIPPING_QUOTES_URL`` …), ``extra_args`` gunicorn
-    options (``--worker-class gthread`` …)."""
+    options (``--worker-class gthread`` …); ``asgi`` serves ``config.asgi`` in uvicorn's
+    workers instead of ``config.wsgi``."""
+    app = "config.asgi:application" if asgi else "config.wsgi:application"
+    if asgi:
+        extra_args = [*extra_args, "--worker-class", ASGI_WORKER]
     with bench.migrated_copy(target, db=db) as env, \
-            gunicorn("config.wsgi:application", {**env, **(extra_env or {})}, cwd=target,
-                     workers=workers, probe_path=probe_path, extra_args=extra_args) as base:
+            gunicorn(app, {**env, **(extra_env or {})}, cwd=target, workers=workers,
+                     probe_path=probe_path, extra_args=extra_args) as base:
         yield base
 
 
