@@ -70,6 +70,7 @@ def _effective_config(project, target: Path, **extra: str | None) -> dict[str, s
 def _booted(project, target: Path, log: Path, **extra: str | None) -> Iterator[tuple[str, int]]:
     """Real gunicorn in the project's folder, its own config file read, on a free port:
     yields the base URL and the master's process id; all it prints goes to ``log``."""
+    from course.measuring import load
     from course.services import free_port
 
     port = free_port()
@@ -98,12 +99,7 @@ def _booted(project, target: Path, log: Path, **extra: str | None) -> Iterator[t
                 time.sleep(0.2)
             yield base, server.pid
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            load.stop(server)
 
 
 def _workers(master: int, settle: float = 20.0) -> int:

@@ -84,12 +84,17 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
             _wait_until_serving(base + probe_path, server, log)
             yield base
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server as a deploy does (TERM), and kill it if it is still there after 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 @contextmanager
