@@ -27,7 +27,6 @@ import pytest
 from course.measuring.visits import fetch
 
 SETTINGS = "config.settings.production"
-CONFIG_LINE = re.compile(r"^(\w+)\s+=\s?(.*)$")
 NGINX_IDLE_UPSTREAM = 60  # nginx keeps idle connections to an upstream this long (keepalive)
 SUPERVISOR_GRACE = 10  # what the course's supervisor (and many platforms) wait after SIGTERM
 
@@ -51,19 +50,15 @@ def _gunicorn_env(project, database: Path, **extra: str | None) -> dict[str, str
     return env
 
 
-def _effective_config(project, target: Path, **extra: str | None) -> dict[str, str]:
+def _effective_config(target: Path, **extra: str | None) -> dict[str, str]:
     """What gunicorn makes of the project's gunicorn.conf.py (``--print-config``), started in
     the project's folder as a deploy starts it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--print-config", "config.wsgi:application"],
-        cwd=target, env=_gunicorn_env(project, project.workdir / "unused.sqlite3", **extra),
-        capture_output=True, text=True, timeout=60)
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    values = {m[1]: m[2].strip() for line in lines if (m := CONFIG_LINE.match(line))}
-    if done.returncode != 0 or "workers" not in values:
-        pytest.fail(f"gunicorn could not read gunicorn.conf.py: {(lines or ['no output'])[-1]}",
-                    pytrace=False)
-    return values
+    from course.measuring import appservers, load
+
+    try:
+        return appservers.gunicorn_settings(target, **extra)
+    except load.LoadError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @contextmanager
@@ -82,21 +77,10 @@ def _booted(project, target: Path, log: Path, **extra: str | None) -> Iterator[t
                                   env=_gunicorn_env(project, project.seeded_database(), **extra))
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if server.poll() is not None:
-                    last = (log.read_text(errors="replace").strip().splitlines()
-                            or ["no output"])[-1]
-                    pytest.fail(f"gunicorn stopped at start with gunicorn.conf.py: {last}",
-                                pytrace=False)
-                try:
-                    if fetch(base + "/course-wait/?seconds=0", timeout=10).status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("gunicorn did not answer within 60 s", pytrace=False)
-                time.sleep(0.2)
+            try:
+                load.wait_until_serving(base + "/course-wait/?seconds=0", server, log)
+            except load.LoadError as error:
+                pytest.fail(f"with gunicorn.conf.py, {error}", pytrace=False)
             yield base, server.pid
         finally:
             load.stop(server)
@@ -146,7 +130,7 @@ def _time_column(lines: dict[float, list[str]]) -> str | None:
 
 
 def test_08_1_gunicorn_conf(project, target_dir, measured, tmp_path):
-    config = _effective_config(project, target_dir, WEB_CONCURRENCY=None)
+    config = _effective_config(target_dir, WEB_CONCURRENCY=None)
     cpus = _cpu_counts()
     wanted = {2 * n + 1 for n in cpus}
     workers = int(config["workers"])
@@ -155,7 +139,7 @@ def test_08_1_gunicorn_conf(project, target_dir, measured, tmp_path):
         f"gunicorn.conf.py gives {workers} worker(s) on this machine's {min(cpus)} CPUs: "
         f"gunicorn's guidance is 2 × CPUs + 1 ({min(wanted)}), so one worker can use a core "
         "while another waits on the database. Compute it from the CPU count [hint 1]")
-    overridden = int(_effective_config(project, target_dir, WEB_CONCURRENCY="3")["workers"])
+    overridden = int(_effective_config(target_dir, WEB_CONCURRENCY="3")["workers"])
     assert overridden == 3, (
         f"with WEB_CONCURRENCY=3 in the environment, gunicorn.conf.py still gives {overridden} "
         "workers: a small machine, or several instances on one host, must be able to say how "

@@ -61,7 +61,7 @@ def gunicorn_settings(target: Path, **env: str | None) -> dict[str, str]:
         name, _, value = line.partition("=")
         if name.strip() in CONFIG_NAMES:
             values[name.strip()] = value.strip()
-    if not values:
+    if not values:  # it prints them, then loads the app (which may fail here: no matter)
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise load.LoadError(f"gunicorn could not read {target / 'gunicorn.conf.py'}: {last[0]}")
     return {name: values.get(name, "") for name in CONFIG_NAMES}

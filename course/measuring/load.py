@@ -40,7 +40,9 @@ class LoadError(RuntimeError):
     """The server or the load generator could not run: the message says why."""
 
 
-def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once ``url`` answers (any status); LoadError with the server's last words if
+    the server stops, or if nothing answers within 60 s."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -81,7 +83,7 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
                                   stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_serving(base + probe_path, server, log)
+            wait_until_serving(base + probe_path, server, log)
             yield base
         finally:
             stop(server)
