@@ -368,7 +368,7 @@ def test_08_3_async_shipping_page(project, carrier, measured):
 # 08.4 ---------------------------------------------------------------------------------------
 
 FASTER_BY = 1.5  # the production server against gunicorn's sync workers, on the trivial view
-SERVER_ROUNDS = 2  # each server measured twice, turn and turn about; medians compared
+SERVER_ROUNDS = 3  # each server measured three times, turn and turn about; medians compared
 SERVER_USERS = 16
 SERVER_SECONDS = 4
 PID_PATH = "/course-pid/?seconds=0.05"  # names the process that answered (floor_urls)
@@ -382,7 +382,7 @@ def _procfile_server(project, settings: str, workers: int, probe: str) -> Iterat
     env = project.env(settings, project.seeded_database())
     try:
         with procfile.serve(project.target, env, workers=workers, probe_path=probe,
-                            within=45) as base:
+                            within=30) as base:
             yield base
     except load.LoadError as error:
         pytest.fail(f"started from the Procfile's web line, {error}. The command must listen "
