@@ -6,3 +6,5 @@ from config.settings.production import *  # noqa: F403
 
 MIDDLEWARE = []
 ROOT_URLCONF = "floor_urls"
+# the admin asks for the middleware the floor goes without; nothing here serves the admin
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
