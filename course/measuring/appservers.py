@@ -204,14 +204,18 @@ def compare_servers(views: dict[str, str], *, workers: int = 2, users: int = 16,
     return rows
 
 
-def processes_answering(base: str, path: str, *, requests: int = 160,
+def processes_answering(base: str, path: str, *, requests: int = 96,
                         at_once: int = 16) -> set[str]:
-    """The process ids a server answers ``path`` from (a view that names its process, as the
-    floor's ``/pid/?seconds=0.05``), asked ``requests`` times, ``at_once`` at a time, each on
-    a new connection: a busy worker leaves the next connection to the others, so every
-    worker shows up."""
+    """The worker processes a server answers ``path`` from (a view that names its process, as
+    the floor's ``/pid/?seconds=0.05``), asked ``requests`` times, ``at_once`` at a time, each
+    on a new connection: a busy worker leaves the next connection to the others, so every
+    worker shows up. A worker recycled meanwhile (``max_requests``) is not counted: only
+    processes still alive afterwards are."""
+    import psutil
+
     def ask(_: int) -> str:
         return fetch(base + path, timeout=30).body.decode().strip()
 
     with ThreadPoolExecutor(at_once) as pool:
-        return set(pool.map(ask, range(requests)))
+        answered = set(pool.map(ask, range(requests)))
+    return {pid for pid in answered if pid.isdigit() and psutil.pid_exists(int(pid))}
