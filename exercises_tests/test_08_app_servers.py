@@ -7,13 +7,19 @@ read from what the server writes on its standard output after real requests.
 
 08.2 serves the shop under gunicorn against the course's shipping-quote service
 in a process of the grader's own, made slow, hanging, failing or absent, and
-times the shipping page as a browser would.
+times the shipping page as a browser would; 08.3 puts it under load over ASGI.
+
+08.4 starts the project as a platform would, with the ``web:`` line of its ``Procfile``
+(``PORT`` and ``WEB_CONCURRENCY`` in the environment), and puts the trivial view, served
+through the project's own entry point, under the same load as gunicorn's sync workers, turn
+and turn about; then it serves the real shop the same way.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -357,3 +363,94 @@ def test_08_3_async_shipping_page(project, carrier, measured):
         f"{ratio:.1f}×, under {AT_LEAST:g}×. An async view that calls a blocking client "
         "(urlopen, requests) or sleeps holds the whole event loop: await an async client "
         "(httpx.AsyncClient) instead [hint 2]")
+
+
+# 08.4 ---------------------------------------------------------------------------------------
+
+FASTER_BY = 1.5  # the production server against gunicorn's sync workers, on the trivial view
+SERVER_ROUNDS = 3  # each server measured three times, turn and turn about; medians compared
+SERVER_USERS = 16
+SERVER_SECONDS = 4
+PID_PATH = "/course-pid/?seconds=0.05"  # names the process that answered (floor_urls)
+
+
+@contextmanager
+def _procfile_server(project, settings: str, workers: int, probe: str) -> Iterator[str]:
+    """The project started from its Procfile's web line, as a platform starts it."""
+    from course.measuring import load, procfile
+
+    env = project.env(settings, project.seeded_database())
+    try:
+        with procfile.serve(project.target, env, workers=workers, probe_path=probe,
+                            within=30) as base:
+            yield base
+    except load.LoadError as error:
+        pytest.fail(f"started from the Procfile's web line, {error}. The command must listen "
+                    "on the port in $PORT [hint 1]", pytrace=False)
+
+
+def _count_workers(base: str, workers: int, where: str) -> None:
+    from course.measuring import appservers
+
+    answering = len(appservers.processes_answering(base, PID_PATH))
+    assert answering == workers, (
+        f"{where}, with WEB_CONCURRENCY={workers}, {answering} process(es) answered requests: "
+        "a platform says how many workers a web process may run in WEB_CONCURRENCY, as in "
+        "08.1. Pass it to the server (--workers ${WEB_CONCURRENCY:-2}): granian does not "
+        "read it itself, and a number written in the command ignores it [hint 2]")
+
+
+def _not_a_development_server(base: str) -> None:
+    server = fetch(base + "/").headers.get("server", "")
+    assert not server.startswith("WSGIServer"), (
+        f"the web process is Django's development server ({server}): runserver is single-"
+        "process, unhardened and slow, and Django's docs say never to use it in production "
+        "[hint 1]")
+
+
+def test_08_4_production_server(project, measured):
+    from course.measuring import load
+
+    rates: dict[str, list[float]] = {"yours": [], "sync": []}
+    env = project.env("floor_settings", project.seeded_database())
+    for round_number in range(SERVER_ROUNDS):
+        with load.gunicorn("config.wsgi:application", env, cwd=project.target,
+                           workers=2) as base:
+            rates["sync"].append(load.locust(base, "/", users=SERVER_USERS,
+                                             seconds=SERVER_SECONDS)["req_per_s"])
+        with _procfile_server(project, "floor_settings", 2, "/") as base:
+            if round_number == 0:  # before the load: a worker recycled by it is not one more
+                _not_a_development_server(base)
+                _count_workers(base, 2, "serving the trivial view")
+            yours = load.locust(base, "/", users=SERVER_USERS, seconds=SERVER_SECONDS)
+            assert yours["failures"] == 0 and yours["requests"], (
+                f"under load, {yours['failures']} of {yours['requests']} requests to the "
+                f"trivial view failed (the server's log: {load.server_log(base)}): does the "
+                "server speak the interface of the entry point it is given (WSGI for "
+                "config.wsgi, ASGI for config.asgi)? [hint 2]")
+            rates["yours"].append(yours["req_per_s"])
+    fast, slow = statistics.median(rates["yours"]), statistics.median(rates["sync"])
+    ratio = fast / slow if slow else float("inf")
+    measured(f"{ratio:.1f}× ({fast:.0f} vs {slow:.0f} req/s)", target=f"≥ {FASTER_BY:g}×",
+             unit="trivial view, 2 workers each")
+    assert ratio >= FASTER_BY, (
+        f"on the trivial view, with 2 workers each and {SERVER_USERS} users, the Procfile's "
+        f"web server served {fast:.0f} requests/s and gunicorn's sync workers {slow:.0f}: "
+        f"{ratio:.2f}×, under {FASTER_BY:g}×. Measure the candidates in the notebook and pick "
+        "one that is faster at what every request pays (parsing HTTP, calling Django): an "
+        "ASGI server runs a sync view in a thread per request, which costs more than it "
+        "saves here [hint 1]")
+    project.collect_static()
+    with _procfile_server(project, "timed_settings", 3, "/products/") as base:
+        for path in ("/products/", f"/products/{_product(project)[1]}/"):
+            page = fetch(base + path)
+            assert page.status == 200, (
+                f"started from the Procfile with the production settings, {path} answered "
+                f"{page.status} (the server's log: {load.server_log(base)})")
+        body = fetch(base + "/products/").decoded().decode("utf-8", "replace")
+        sheet = re.search(r'href="(/static/[^"]+\.css)"', body)
+        assert sheet, "the product list links no stylesheet under /static/"
+        assert fetch(base + sheet.group(1)).status == 200, (
+            f"started from the Procfile, the shop did not serve its stylesheet "
+            f"{sheet.group(1)}: WhiteNoise serves it from the WSGI application")
+        _count_workers(base, 3, "serving the shop")

@@ -1,10 +1,13 @@
 """The project's URLs, plus ``/course-wait/?seconds=S``: a view that sleeps S seconds (at most
-10) and answers a body of a fixed size, whatever S is (see ``timed_settings``)."""
+10) and answers a body of a fixed size, whatever S is, and ``/course-pid/?seconds=S``, which
+names the worker process that answered (see ``timed_settings``)."""
 
 import time
 
 from django.http import HttpResponse
 from django.urls import include, path
+
+from course.measuring.floor_views import pid
 
 WAITED_BODY = b"waited as asked.\n"
 
@@ -14,4 +17,5 @@ def wait(request):
     return HttpResponse(WAITED_BODY, content_type="text/plain")
 
 
-urlpatterns = [path("course-wait/", wait), path("", include("config.urls"))]
+urlpatterns = [path("course-wait/", wait), path("course-pid/", pid),
+               path("", include("config.urls"))]

@@ -1,6 +1,8 @@
 """App servers, measured (chapter 08): what gunicorn's ``timeout`` does to a stuck request
 under each worker class, what a project's ``gunicorn.conf.py`` amounts to, how throughput
-follows the number of workers, and how long a page takes while an outside service misbehaves::
+follows the number of workers, how servers compare under the same load (gunicorn's sync and
+gthread workers, uvicorn, granian), and how long a page takes while an outside service
+misbehaves::
 
     from course.measuring import appservers
     rows = [appservers.stuck_request(kind) for kind in ("sync", "gthread")]
@@ -13,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from course import paths, services
 from course.measuring import load
 from course.measuring.visits import fetch
 
@@ -142,3 +146,76 @@ def under_load(runs: list[tuple[str, Path, bool]], path: str, *, carrier_ms: int
         print(f"  {name}: {measured['req_per_s']} req/s, carrier held {held} at once",
               flush=True)
     return rows
+
+
+FLOOR_ASGI = "course.measuring.floor_app:asgi_application"
+BASELINE = "gunicorn, sync workers"
+
+
+def server_commands(workers: int, port: int) -> dict[str, list[str]]:
+    """The servers compared, each serving the trivial views (``course.measuring.floor_app``)
+    with ``workers`` processes on ``port``, logging warnings only. uvicorn alone runs its
+    plain stack (asyncio and h11), to show what ``uvicorn[standard]``'s uvloop and httptools
+    bring to uvicorn's workers under gunicorn."""
+    python = [sys.executable, "-m"]
+    gunicorn = [*python, "gunicorn", "--config", str(load.PLAIN_CONFIG), "--workers",
+                str(workers), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "3",
+                "--log-level", "warning", "--no-control-socket"]
+    granian = [*python, "granian", "--workers", str(workers), "--host", "127.0.0.1",
+               "--port", str(port), "--no-ws", "--log-level", "warning"]
+    return {
+        BASELINE: [*gunicorn, load.FLOOR_APP],
+        "gunicorn, gthread workers (4 threads)": [*gunicorn, "--worker-class", "gthread",
+                                                  "--threads", "4", load.FLOOR_APP],
+        "gunicorn, uvicorn workers (ASGI)": [*gunicorn, "--worker-class", load.ASGI_WORKER,
+                                             FLOOR_ASGI],
+        "uvicorn, asyncio + h11 (ASGI)": [*python, "uvicorn", "--workers", str(workers),
+                                          "--host", "127.0.0.1", "--port", str(port),
+                                          "--loop", "asyncio", "--http", "h11",
+                                          "--no-access-log", "--log-level", "warning",
+                                          FLOOR_ASGI],
+        "granian (WSGI)": [*granian, "--interface", "wsgi", load.FLOOR_APP],
+        "granian (ASGI)": [*granian, "--interface", "asgi", FLOOR_ASGI],
+    }
+
+
+def compare_servers(views: dict[str, str], *, workers: int = 2, users: int = 16,
+                    seconds: int = 5, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each server of :func:`server_commands` (or those in ``names``) under the same locust
+    load on each of ``views`` (a label and a path of the floor app: ``/``,
+    ``/sleep/?seconds=0.1``), one after the other: a row per server and view, with its
+    throughput as a ratio to gunicorn's sync workers on the same view."""
+    env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    rows = []
+    for name in names or list(server_commands(workers, 0)):
+        port = services.free_port()
+        with load.serve_command(server_commands(workers, port)[name], env, cwd=paths.ROOT,
+                                port=port) as (base, _):
+            for view, path in views.items():
+                measured = load.locust(base, path, users=users, seconds=seconds)
+                rows.append({"name": f"{name}: {view}", "server": name, "view": view,
+                             "workers": workers, **measured})
+                print(f"  {name}, {view}: {measured['req_per_s']} req/s", flush=True)
+    baseline = {row["view"]: row["req_per_s"] for row in rows if row["server"] == BASELINE}
+    for row in rows:
+        base_rate = baseline.get(row["view"])
+        row["vs_gunicorn_sync"] = round(row["req_per_s"] / base_rate, 2) if base_rate else None
+    return rows
+
+
+def processes_answering(base: str, path: str, *, requests: int = 96,
+                        at_once: int = 16) -> set[str]:
+    """The worker processes a server answers ``path`` from (a view that names its process, as
+    the floor's ``/pid/?seconds=0.05``), asked ``requests`` times, ``at_once`` at a time, each
+    on a new connection: a busy worker leaves the next connection to the others, so every
+    worker shows up. A worker recycled meanwhile (``max_requests``) is not counted: only
+    processes still alive afterwards are."""
+    import psutil
+
+    def ask(_: int) -> str:
+        return fetch(base + path, timeout=30).body.decode().strip()
+
+    with ThreadPoolExecutor(at_once) as pool:
+        answered = set(pool.map(ask, range(requests)))
+    return {pid for pid in answered if pid.isdigit() and psutil.pid_exists(int(pid))}

@@ -3,7 +3,9 @@
 Served by gunicorn next to the shop (``course.measuring.load``), it measures what Django and
 the app server cost by themselves: no cached page can be faster than this. ``/sleep/?seconds=S``
 is a request stuck for S seconds (at most 60), for what app servers do about one
-(``course.measuring.appservers``).
+(``course.measuring.appservers``), and ``/pid/`` names the worker process that answered.
+``application`` is the WSGI entry point and ``asgi_application`` the ASGI one, so servers of
+both kinds serve the same views.
 """
 
 from __future__ import annotations
@@ -21,22 +23,13 @@ if not settings.configured:
         DATABASES={},
     )
 
-import time  # noqa: E402
-
+from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from course.measuring.floor_views import ok, pid, sleep  # noqa: E402
 
-def ok(request):
-    return HttpResponse(b"ok", content_type="text/plain")
-
-
-def sleep(request):
-    time.sleep(min(float(request.GET.get("seconds", "1")), 60.0))
-    return HttpResponse(b"woke up", content_type="text/plain")
-
-
-urlpatterns = [path("", ok), path("sleep/", sleep)]
+urlpatterns = [path("", ok), path("sleep/", sleep), path("pid/", pid)]
 
 application = get_wsgi_application()
+asgi_application = get_asgi_application()

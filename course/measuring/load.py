@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,14 +41,15 @@ class LoadError(RuntimeError):
     """The server or the load generator could not run: the message says why."""
 
 
-def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path,
+                       *, within: float = 60) -> None:
     """Return once ``url`` answers (any status); LoadError with the server's last words if
-    the server stops, or if nothing answers within 60 s."""
-    deadline = time.monotonic() + 60
+    the server stops, or if nothing answers ``within`` seconds."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if server.poll() is not None:
             last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
-            raise LoadError(f"gunicorn stopped at start: {last} (log: {log})")
+            raise LoadError(f"the server stopped at start: {last} (log: {log})")
         try:
             urllib.request.urlopen(url, timeout=30).read()
             return
@@ -55,12 +57,33 @@ def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> 
             return  # it answers, even if not 200: serving
         except OSError:
             time.sleep(0.2)
-    raise LoadError(f"gunicorn did not answer {url} within 60 s (log: {log})")
+    raise LoadError(f"nothing answered {url} within {within:g} s (log: {log})")
 
 
 def server_log(base: str) -> Path:
-    """Where the gunicorn serving ``base`` (started by :func:`gunicorn`) writes its output."""
-    return paths.LOGS / f"gunicorn-{base.rsplit(':', 1)[-1]}.log"
+    """Where the server serving ``base`` (started by :func:`serve_command`) writes its output."""
+    return paths.LOGS / f"server-{base.rsplit(':', 1)[-1]}.log"
+
+
+@contextmanager
+def serve_command(command: Sequence[str] | str, env: dict[str, str], *, cwd: Path, port: int,
+                  probe_path: str = "/", within: float = 60
+                  ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a server ``command`` that listens on ``port`` (a string is a shell command line, as
+    a Procfile's), wait until ``probe_path`` answers, yield its base URL and process, and stop
+    it, and everything it started, afterwards. Its output goes to :func:`server_log`."""
+    base = f"http://127.0.0.1:{port}"
+    log = server_log(base)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+    with log.open("wb") as output:
+        server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_serving(base + probe_path, server, log, within=within)
+            yield base, server
+        finally:
+            stop(server)
 
 
 @contextmanager
@@ -70,33 +93,49 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
     project's own ``gunicorn.conf.py`` is not read (:data:`PLAIN_CONFIG`); ``extra_args`` go
     on gunicorn's command line (``--access-logfile …``)."""
     port = services.free_port()
-    log = server_log(f"http://127.0.0.1:{port}")
-    log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gunicorn", app, "--config", str(PLAIN_CONFIG),
                "--workers", str(workers),
                "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
                "--graceful-timeout", "3",  # a measurement's server stops without waiting
                "--no-control-socket",  # gunicorn 27 would leave one under ~/.gunicorn/
                *extra_args]
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=output,
-                                  stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(base + probe_path, server, log)
-            yield base
-        finally:
-            stop(server)
+    with serve_command(command, env, cwd=cwd, port=port, probe_path=probe_path) as (base, _):
+        yield base
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop a server as a deploy does (TERM), and kill it if it is still there after 30 s."""
-    server.terminate()
+    """Stop a server as a deploy does (TERM), and kill it if it is still there after 30 s.
+    One started in a session of its own (:func:`serve_command`) is stopped with everything
+    it started: a shell's children too."""
+    try:
+        group = os.getpgid(server.pid) == server.pid
+    except ProcessLookupError:
+        group = False
+
+    def send(number: int) -> None:
+        try:
+            if group:
+                os.killpg(server.pid, number)
+            else:
+                server.send_signal(number)
+        except ProcessLookupError:
+            pass
+
+    send(signal.SIGTERM)
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        server.kill()
+        send(signal.SIGKILL)
         server.wait()
+    deadline = time.monotonic() + 10
+    while group and time.monotonic() < deadline:  # what the shell started, stopping too
+        try:
+            os.killpg(server.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    if group:
+        send(signal.SIGKILL)
 
 
 @contextmanager
