@@ -86,21 +86,47 @@ def serve_command(command: Sequence[str] | str, env: dict[str, str], *, cwd: Pat
             stop(server)
 
 
+def gunicorn_command(app: str, port: int, *, workers: int = 2,
+                     extra_args: Sequence[str] = ()) -> list[str]:
+    """gunicorn serving the WSGI ``app`` on ``port`` with gunicorn's defaults, not the project's
+    own ``gunicorn.conf.py`` (:data:`PLAIN_CONFIG`); ``extra_args`` go on its command line."""
+    return [sys.executable, "-m", "gunicorn", app, "--config", str(PLAIN_CONFIG),
+            "--workers", str(workers),
+            "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
+            "--graceful-timeout", "3",  # a measurement's server stops without waiting
+            "--no-control-socket",  # gunicorn 27 would leave one under ~/.gunicorn/
+            *extra_args]
+
+
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
              probe_path: str = "/", extra_args: Sequence[str] = ()) -> Iterator[str]:
-    """Serve the WSGI ``app`` with gunicorn on a free port; yields the base URL. The
-    project's own ``gunicorn.conf.py`` is not read (:data:`PLAIN_CONFIG`); ``extra_args`` go
-    on gunicorn's command line (``--access-logfile …``)."""
+    """Serve the WSGI ``app`` with :func:`gunicorn_command` on a free port; yields the base
+    URL (``extra_args``: ``--access-logfile …``)."""
     port = services.free_port()
-    command = [sys.executable, "-m", "gunicorn", app, "--config", str(PLAIN_CONFIG),
-               "--workers", str(workers),
-               "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
-               "--graceful-timeout", "3",  # a measurement's server stops without waiting
-               "--no-control-socket",  # gunicorn 27 would leave one under ~/.gunicorn/
-               *extra_args]
+    command = gunicorn_command(app, port, workers=workers, extra_args=extra_args)
     with serve_command(command, env, cwd=cwd, port=port, probe_path=probe_path) as (base, _):
         yield base
+
+
+def cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """The CPU time (user and system) the server and every process under it have used so far,
+    workers already replaced included (their parent has reaped them)."""
+    import psutil
+
+    try:
+        root = psutil.Process(server.pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            used = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += used.user + used.system + used.children_user + used.children_system
+    return total
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -186,10 +212,14 @@ def run_seconds(seconds: int) -> int:
     return min(seconds, int(cap)) if cap and cap.isdigit() else seconds
 
 
-def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8
-           ) -> dict[str, float | None]:
-    """Put ``base_url + path`` under load with locust (headless): throughput and latency."""
+def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8,
+           server: subprocess.Popen[bytes] | None = None) -> dict[str, float | None]:
+    """Put ``base_url + path`` under load with locust (headless): throughput and latency.
+    Given the ``server``'s process, also the CPU time its processes used meanwhile
+    (``server_cpu_s``) and the requests it served per CPU-second (``req_per_cpu_s``): unlike
+    requests per second, they hardly move when something else on the machine takes CPU."""
     seconds = run_seconds(seconds)
+    cpu_before = cpu_seconds(server) if server else 0.0
     with tempfile.TemporaryDirectory(prefix="course-load-") as tmp:
         locustfile = Path(tmp) / "locustfile.py"
         locustfile.write_text(textwrap.dedent(LOCUSTFILE.format(path=path)))
@@ -206,13 +236,18 @@ def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8
             raise LoadError(f"locust did not run: {' '.join(last)}")
         with stats.open() as handle:
             row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
-    return {
+    measured: dict[str, float | None] = {
         "requests": int(row["Request Count"]),
         "failures": int(row["Failure Count"]),
         "req_per_s": round(float(row["Requests/s"]), 1),
         "median_ms": _number(row["Median Response Time"]),
         "p95_ms": _number(row["95%"]),
     }
+    if server:
+        used = cpu_seconds(server) - cpu_before
+        measured["server_cpu_s"] = round(used, 2)
+        measured["req_per_cpu_s"] = round(int(row["Request Count"]) / used, 1) if used else None
+    return measured
 
 
 def _number(text: str) -> float | None:

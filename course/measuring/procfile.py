@@ -4,7 +4,7 @@ production server there; this module reads the ``web`` line and serves the proje
 as a platform would: ``PORT`` and ``WEB_CONCURRENCY`` in the environment, the command run by
 a POSIX shell in the project's folder, the virtual environment's programs on ``PATH``::
 
-    with procfile.serve(target, env, workers=2, probe_path="/products/") as base:
+    with procfile.serve(target, env, workers=2, probe_path="/products/") as (base, server):
         ...
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,11 +61,13 @@ def environment(env: dict[str, str], *, port: int, workers: int) -> dict[str, st
 
 @contextmanager
 def serve(target: Path, env: dict[str, str], *, workers: int = 2, probe_path: str = "/",
-          process: str = "web", within: float = 60) -> Iterator[str]:
-    """Start ``target``'s ``process`` from its Procfile on a free port; yield its base URL
-    once ``probe_path`` answers; stop it, and all it started, afterwards."""
+          process: str = "web", within: float = 60
+          ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start ``target``'s ``process`` from its Procfile on a free port; yield its base URL and
+    its process (the shell) once ``probe_path`` answers; stop it, and all it started,
+    afterwards."""
     port = services.free_port()
     with load.serve_command(command(target, process), environment(env, port=port,
                             workers=workers), cwd=target, port=port, probe_path=probe_path,
-                            within=within) as (base, _):
-        yield base
+                            within=within) as served:
+        yield served

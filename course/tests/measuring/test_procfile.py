@@ -41,7 +41,7 @@ def test_missing_file_or_line_says_which(tmp_path: Path) -> None:
 
 def test_served_with_port_and_workers_and_stopped_whole(tmp_path: Path) -> None:
     (tmp_path / "Procfile").write_text(ECHO_SERVER)
-    with procfile.serve(tmp_path, dict(os.environ), workers=3) as base:
+    with procfile.serve(tmp_path, dict(os.environ), workers=3) as (base, _):
         said, pid = fetch(base + "/").body.decode().split()
         assert said == "3"
     deadline = time.monotonic() + 5
