@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,10 +65,16 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# A kept entry used this recently may still be read (a grading run holds on to its collected
+# static files for its whole length, while another part of the suite builds many more): it is
+# never pruned, however many newer ones there are.
+IN_USE_SECONDS = 30 * 60
+
+
 def kept(folder: Path, name: str, build: Callable[[Path], None], keep: int = 8) -> Path:
-    """``folder/name`` (a file or a folder), made once by ``build(path)`` and reused; only the
-    ``keep`` most recently used entries of the folder are kept. Safe when several processes
-    ask at once."""
+    """``folder/name`` (a file or a folder), made once by ``build(path)`` and reused; of the
+    entries of the folder, the ``keep`` most recently used are kept, and any used in the last
+    :data:`IN_USE_SECONDS`. Safe when several processes ask at once."""
     target = folder / name
     with locked(folder / ".lock"):
         if not target.exists():
@@ -77,6 +84,8 @@ def kept(folder: Path, name: str, build: Callable[[Path], None], keep: int = 8) 
             others = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
                             key=lambda p: p.stat().st_mtime, reverse=True)
             for old in others[keep:]:
+                if time.time() - old.stat().st_mtime < IN_USE_SECONDS:
+                    continue
                 if old.is_dir():
                     shutil.rmtree(old, ignore_errors=True)
                 else:

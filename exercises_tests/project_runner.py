@@ -45,6 +45,8 @@ for path in sys.argv[2:]:
         "debug": settings.DEBUG,
         "installed_apps": list(settings.INSTALLED_APPS),
         "middleware": list(settings.MIDDLEWARE),
+        "error": (f"{response.exc_info[0].__name__}: {response.exc_info[1]}"[:300]
+                  if getattr(response, "exc_info", None) else ""),
     }))
 """.replace("%(mark)r", repr(MARK))
 
@@ -85,6 +87,7 @@ class ProjectResponse:
     debug: bool
     installed_apps: list[str] = field(default_factory=list)
     middleware: list[str] = field(default_factory=list)
+    error: str = ""  # the exception behind a 500, as the server would have logged it
 
 
 def _flush_grading_redis() -> None:

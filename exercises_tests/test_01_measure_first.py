@@ -46,12 +46,13 @@ def _pages(project, settings_module: str, *, secure: bool = False, hint: int = 1
 
 
 def _server_error(response) -> str:
-    """'NoReverseMatch: …' from Django's technical 500 page, or the status alone."""
+    """'NoReverseMatch: …' from Django's technical 500 page, or the exception the request
+    raised (production has no technical page), or the status alone."""
     title = re.search(r'<pre class="exception_value">(.*?)</pre>', response.body, re.S)
     kind = re.search(r"<title>(\w+)", response.body)
     if title:
         return f"{kind[1] + ': ' if kind else ''}{html.unescape(title[1]).strip()}"
-    return f"HTTP {response.status}"
+    return response.error or f"HTTP {response.status}"
 
 
 def test_01_1_toolbar_in_dev_only(project, measured):
