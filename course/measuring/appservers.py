@@ -154,7 +154,8 @@ BASELINE = "gunicorn, sync workers"
 
 def server_commands(workers: int, port: int) -> dict[str, list[str]]:
     """The servers compared, each serving the trivial views (``course.measuring.floor_app``)
-    with ``workers`` processes on ``port``, logging warnings only. uvicorn alone runs its
+    with ``workers`` processes on ``port``, logging warnings only (and granian once with its
+    access log, to show what that costs). uvicorn alone runs its
     plain stack (asyncio and h11), to show what ``uvicorn[standard]``'s uvloop and httptools
     bring to uvicorn's workers under gunicorn."""
     python = [sys.executable, "-m"]
@@ -175,6 +176,8 @@ def server_commands(workers: int, port: int) -> dict[str, list[str]]:
                                           "--no-access-log", "--log-level", "warning",
                                           FLOOR_ASGI],
         "granian (WSGI)": [*granian, "--interface", "wsgi", load.FLOOR_APP],
+        "granian (WSGI), access log on": [*granian, "--interface", "wsgi", "--access-log",
+                                          load.FLOOR_APP],
         "granian (ASGI)": [*granian, "--interface", "asgi", FLOOR_ASGI],
     }
 
