@@ -109,26 +109,6 @@ def gunicorn(app: str, env: dict[str, str], *, cwd: Path, workers: int = 2,
         yield base
 
 
-def cpu_seconds(server: subprocess.Popen[bytes]) -> float:
-    """The CPU time (user and system) the server and every process under it have used so far,
-    workers already replaced included (their parent has reaped them)."""
-    import psutil
-
-    try:
-        root = psutil.Process(server.pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for process in processes:
-        try:
-            used = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += used.user + used.system + used.children_user + used.children_system
-    return total
-
-
 def stop(server: subprocess.Popen[bytes]) -> None:
     """Stop a server as a deploy does (TERM), and kill it if it is still there after 30 s.
     One started in a session of its own (:func:`serve_command`) is stopped with everything
@@ -212,14 +192,10 @@ def run_seconds(seconds: int) -> int:
     return min(seconds, int(cap)) if cap and cap.isdigit() else seconds
 
 
-def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8,
-           server: subprocess.Popen[bytes] | None = None) -> dict[str, float | None]:
-    """Put ``base_url + path`` under load with locust (headless): throughput and latency.
-    Given the ``server``'s process, also the CPU time its processes used meanwhile
-    (``server_cpu_s``) and the requests it served per CPU-second (``req_per_cpu_s``): unlike
-    requests per second, they hardly move when something else on the machine takes CPU."""
+def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8
+           ) -> dict[str, float | None]:
+    """Put ``base_url + path`` under load with locust (headless): throughput and latency."""
     seconds = run_seconds(seconds)
-    cpu_before = cpu_seconds(server) if server else 0.0
     with tempfile.TemporaryDirectory(prefix="course-load-") as tmp:
         locustfile = Path(tmp) / "locustfile.py"
         locustfile.write_text(textwrap.dedent(LOCUSTFILE.format(path=path)))
@@ -236,18 +212,13 @@ def locust(base_url: str, path: str, *, users: int = 8, seconds: int = 8,
             raise LoadError(f"locust did not run: {' '.join(last)}")
         with stats.open() as handle:
             row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
-    measured: dict[str, float | None] = {
+    return {
         "requests": int(row["Request Count"]),
         "failures": int(row["Failure Count"]),
         "req_per_s": round(float(row["Requests/s"]), 1),
         "median_ms": _number(row["Median Response Time"]),
         "p95_ms": _number(row["95%"]),
     }
-    if server:
-        used = cpu_seconds(server) - cpu_before
-        measured["server_cpu_s"] = round(used, 2)
-        measured["req_per_cpu_s"] = round(int(row["Request Count"]) / used, 1) if used else None
-    return measured
 
 
 def _number(text: str) -> float | None:
