@@ -461,12 +461,13 @@ def test_08_4_production_server(project, measured):
         "sync view in a thread per request, which costs more than it saves here [hint 1]")
     project.collect_static()
     with _procfile_server(project, "timed_settings", 3, "/products/") as (base, _):
-        for path in ("/products/", f"/products/{_product(project)[1]}/"):
-            page = fetch(base + path)
+        pages = {path: fetch(base + path)
+                 for path in ("/products/", f"/products/{_product(project)[1]}/")}
+        for path, page in pages.items():
             assert page.status == 200, (
                 f"started from the Procfile with the production settings, {path} answered "
                 f"{page.status} (the server's log: {load.server_log(base)})")
-        body = fetch(base + "/products/").decoded().decode("utf-8", "replace")
+        body = pages["/products/"].decoded().decode("utf-8", "replace")
         sheet = re.search(r'href="(/static/[^"]+\.css)"', body)
         assert sheet, "the product list links no stylesheet under /static/"
         assert fetch(base + sheet.group(1)).status == 200, (

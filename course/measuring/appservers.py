@@ -158,18 +158,18 @@ def server_commands(workers: int, port: int) -> dict[str, list[str]]:
     access log, to show what that costs). uvicorn alone runs its
     plain stack (asyncio and h11), to show what ``uvicorn[standard]``'s uvloop and httptools
     bring to uvicorn's workers under gunicorn."""
+    def gunicorn(app: str, *extra: str) -> list[str]:
+        return load.gunicorn_command(app, port, workers=workers, extra_args=extra)
+
     python = [sys.executable, "-m"]
-    gunicorn = [*python, "gunicorn", "--config", str(load.PLAIN_CONFIG), "--workers",
-                str(workers), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "3",
-                "--log-level", "warning", "--no-control-socket"]
     granian = [*python, "granian", "--workers", str(workers), "--host", "127.0.0.1",
                "--port", str(port), "--no-ws", "--log-level", "warning"]
     return {
-        BASELINE: [*gunicorn, load.FLOOR_APP],
-        "gunicorn, gthread workers (4 threads)": [*gunicorn, "--worker-class", "gthread",
-                                                  "--threads", "4", load.FLOOR_APP],
-        "gunicorn, uvicorn workers (ASGI)": [*gunicorn, "--worker-class", load.ASGI_WORKER,
-                                             FLOOR_ASGI],
+        BASELINE: gunicorn(load.FLOOR_APP),
+        "gunicorn, gthread workers (4 threads)": gunicorn(load.FLOOR_APP, "--worker-class",
+                                                          "gthread", "--threads", "4"),
+        "gunicorn, uvicorn workers (ASGI)": gunicorn(FLOOR_ASGI, "--worker-class",
+                                                     load.ASGI_WORKER),
         "uvicorn, asyncio + h11 (ASGI)": [*python, "uvicorn", "--workers", str(workers),
                                           "--host", "127.0.0.1", "--port", str(port),
                                           "--loop", "asyncio", "--http", "h11",
@@ -188,8 +188,7 @@ def compare_servers(views: dict[str, str], *, workers: int = 2, users: int = 16,
     load on each of ``views`` (a label and a path of the floor app: ``/``,
     ``/sleep/?seconds=0.1``), one after the other: a row per server and view, with its
     throughput as a ratio to gunicorn's sync workers on the same view."""
-    env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = load.floor_env()
     rows = []
     for name in names or list(server_commands(workers, 0)):
         port = services.free_port()

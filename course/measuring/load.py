@@ -161,13 +161,20 @@ def serve_state(target: Path, *, workers: int = 2, probe_path: str = "/",
         yield base
 
 
+def floor_env() -> dict[str, str]:
+    """The environment a server of the floor app runs in: the course importable, and no
+    project's settings (the floor configures its own)."""
+    env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
 @contextmanager
 def serve_floor(*, workers: int = 2, extra_args: Sequence[str] = ()) -> Iterator[str]:
     """Serve the trivial view: Django and gunicorn, and nothing else (``extra_args``: more
     gunicorn options, ``--worker-class gthread`` …)."""
-    env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    with gunicorn(FLOOR_APP, env, cwd=paths.ROOT, workers=workers, extra_args=extra_args) as base:
+    with gunicorn(FLOOR_APP, floor_env(), cwd=paths.ROOT, workers=workers,
+                  extra_args=extra_args) as base:
         yield base
 
 
