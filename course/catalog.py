@@ -33,6 +33,9 @@ class Exercise:
     hints: tuple[str, ...]
     docs: str = ""
     target: str = ""  # what the grader measures, in words
+    # The one database the exercise exists on ("postgres"), or "" for every database: such
+    # an exercise is graded there whatever database a check asks for.
+    database: str = ""
 
     @property
     def chapter_number(self) -> str:
@@ -45,6 +48,16 @@ class Exercise:
     @property
     def test_file(self) -> str:
         return self.tests[0].split("::")[0]
+
+    def graded_on(self, asked: str | None) -> str | None:
+        """The database a check that asked for ``asked`` (None: SQLite) grades this on
+        (None: SQLite)."""
+        database = self.database or asked
+        return None if database in (None, "", "sqlite") else database
+
+    def runs_on(self, asked: str | None) -> bool:
+        """Whether the exercise exists on ``asked`` (None: SQLite)."""
+        return not self.database or self.database == (asked or "sqlite")
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ def parse(text: str) -> Catalog:
                 hints=tuple(raw.get("hints", ())),
                 docs=raw.get("docs", ""),
                 target=raw.get("target", ""),
+                database=_only_database(raw),
             )
             for raw in raw_chapter.get("exercise", [])
         )
@@ -155,6 +169,17 @@ def parse(text: str) -> Catalog:
                     database_bound=bool(raw_chapter.get("database_bound", False)))
         )
     return Catalog(chapters=tuple(chapters))
+
+
+DATABASES = ("sqlite", "postgres")
+
+
+def _only_database(raw: dict) -> str:
+    database = raw.get("database", "")
+    if database and database not in DATABASES:
+        raise CatalogError(f"exercise {raw.get('id')}: database must be one of "
+                           f"{', '.join(DATABASES)}, not {database!r}")
+    return database
 
 
 @cache

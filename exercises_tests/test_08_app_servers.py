@@ -474,3 +474,194 @@ def test_08_4_production_server(project, measured):
             f"started from the Procfile, the shop did not serve its stylesheet "
             f"{sheet.group(1)}: WhiteNoise serves it from the WSGI application")
         _count_workers(base, 3, "serving the shop")
+
+
+# 08.5 ---------------------------------------------------------------------------------------
+
+CONNECTION_REQUESTS = 200  # requests counted for the connections they open
+SPREAD_THREADS = 4  # clients at once, so both workers serve
+QUERY_PATH = "/course-query/"
+SHORT_QUERY = 1.0  # seconds a real query may take: it must complete
+RUNAWAY_QUERY = 30  # seconds: as long as gunicorn's default timeout
+CUT_WITHIN = 10.0  # the database must cancel the runaway query by then
+EXCEPTION_LINE = re.compile(r"^([\w.]*(?:Error|Exception|Configured|Canceled|Cancelled)): (.*)$")
+
+SQLITE_PROBE = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute('SELECT 1')
+report(vendor=connection.vendor)
+"""
+
+
+def _exception_logged(base: str) -> str:
+    """The last exception the server logged (``ImproperlyConfigured: …``), or ""."""
+    from course.measuring import load
+
+    log = load.server_log(base)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    found = [m for m in map(EXCEPTION_LINE.match, text.splitlines()) if m]
+    return f"{found[-1].group(1).rsplit('.', 1)[-1]}: {found[-1].group(2)}"[:240] if found else ""
+
+
+def _sessions() -> int:
+    """Connections ever opened to the test database (PostgreSQL counts them as they are
+    made), read again until the count has stopped moving for half a second (a pool opens its
+    connections from a thread of its own)."""
+    from django.db import connection
+
+    last, since, deadline = -1, time.monotonic(), time.monotonic() + 5
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT sessions FROM pg_stat_database "
+                           "WHERE datname = current_database()")
+            value = cursor.fetchone()[0]
+        now = time.monotonic()
+        if value != last:
+            last, since = value, now
+        elif now - since >= 0.5 or now > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def _running_queries() -> int:
+    """Queries still running in the test database, the grader's own aside."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND pid <> pg_backend_pid() AND state = 'active'")
+        return cursor.fetchone()[0]
+
+
+def _cancel_running_queries() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE "
+                       "datname = current_database() AND pid <> pg_backend_pid()")
+
+
+def _close_their_connections() -> int:
+    """What a restart, a fail-over or a proxy's idle timeout does to the workers' connections:
+    PostgreSQL ends every session on the test database but the grader's. Returns how many."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                       "datname = current_database() AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _spread(base: str, paths: list[str], timeout: float = 15) -> list[tuple[int, str]]:
+    """GET each path, SPREAD_THREADS at a time: (status, body) in order."""
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            page = fetch(base + path, timeout=timeout)
+        except OSError:
+            return 0, ""
+        return page.status, page.body.decode("utf-8", "replace")
+
+    with ThreadPoolExecutor(SPREAD_THREADS) as pool:
+        return list(pool.map(get, paths))
+
+
+def _workers_answering(found: list[tuple[int, str]]) -> set[int]:
+    import json
+
+    return {json.loads(body)["worker"] for status, body in found if status == 200}
+
+
+def _timed_query(base: str, seconds: float, wait: float) -> tuple[int, float]:
+    """Status of a page that runs a query of ``seconds`` (0: no answer within ``wait``), and how
+    long it took."""
+    started = time.monotonic()
+    try:
+        status = fetch(f"{base}{QUERY_PATH}?seconds={seconds}", timeout=wait).status
+    except OSError:
+        status = 0
+    return status, time.monotonic() - started
+
+
+@pytest.mark.django_db(transaction=True)
+def test_08_5_database_connections(project, shop, measured):
+    from background import database_env
+    from django.db import connection
+    from project_runner import ProjectRunError
+    from shop.models import Product
+
+    assert connection.vendor == "postgresql", (
+        "08.5 is graded on PostgreSQL, the only database it exists on (run `python3 -m course "
+        "check 08.5`, which starts it)")
+    try:
+        project.probe(SETTINGS, SQLITE_PROBE)
+    except ProjectRunError as error:
+        pytest.fail(
+            f"on SQLite, the database of the course's other checks and of a shop run locally, "
+            f"the production settings no longer work: {str(error).split(': ', 1)[-1]}. SQLite "
+            "takes none of PostgreSQL's connection options: set them when the engine is "
+            "PostgreSQL [hint 2]", pytrace=False)
+    shop(scale="tiny")
+    slug = Product.objects.order_by("pk").values_list("slug", flat=True).first()
+    pages = ["/products/", f"/products/{slug}/", f"{QUERY_PATH}?seconds=0"]
+    with project.serve("timed_settings", workers=2, extra_env=database_env()) as base:
+        # Each worker serves (and so connects) before the count starts.
+        for _ in range(5):
+            if len(_workers_answering(_spread(base, [f"{QUERY_PATH}?seconds=0.05"] * 16))) == 2:
+                break
+        before = _sessions()
+        found = _spread(base, [pages[n % len(pages)] for n in range(CONNECTION_REQUESTS)])
+        opened = _sessions() - before
+        failed = [status for status, _ in found if status != 200]
+        assert not failed, (
+            f"{len(failed)} of {CONNECTION_REQUESTS} requests to the shop's pages failed "
+            f"(status {failed[0]}; the server logged {_exception_logged(base) or 'nothing'}) "
+            "[hint 2]")
+        measured(opened, target="≤ 2", unit=f"connections opened by {CONNECTION_REQUESTS} "
+                                             "requests, 2 workers")
+        assert opened <= 2, (
+            f"{CONNECTION_REQUESTS} requests to the shop's pages opened {opened} connections to "
+            "PostgreSQL: Django closes its connection at the end of each request (CONN_MAX_AGE "
+            "= 0, the default), so each request pays for a new one (a new server process, "
+            "authentication, settings) and the database sees one more process per request in "
+            "flight. Keep connections from one request to the next [hint 1]")
+
+        closed = _close_their_connections()
+        found = _spread(base, [f"{QUERY_PATH}?seconds=0.05"] * 40)
+        failed = [status for status, _ in found if status != 200]
+        assert not failed, (
+            f"after PostgreSQL closed the {closed} connection(s) the workers kept (as a "
+            f"restart, a fail-over or a proxy's idle timeout does), {len(failed)} of "
+            f"{len(found)} requests failed (the server logged "
+            f"{_exception_logged(base) or 'nothing'}): a kept connection must be checked "
+            "before a request uses it, and replaced when it is dead [hint 2]")
+        assert len(_workers_answering(found)) == 2, "both workers must answer after the restart"
+
+        status, took = _timed_query(base, SHORT_QUERY, wait=CUT_WITHIN)
+        assert status == 200, (
+            f"a query of {SHORT_QUERY:g} s, as long as a real page's slowest, failed (status "
+            f"{status}; the server logged {_exception_logged(base) or 'nothing'}): the "
+            "statement timeout is too short. A number without a unit is milliseconds "
+            "[hint 3]")
+        status, took = _timed_query(base, RUNAWAY_QUERY, wait=CUT_WITHIN + 2)
+        still_running = _running_queries()
+        _cancel_running_queries()
+        measured(f"{took:.1f} s" if status else f"not within {took:.0f} s",
+                 target=f"≤ {CUT_WITHIN:g} s", unit=f"to stop a {RUNAWAY_QUERY} s query")
+        assert status and took <= CUT_WITHIN, (
+            f"a query of {RUNAWAY_QUERY} s had not stopped after {took:.0f} s: nothing cancels "
+            "it, so it holds its worker until the app server's timeout kills the worker, and "
+            f"then runs on in the database ({still_running} quer"
+            f"{'y' if still_running == 1 else 'ies'} still running there). Let PostgreSQL "
+            f"cancel any statement that runs longer than a few seconds, well under "
+            f"{CUT_WITHIN:g} s [hint 3]")
+        assert not still_running, (
+            f"the page gave up on a {RUNAWAY_QUERY} s query after {took:.1f} s, but the query "
+            "was still running in the database: PostgreSQL must cancel it itself "
+            "(statement_timeout) [hint 3]")
+        found = _spread(base, [f"{QUERY_PATH}?seconds=0"] * 8)
+        assert all(status == 200 for status, _ in found), (
+            f"after a statement was cancelled, the next requests failed (the server logged "
+            f"{_exception_logged(base) or 'nothing'})")

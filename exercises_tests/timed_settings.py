@@ -1,5 +1,6 @@
-"""The project's production settings, with a view that takes as long as it is asked to
-(``/course-wait/?seconds=0.3``): graders read what gunicorn logs about a request's time."""
+"""The project's production settings, with views that take as long as they are asked to
+(``timed_urls``): graders read what gunicorn logs about a request's time, which worker
+answered, and what a long query does."""
 
 from config.settings.production import *  # noqa: F403
 

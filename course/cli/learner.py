@@ -17,8 +17,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     exercises = cat.select(args.selector)
     project, label = target(args.reference)
     shown = "the reference solution" if args.reference else "starter_project/"
-    print(f"Checking {len(exercises)} exercise(s) against {shown} ({args.db or 'sqlite'}) …",
-          flush=True)
+    # An exercise that exists on one database only is graded there.
+    elsewhere = [f"{e.id} on {e.database}, its only database"
+                 for e in exercises if not e.runs_on(args.db)]
+    print(f"Checking {len(exercises)} exercise(s) against {shown} "
+          f"({'; '.join([args.db or 'sqlite', *elsewhere])}) …", flush=True)
     started = time.monotonic()
     verdicts = grader.grade(exercises, cat, target=project, time_limit=args.timeout,
                             database=args.db)

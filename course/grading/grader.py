@@ -290,15 +290,20 @@ def grade(
     if runnable:
         from course import services
 
+        # An exercise that exists on one database only is graded there, in a group of its own.
+        on: dict[str | None, list[Exercise]] = {}
+        for exercise in runnable:
+            on.setdefault(exercise.graded_on(database), []).append(exercise)
         services.up([*catalog.services_for(runnable),
-                     *(["postgres"] if database == "postgres" else [])], quiet=True)
-        groups = plan_groups(runnable, catalog, processes)
+                     *(["postgres"] if "postgres" in on else [])], quiet=True)
+        groups = [(db, group) for db, exercises_on in on.items()
+                  for group in plan_groups(exercises_on, catalog, processes)]
 
-        def grade_group(group: list[Exercise]) -> list[Verdict]:
+        def grade_group(planned: tuple[str | None, list[Exercise]]) -> list[Verdict]:
+            db, group = planned
             started = time.monotonic()
             node_ids = [test for exercise in group for test in exercise.tests]
-            data, output = run_tests(node_ids, target, time_limit=time_limit,
-                                     database=database)
+            data, output = run_tests(node_ids, target, time_limit=time_limit, database=db)
             elapsed = time.monotonic() - started
             found = [_verdict_for(exercise, data, output, time_limit) for exercise in group]
             for verdict in found:

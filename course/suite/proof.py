@@ -35,8 +35,9 @@ class Expectation:
     why: str  # "before chapter 04", "after chapter 03", "final"
 
 
-def plan() -> list[tuple[str, list[Expectation]]]:
-    """For each state, what each exercise graded on it must do."""
+def plan(database: str | None = None) -> list[tuple[str, list[Expectation]]]:
+    """For each state, what each exercise that exists on ``database`` (None: SQLite) must do
+    graded on it."""
     catalog = catalog_module.load()
     graded = [chapter for chapter in catalog.chapters if chapter.exercises]
     numbers = ["00", *[chapter.number for chapter in graded]]
@@ -55,7 +56,7 @@ def plan() -> list[tuple[str, list[Expectation]]]:
             done = {x.exercise.id for x in expected}
             expected += [Expectation(e, True, state, "on the final state")
                          for e in catalog.exercises if e.id not in done]
-        runs.append((state, expected))
+        runs.append((state, [x for x in expected if x.exercise.runs_on(database)]))
     return runs
 
 
@@ -86,7 +87,7 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
     expectations held and the lines of those that did not."""
     catalog = catalog_module.load()
     outcomes = Outcomes(report, database or "sqlite")
-    for state, expected in plan():
+    for state, expected in plan(database):
         started = time.monotonic()
         target = states.reference_state(catalog, state)
         verdicts = grader.grade([x.exercise for x in expected], catalog, target=target,
@@ -103,7 +104,8 @@ def prove(database: str | None, report) -> tuple[int, list[str]]:
 
 def prove_alone(database: str | None, report) -> tuple[int, list[str]]:
     """Grade every exercise on its own, on the final reference: each must pass alone as it
-    does with its chapter, so no grader depends on what ran before it."""
+    does with its chapter, so no grader depends on what ran before it. (An exercise that
+    exists on one database only is graded there.)"""
     catalog = catalog_module.load()
     outcomes = Outcomes(report, database or "sqlite")
     target = states.reference_state(catalog, states.final_chapter(catalog))
@@ -141,8 +143,8 @@ def prove_wrong(database: str | None, report,
                 only: list[str] | None = None) -> tuple[int, list[str]]:
     """Grade every course-owned wrong solution (or those of the exercises or chapters in
     ``only``) in place of its exercise's step: each must be rejected with its words. On
-    PostgreSQL, by default, only the ``database_bound`` chapters' (the others' graders do not
-    depend on the database: SQLite proves them).
+    PostgreSQL, by default, only the ``database_bound`` chapters' and the PostgreSQL-only
+    exercises' (the others' graders do not depend on the database: SQLite proves them).
 
     Several fixtures of one chapter are graded in one run (:func:`batches`); one that a
     batch does not reject, or a batch whose fixtures do not apply together, is graded
@@ -150,11 +152,12 @@ def prove_wrong(database: str | None, report,
     catalog = catalog_module.load()
     outcomes = Outcomes(report, database or "sqlite")
     wanted = [wrong for wrong in steps.wrong_solutions(catalog)
-              if not only or any(wrong.exercise.id == x or wrong.exercise.chapter_number == x
-                                 for x in only)]
+              if wrong.exercise.runs_on(database) and (not only or any(
+                  wrong.exercise.id == x or wrong.exercise.chapter_number == x for x in only))]
     if database and not only:  # on PostgreSQL: the chapters whose graders read the database
         bound = {chapter.number for chapter in catalog.chapters if chapter.database_bound}
-        wanted = [wrong for wrong in wanted if wrong.exercise.chapter_number in bound]
+        wanted = [wrong for wrong in wanted
+                  if wrong.exercise.chapter_number in bound or wrong.exercise.database]
     for batch in batches(wanted):
         verdicts: dict[str, grader.Verdict] = {}
         if len(batch) > 1:

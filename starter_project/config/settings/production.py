@@ -14,6 +14,10 @@ ALLOWED_HOSTS = [
 # The load balancer in front of the app servers handles HTTPS.
 CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
 
+# TODO(08.5): on PostgreSQL each request opens a new connection to the database and closes
+# it at its end; and a query that runs away holds its worker for as long as it runs, and
+# goes on running in the database after the worker is killed.
+
 # Server errors are mailed to the team.
 ADMINS = [("Shop team", env("DJANGO_ADMIN_EMAIL", "shop-team@shop.example"))]
 SERVER_EMAIL = "Under Load Shop errors <errors@shop.example>"
