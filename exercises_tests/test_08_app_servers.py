@@ -624,9 +624,9 @@ def test_08_5_database_connections(project, shop, measured):
         assert opened <= 2, (
             f"{CONNECTION_REQUESTS} requests to the shop's pages opened {opened} connections to "
             "PostgreSQL: Django closes its connection at the end of each request (CONN_MAX_AGE "
-            "= 0, the default), so each request pays for a new one (a new server process, "
-            "authentication, settings) and the database sees one more process per request in "
-            "flight. Keep connections from one request to the next [hint 1]")
+            "= 0, the default), so every request that queries opens a new one (a new server "
+            "process, authentication, settings) and the database sees one more process per "
+            "request in flight. Keep connections from one request to the next [hint 1]")
 
         closed = _close_their_connections()
         found = _spread(base, [f"{QUERY_PATH}?seconds=0.05"] * 40)
