@@ -37,6 +37,7 @@ _SHORT_NAMES = {
     "queueing": "course.measuring.queueing",
     "pages": "course.measuring.pages",
     "appservers": "course.measuring.appservers",
+    "connections": "course.measuring.connections",
 }
 
 

@@ -107,8 +107,13 @@ def _scratch_redis() -> dict[str, str]:
 
 
 @contextmanager
-def _database_for(db: str, database: Path | None) -> Iterator[dict[str, str]]:
-    """Environment variables pointing a project at a scratch copy of the learner's data."""
+def _database_for(db: str, database: Path | None,
+                  database_url: str | None = None) -> Iterator[dict[str, str]]:
+    """Environment variables pointing a project at a scratch copy of the learner's data (or
+    at ``database_url``, a scratch database of the caller's own)."""
+    if database_url:
+        yield {"DATABASE_URL": database_url}
+        return
     if db == "postgres":
         with postgres_copy(_postgres_url()) as url:
             yield {"DATABASE_URL": url}
@@ -125,16 +130,17 @@ def _database_for(db: str, database: Path | None) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def migrated_copy(target: Path, *, database: Path | None = None,
-                  db: str | None = None) -> Iterator[dict[str, str]]:
+def migrated_copy(target: Path, *, database: Path | None = None, db: str | None = None,
+                  database_url: str | None = None) -> Iterator[dict[str, str]]:
     """The environment that runs ``target`` on a migrated scratch copy of the learner's
     data, with an empty Redis database of its own.
 
     ``db="sqlite"`` copies ``database`` (default: the course's SQLite file);
     ``db="postgres"`` copies the course's PostgreSQL database; by default, the one
-    the learner's project uses.
+    the learner's project uses. ``database_url`` names a scratch database of the caller's
+    own, used as it is.
     """
-    with _database_for(db or commands.learner_db(), database) as extra:
+    with _database_for(db or commands.learner_db(), database, database_url) as extra:
         extra.update(_scratch_redis())
         commands.manage("migrate", "--no-input", "-v0", target=target, **extra)
         yield commands.manage_env(target, **extra)

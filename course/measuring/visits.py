@@ -286,15 +286,17 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 @contextmanager
 def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/products/",
-                     db: str | None = None, extra_env: dict[str, str] | None = None,
+                     db: str | None = None, database_url: str | None = None,
+                     extra_env: dict[str, str] | None = None,
                      access_log: Path | None = None) -> Iterator[str]:
     """``collectstatic``, then gunicorn with the production settings, for ``target`` (yours or
-    a reference state) on a migrated copy of your data: yields the base URL. ``extra_env``
-    adds variables (``STATIC_URL`` …); ``access_log`` records every request gunicorn answers."""
+    a reference state) on a migrated copy of your data (or on ``database_url``): yields the
+    base URL. ``extra_env`` adds variables (``STATIC_URL``, a settings module that wraps the
+    production settings …); ``access_log`` records every request gunicorn answers."""
     from course.measuring import bench, load
 
     with tempfile.TemporaryDirectory(prefix="course-static-") as static_root, \
-            bench.migrated_copy(target, db=db) as env:
+            bench.migrated_copy(target, db=db, database_url=database_url) as env:
         env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")

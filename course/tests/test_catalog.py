@@ -118,3 +118,29 @@ def test_every_exercise_file_changes_in_its_step(exercise: catalog.Exercise) -> 
     touched = steps.Step(exercise).files()
     for rel in exercise.files:
         assert rel in touched, f"{exercise.id}: its step does not change {rel}"
+
+
+def test_an_exercise_on_one_database_only_is_graded_there() -> None:
+    found = catalog.parse("""
+[[chapter]]
+slug = "08_app_servers"
+title = "App servers"
+
+[[chapter.exercise]]
+id = "08.5"
+title = "Connections"
+database = "postgres"
+
+[[chapter.exercise]]
+id = "08.1"
+title = "Anywhere"
+""")
+    only, anywhere = found.exercise("08.5"), found.exercise("08.1")
+    assert [only.graded_on(asked) for asked in (None, "sqlite", "postgres")] == ["postgres"] * 3
+    assert [anywhere.graded_on(asked) for asked in (None, "sqlite", "postgres")] == \
+        [None, None, "postgres"]
+    assert not only.runs_on(None) and not only.runs_on("sqlite") and only.runs_on("postgres")
+    assert anywhere.runs_on(None) and anywhere.runs_on("postgres")
+    with pytest.raises(catalog.CatalogError, match="database must be one of"):
+        catalog.parse('[[chapter]]\nslug = "08_x"\ntitle = "x"\n[[chapter.exercise]]\n'
+                      'id = "08.9"\ntitle = "x"\ndatabase = "mysql"\n')

@@ -112,3 +112,25 @@ def test_not_attempted_is_judged_by_the_exercises_own_code(before_chapter_05: Pa
     middleware.write_text("".join(line for line in lines if "TODO(05.2)" not in line))
     assert not grader.is_untouched(CATALOG.exercise("05.2"), before_chapter_05, CATALOG)
 
+
+
+def test_an_exercise_that_exists_on_one_database_is_graded_there(monkeypatch) -> None:
+    """A check on SQLite grades 08.5 on PostgreSQL, in a pytest process of its own, and starts
+    PostgreSQL for it; the other exercises stay on the database asked for."""
+    from course import services
+
+    started: list[str] = []
+    runs: list[tuple[list[str], str | None]] = []
+    monkeypatch.setattr(services, "up", lambda names, **kw: started.extend(names))
+
+    def run_tests(node_ids, target, *, time_limit, database):
+        runs.append((node_ids, database))
+        return {}, ""
+
+    monkeypatch.setattr(grader, "run_tests", run_tests)
+    exercises = [CATALOG.exercise("08.1"), CATALOG.exercise("08.5")]
+    grader.grade(exercises, CATALOG, target=paths.STARTER, processes=1)
+    assert "postgres" in started
+    assert sorted(runs, key=str) == sorted([
+        (list(CATALOG.exercise("08.1").tests), None),
+        (list(CATALOG.exercise("08.5").tests), "postgres")], key=str)

@@ -11,26 +11,36 @@ CATALOG = catalog.load()
 
 
 def test_every_exercise_fails_before_and_passes_after_its_chapter_and_at_the_end() -> None:
-    runs = proof.plan()
-    asked = Counter()
-    for state, expectations in runs:
-        for x in expectations:
-            asked[(x.exercise.id, x.passes, x.why.split()[0])] += 1
-            if not x.passes:
-                assert x.why == f"before chapter {x.exercise.chapter_number}"
-                assert state < x.exercise.chapter_number
-    for exercise in CATALOG.exercises:
-        assert asked[(exercise.id, False, "before")] == 1, exercise.id
-        passes = asked[(exercise.id, True, "after")] + asked[(exercise.id, True, "on")]
-        assert passes == (1 if exercise.chapter_number == runs[-1][0] else 2), exercise.id
+    """On each database, for every exercise that exists there (one that exists on PostgreSQL
+    only is proved on PostgreSQL, and left out on SQLite)."""
+    for database in (None, "postgres"):
+        runs = proof.plan(database)
+        asked = Counter()
+        for state, expectations in runs:
+            for x in expectations:
+                asked[(x.exercise.id, x.passes, x.why.split()[0])] += 1
+                if not x.passes:
+                    assert x.why == f"before chapter {x.exercise.chapter_number}"
+                    assert state < x.exercise.chapter_number
+        for exercise in CATALOG.exercises:
+            if not exercise.runs_on(database):
+                assert not any(key[0] == exercise.id for key in asked), exercise.id
+                continue
+            assert asked[(exercise.id, False, "before")] == 1, exercise.id
+            passes = asked[(exercise.id, True, "after")] + asked[(exercise.id, True, "on")]
+            assert passes == (1 if exercise.chapter_number == runs[-1][0] else 2), exercise.id
 
 
 def test_each_state_is_graded_once_in_order() -> None:
     states = [state for state, _ in proof.plan()]
     graded = [c.number for c in CATALOG.chapters if c.exercises]
     assert states == ["00", *graded]
-    final = proof.plan()[-1][1]
+    final = proof.plan("postgres")[-1][1]
     assert {x.exercise.id for x in final} == {e.id for e in CATALOG.exercises}
+    only_postgres = {e.id for e in CATALOG.exercises if e.database == "postgres"}
+    assert only_postgres, "08.5 exists on PostgreSQL only"
+    assert {x.exercise.id for x in proof.plan()[-1][1]} == \
+        {e.id for e in CATALOG.exercises} - only_postgres
 
 
 def test_a_wrong_solution_must_be_rejected_for_the_right_reason(monkeypatch) -> None:
@@ -69,8 +79,9 @@ def test_wrong_solutions_are_batched_one_per_exercise_and_chapter(tmp_path) -> N
 
 
 def test_postgres_proves_the_wrong_solutions_of_database_bound_chapters(monkeypatch) -> None:
-    """SQLite grades every wrong solution; PostgreSQL those whose chapter's graders measure the
-    database (unless a maintainer names others)."""
+    """SQLite grades every wrong solution but those of the exercises that exist on PostgreSQL
+    only; PostgreSQL grades those, and the ones whose chapter's graders measure the database
+    (unless a maintainer names others)."""
     from course.grading import grader
     from course.project import steps
 
@@ -88,9 +99,12 @@ def test_postgres_proves_the_wrong_solutions_of_database_bound_chapters(monkeypa
     monkeypatch.setattr(proof.states, "wrong_state", lambda catalog, wrong: wrong.path.parent)
     for database in (None, "postgres"):
         proof.prove_wrong(database, lambda line: None)
-    assert sorted(graded[None]) == sorted(w.exercise.id for w in every)
+    assert sorted(graded[None]) == sorted(w.exercise.id for w in every
+                                          if w.exercise.database != "postgres")
     assert sorted(graded["postgres"]) == sorted(
-        w.exercise.id for w in every if w.exercise.chapter_number in bound)
+        w.exercise.id for w in every
+        if w.exercise.chapter_number in bound or w.exercise.database == "postgres")
+    assert "08.5" in graded["postgres"] and "08.5" not in graded[None]
     graded.clear()
     proof.prove_wrong("postgres", lambda line: None, ["07.1"])
     assert set(graded["postgres"]) == {"07.1"}
