@@ -504,45 +504,6 @@ def _exception_logged(base: str) -> str:
     return f"{found[-1].group(1).rsplit('.', 1)[-1]}: {found[-1].group(2)}"[:240] if found else ""
 
 
-def _sessions() -> int:
-    """Connections ever opened to the test database (PostgreSQL counts them as they are
-    made), read again until the count has stopped moving for half a second (a pool opens its
-    connections from a thread of its own)."""
-    from django.db import connection
-
-    last, since, deadline = -1, time.monotonic(), time.monotonic() + 5
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT sessions FROM pg_stat_database "
-                           "WHERE datname = current_database()")
-            value = cursor.fetchone()[0]
-        now = time.monotonic()
-        if value != last:
-            last, since = value, now
-        elif now - since >= 0.5 or now > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def _running_queries() -> int:
-    """Queries still running in the test database, the grader's own aside."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND pid <> pg_backend_pid() AND state = 'active'")
-        return cursor.fetchone()[0]
-
-
-def _cancel_running_queries() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE "
-                       "datname = current_database() AND pid <> pg_backend_pid()")
-
-
 def _close_their_connections() -> int:
     """What a restart, a fail-over or a proxy's idle timeout does to the workers' connections:
     PostgreSQL ends every session on the test database but the grader's. Returns how many."""
@@ -592,6 +553,8 @@ def test_08_5_database_connections(project, shop, measured):
     from project_runner import ProjectRunError
     from shop.models import Product
 
+    from course.measuring import connections
+
     assert connection.vendor == "postgresql", (
         "08.5 is graded on PostgreSQL, the only database it exists on (run `python3 -m course "
         "check 08.5`, which starts it)")
@@ -606,14 +569,16 @@ def test_08_5_database_connections(project, shop, measured):
     shop(scale="tiny")
     slug = Product.objects.order_by("pk").values_list("slug", flat=True).first()
     pages = ["/products/", f"/products/{slug}/", f"{QUERY_PATH}?seconds=0"]
-    with project.serve("timed_settings", workers=2, extra_env=database_env()) as base:
+    database = database_env()
+    url = database["DATABASE_URL"]
+    with project.serve("timed_settings", workers=2, extra_env=database) as base:
         # Each worker serves (and so connects) before the count starts.
         for _ in range(5):
             if len(_workers_answering(_spread(base, [f"{QUERY_PATH}?seconds=0.05"] * 16))) == 2:
                 break
-        before = _sessions()
+        before = connections.sessions(url)
         found = _spread(base, [pages[n % len(pages)] for n in range(CONNECTION_REQUESTS)])
-        opened = _sessions() - before
+        opened = connections.sessions(url) - before
         failed = [status for status, _ in found if status != 200]
         assert not failed, (
             f"{len(failed)} of {CONNECTION_REQUESTS} requests to the shop's pages failed "
@@ -646,8 +611,7 @@ def test_08_5_database_connections(project, shop, measured):
             "statement timeout is too short. A number without a unit is milliseconds "
             "[hint 3]")
         status, took = _timed_query(base, RUNAWAY_QUERY, wait=CUT_WITHIN + 2)
-        still_running = _running_queries()
-        _cancel_running_queries()
+        still_running = connections.running_queries(url, cancel=True)
         measured(f"{took:.1f} s" if status else f"not within {took:.0f} s",
                  target=f"≤ {CUT_WITHIN:g} s", unit=f"to stop a {RUNAWAY_QUERY} s query")
         assert status and took <= CUT_WITHIN, (

@@ -115,7 +115,7 @@ def sessions(url: str) -> int:
             time.sleep(0.1)
 
 
-def _running_queries(url: str, *, cancel: bool = False) -> int:
+def running_queries(url: str, *, cancel: bool = False) -> int:
     """Queries running in the database at ``url``; with ``cancel``, cancelled too."""
     name = urlsplit(url).path.lstrip("/")
     with _admin(url) as admin:
@@ -199,7 +199,7 @@ def runaway_query(target: Path, *, seconds: int = 30, wait: float = 12.0,
                 except OSError:
                     answer = f"none within {wait:g} s"
                 took = time.monotonic() - started
-                running = _running_queries(url, cancel=True)  # frees the worker to stop
+                running = running_queries(url, cancel=True)  # frees the worker to stop
             rows.append({"name": name, "setup": name, "query_s": seconds, "answer": answer,
                          "seconds": round(took, 1), "still_running_in_database": running > 0})
             print(f"  {name}: {answer} after {took:.1f} s; still running in the database: "
