@@ -10,9 +10,13 @@ in a process of the grader's own, made slow, hanging, failing or absent, and
 times the shipping page as a browser would; 08.3 puts it under load over ASGI.
 
 08.4 starts the project as a platform would, with the ``web:`` line of its ``Procfile``
-(``PORT`` and ``WEB_CONCURRENCY`` in the environment), and puts the trivial view, served
-through the project's own entry point, under the same load as gunicorn's sync workers, turn
-and turn about; then it serves the real shop the same way.
+(``PORT`` and ``WEB_CONCURRENCY`` in the environment), serves the real shop that way, and
+puts the trivial view, served through the project's own entry point, under the same load
+as gunicorn's sync workers, turn and turn about.
+
+08.5 serves the shop on PostgreSQL (the test database) and asks PostgreSQL itself: how many
+connections the requests opened, what happens when it ends them, and whether it cancels a
+query that runs too long.
 """
 
 from __future__ import annotations
@@ -424,6 +428,28 @@ def _serves_the_trivial_view(base: str) -> None:
         "entry point it is given (WSGI for config.wsgi, ASGI for config.asgi)? [hint 2]")
 
 
+def _serves_the_shop(project) -> None:
+    """The real shop, started from the Procfile with the production settings and
+    WEB_CONCURRENCY=3: its pages, a stylesheet, and three workers."""
+    from course.measuring import load
+
+    project.collect_static()
+    with _procfile_server(project, "timed_settings", 3, "/products/") as (base, _):
+        pages = {path: fetch(base + path)
+                 for path in ("/products/", f"/products/{_product(project)[1]}/")}
+        for path, page in pages.items():
+            assert page.status == 200, (
+                f"started from the Procfile with the production settings, {path} answered "
+                f"{page.status} (the server's log: {load.server_log(base)})")
+        body = pages["/products/"].decoded().decode("utf-8", "replace")
+        sheet = re.search(r'href="(/static/[^"]+\.css)"', body)
+        assert sheet, "the product list links no stylesheet under /static/"
+        assert fetch(base + sheet.group(1)).status == 200, (
+            f"started from the Procfile, the shop did not serve its stylesheet "
+            f"{sheet.group(1)}: WhiteNoise serves it from the WSGI application")
+        _count_workers(base, 3, "serving the shop")
+
+
 def test_08_4_production_server(project, measured):
     from course.measuring import load
     from course.services import free_port
@@ -436,6 +462,8 @@ def test_08_4_production_server(project, measured):
             _procfile_server(project, "floor_settings", 2, "/") as (yours, _):
         _serves_the_trivial_view(yours)
         _count_workers(yours, 2, "serving the trivial view")  # before a load recycles any
+        # What needs no load first: a wrong worker count or a broken shop is said at once.
+        _serves_the_shop(project)
         for pair in range(SERVER_PAIRS):
             order = [("sync", sync), ("yours", yours)]
             found = {}
@@ -459,21 +487,6 @@ def test_08_4_production_server(project, measured):
         f"{FASTER_BY:g}×. Measure the candidates in the notebook and pick one that is faster "
         "at what every request pays (parsing HTTP, calling Django): an ASGI server runs a "
         "sync view in a thread per request, which costs more than it saves here [hint 1]")
-    project.collect_static()
-    with _procfile_server(project, "timed_settings", 3, "/products/") as (base, _):
-        pages = {path: fetch(base + path)
-                 for path in ("/products/", f"/products/{_product(project)[1]}/")}
-        for path, page in pages.items():
-            assert page.status == 200, (
-                f"started from the Procfile with the production settings, {path} answered "
-                f"{page.status} (the server's log: {load.server_log(base)})")
-        body = pages["/products/"].decoded().decode("utf-8", "replace")
-        sheet = re.search(r'href="(/static/[^"]+\.css)"', body)
-        assert sheet, "the product list links no stylesheet under /static/"
-        assert fetch(base + sheet.group(1)).status == 200, (
-            f"started from the Procfile, the shop did not serve its stylesheet "
-            f"{sheet.group(1)}: WhiteNoise serves it from the WSGI application")
-        _count_workers(base, 3, "serving the shop")
 
 
 # 08.5 ---------------------------------------------------------------------------------------
