@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from course import paths, services
 from course.measuring import bench
@@ -41,11 +42,36 @@ class LoadError(RuntimeError):
     """The server or the load generator could not run: the message says why."""
 
 
+ELSEWHERE_GRACE = 3.0  # seconds a server may listen on other ports only before it is told
+
+
+def listening_ports(server: subprocess.Popen[bytes]) -> set[int]:
+    """The TCP ports ``server`` and the processes it started listen on."""
+    import psutil
+
+    try:
+        root = psutil.Process(server.pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return set()
+    ports = set()
+    for process in family:
+        try:
+            ports.update(c.laddr.port for c in process.net_connections(kind="tcp")
+                         if c.status == psutil.CONN_LISTEN)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return ports
+
+
 def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path,
                        *, within: float = 60) -> None:
     """Return once ``url`` answers (any status); LoadError with the server's last words if
-    the server stops, or if nothing answers ``within`` seconds."""
+    the server stops, saying where it listens if that is only elsewhere (for a few seconds),
+    or if nothing answers ``within`` seconds."""
     deadline = time.monotonic() + within
+    port = urlsplit(url).port
+    elsewhere_since: float | None = None
     while time.monotonic() < deadline:
         if server.poll() is not None:
             last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
@@ -57,6 +83,14 @@ def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path,
             return  # it answers, even if not 200: serving
         except OSError:
             time.sleep(0.2)
+        ports = listening_ports(server)
+        if ports and port not in ports:
+            elsewhere_since = elsewhere_since or time.monotonic()
+            if time.monotonic() - elsewhere_since >= ELSEWHERE_GRACE:
+                raise LoadError(f"the server listens on port {', '.join(map(str, sorted(ports)))}"
+                                f", not on {port}, where it was asked to (log: {log})")
+        else:
+            elsewhere_since = None
     raise LoadError(f"nothing answered {url} within {within:g} s (log: {log})")
 
 

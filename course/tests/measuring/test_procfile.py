@@ -54,6 +54,19 @@ def test_served_with_port_and_workers_and_stopped_whole(tmp_path: Path) -> None:
     pytest.fail(f"the web process {pid} outlived the stop")
 
 
+def test_a_server_listening_elsewhere_is_told_so_without_the_whole_wait(tmp_path: Path) -> None:
+    from course.services import free_port
+
+    elsewhere = free_port()
+    (tmp_path / "Procfile").write_text(
+        f"web: python -m http.server {elsewhere} --bind 127.0.0.1\n")
+    started = time.monotonic()
+    with pytest.raises(load.LoadError, match=f"listens on port {elsewhere}, not on"):
+        with procfile.serve(tmp_path, dict(os.environ), within=30):
+            pass
+    assert time.monotonic() - started < 15
+
+
 def test_workers_counted_by_the_processes_that_answer() -> None:
     with load.serve_floor(workers=2) as base:
         first = appservers.processes_answering(base, "/pid/?seconds=0.05")
