@@ -138,11 +138,12 @@ def migrated_copy(target: Path, *, database: Path | None = None, db: str | None 
     ``db="sqlite"`` copies ``database`` (default: the course's SQLite file);
     ``db="postgres"`` copies the course's PostgreSQL database; by default, the one
     the learner's project uses. ``database_url`` names a scratch database of the caller's
-    own, used as it is.
+    own, already migrated, used as it is.
     """
     with _database_for(db or commands.learner_db(), database, database_url) as extra:
         extra.update(_scratch_redis())
-        commands.manage("migrate", "--no-input", "-v0", target=target, **extra)
+        if not database_url:
+            commands.manage("migrate", "--no-input", "-v0", target=target, **extra)
         yield commands.manage_env(target, **extra)
 
 

@@ -134,12 +134,14 @@ def _setup_env(setup: dict[str, Any] | None) -> dict[str, str]:
 
 
 @contextmanager
-def serve(target: Path, url: str, setup: dict[str, Any] | None, *, workers: int = 2
-          ) -> Iterator[str]:
+def serve(target: Path, url: str, setup: dict[str, Any] | None, *, workers: int = 2,
+          static_root: Path | None = None) -> Iterator[str]:
     """``target`` under gunicorn with its production settings and connections set up as
-    ``setup`` says (None: its own), on the database at ``url``: yields the base URL."""
+    ``setup`` says (None: its own), on the database at ``url``: yields the base URL.
+    ``static_root``: where the static files collected for ``target`` are kept between
+    calls."""
     with serve_production(target, workers=workers, database_url=url,
-                          extra_env=_setup_env(setup)) as base:
+                          extra_env=_setup_env(setup), static_root=static_root) as base:
         yield base
 
 
@@ -158,11 +160,13 @@ def compare_setups(target: Path, *, users: int = 8, seconds: int = 5, workers: i
     query and on a product page: throughput, latency, and the connections PostgreSQL saw
     opened, with the ratio of each throughput to a connection per request's."""
     rows = []
-    with scratch_database(target) as url:
+    with scratch_database(target) as url, \
+            tempfile.TemporaryDirectory(prefix="course-static-") as static_root:
         pages = {"one query": "/course-query/?seconds=0",
                  "product page": f"/products/{_first_product(url)}/"}
         for name, setup in (setups or SETUPS).items():
-            with serve(target, url, setup, workers=workers) as base:
+            with serve(target, url, setup, workers=workers,
+                       static_root=Path(static_root)) as base:
                 for page, path in pages.items():
                     fetch(base + path)  # each run starts with the page's caches warm
                     before = sessions(url)
@@ -189,9 +193,10 @@ def runaway_query(target: Path, *, seconds: int = 30, wait: float = 12.0,
     the query was still running in the database afterwards."""
     rows = []
     chosen = setups or {DEFAULT: SETUPS[DEFAULT], YOURS: None}
-    with scratch_database(target) as url:
+    with scratch_database(target) as url, \
+            tempfile.TemporaryDirectory(prefix="course-static-") as static_root:
         for name, setup in chosen.items():
-            with serve(target, url, setup, workers=1) as base:
+            with serve(target, url, setup, workers=1, static_root=Path(static_root)) as base:
                 started = time.monotonic()
                 try:
                     answer: int | str = fetch(f"{base}/course-query/?seconds={seconds}",

@@ -288,26 +288,31 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/products/",
                      db: str | None = None, database_url: str | None = None,
                      extra_env: dict[str, str] | None = None,
-                     access_log: Path | None = None) -> Iterator[str]:
+                     access_log: Path | None = None,
+                     static_root: Path | None = None) -> Iterator[str]:
     """``collectstatic``, then gunicorn with the production settings, for ``target`` (yours or
-    a reference state) on a migrated copy of your data (or on ``database_url``): yields the
-    base URL. ``extra_env`` adds variables (``STATIC_URL``, a settings module that wraps the
-    production settings …); ``access_log`` records every request gunicorn answers."""
+    a reference state) on a migrated copy of your data (or on ``database_url``, already
+    migrated): yields the base URL. ``extra_env`` adds variables (``STATIC_URL``, a settings
+    module that wraps the production settings …); ``access_log`` records every request
+    gunicorn answers; ``static_root`` keeps the collected files for the next call with the
+    same ``target``, which then serves them without collecting again."""
     from course.measuring import bench, load
 
-    with tempfile.TemporaryDirectory(prefix="course-static-") as static_root, \
+    with tempfile.TemporaryDirectory(prefix="course-static-") as scratch, \
             bench.migrated_copy(target, db=db, database_url=database_url) as env:
+        folder = static_root or Path(scratch)
         env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")
                or "course-measurement-only-" + "k" * 40,
-               "STATIC_ROOT": static_root, **(extra_env or {})}
-        collected = subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            cwd=target, env=env, capture_output=True, text=True, check=False)
-        if collected.returncode != 0:
-            last = (collected.stderr or collected.stdout).strip().splitlines()[-1:]
-            raise load.LoadError(f"collectstatic failed: {' '.join(last)}")
+               "STATIC_ROOT": str(folder), **(extra_env or {})}
+        if not (folder / "staticfiles.json").exists():
+            collected = subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                cwd=target, env=env, capture_output=True, text=True, check=False)
+            if collected.returncode != 0:
+                last = (collected.stderr or collected.stdout).strip().splitlines()[-1:]
+                raise load.LoadError(f"collectstatic failed: {' '.join(last)}")
         extra = ["--access-logfile", str(access_log)] if access_log else []
         with load.gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
                            probe_path=probe_path, extra_args=extra) as base:
