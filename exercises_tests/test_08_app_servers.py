@@ -303,13 +303,17 @@ report(name=getattr(view, '__qualname__', repr(view)),
 """
 
 
-def _server_said(base: str, words: str) -> str:
-    """The first line of the server's log that names ``words`` (an exception), or ""."""
+def _server_log_lines(base: str) -> list[str]:
+    """What the server serving ``base`` has written so far, line by line."""
     from course.measuring import load
 
     log = load.server_log(base)
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return next((line.strip() for line in text.splitlines() if words in line), "")
+    return log.read_text(errors="replace").splitlines() if log.exists() else []
+
+
+def _server_said(base: str, words: str) -> str:
+    """The first line of the server's log that names ``words`` (an exception), or ""."""
+    return next((line.strip() for line in _server_log_lines(base) if words in line), "")
 
 
 def test_08_3_async_shipping_page(project, carrier, measured):
@@ -509,11 +513,7 @@ report(vendor=connection.vendor)
 
 def _exception_logged(base: str) -> str:
     """The last exception the server logged (``ImproperlyConfigured: …``), or ""."""
-    from course.measuring import load
-
-    log = load.server_log(base)
-    text = log.read_text(errors="replace") if log.exists() else ""
-    found = [m for m in map(EXCEPTION_LINE.match, text.splitlines()) if m]
+    found = [m for m in map(EXCEPTION_LINE.match, _server_log_lines(base)) if m]
     return f"{found[-1].group(1).rsplit('.', 1)[-1]}: {found[-1].group(2)}"[:240] if found else ""
 
 

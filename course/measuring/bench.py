@@ -58,6 +58,11 @@ def _close_own_connections() -> None:
         connections.close_all()
 
 
+def on_database(url: str, name: str) -> str:
+    """The PostgreSQL URL ``url`` with its database replaced by ``name`` (same server, user)."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
 @contextmanager
 def postgres_copy(source_url: str) -> Iterator[str]:
     """A scratch copy of the PostgreSQL database at ``source_url`` (``CREATE DATABASE …
@@ -65,10 +70,9 @@ def postgres_copy(source_url: str) -> Iterator[str]:
     import psycopg
 
     _close_own_connections()
-    parts = urlsplit(source_url)
-    source = parts.path.lstrip("/")
+    source = urlsplit(source_url).path.lstrip("/")
     name = f"bench_{os.getpid()}_{next(_copies)}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
+    admin = on_database(source_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as connection:
         try:
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
@@ -79,7 +83,7 @@ def postgres_copy(source_url: str) -> Iterator[str]:
                 "and try again"
             ) from error
     try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
+        yield on_database(source_url, name)
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

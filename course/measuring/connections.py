@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from course import paths, statefiles
 from course.measuring import bench, load
@@ -53,14 +53,10 @@ def _server_url() -> str:
     return bench._postgres_url()
 
 
-def _url_of(server_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
 def _admin(server_url: str):
     import psycopg
 
-    return psycopg.connect(_url_of(server_url, "postgres"), autocommit=True)
+    return psycopg.connect(bench.on_database(server_url, "postgres"), autocommit=True)
 
 
 def _template(target: Path, server_url: str) -> str:
@@ -74,7 +70,7 @@ def _template(target: Path, server_url: str) -> str:
         building = f"{name}_building"
         admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{building}"')
-        url = _url_of(server_url, building)
+        url = bench.on_database(server_url, building)
         print("  making a PostgreSQL database with the tiny shop (once) …", flush=True)
         commands.manage("migrate", "--no-input", "-v0", target=target, capture=True,
                         DATABASE_URL=url)
@@ -94,7 +90,7 @@ def scratch_database(target: Path) -> Iterator[str]:
     """A PostgreSQL database of its own with ``target``'s tables and the tiny shop: yields its
     URL; dropped afterwards."""
     server_url = _server_url()
-    with bench.postgres_copy(_url_of(server_url, _template(target, server_url))) as url:
+    with bench.postgres_copy(bench.on_database(server_url, _template(target, server_url))) as url:
         yield url
 
 
@@ -230,7 +226,7 @@ def connect_costs(samples: int = 30) -> list[dict[str, Any]]:
     server_url = _server_url()
     with tempfile.TemporaryDirectory(prefix="course-connect-") as tmp:
         sqlite_ms = median_ms(lambda: sqlite3.connect(Path(tmp) / "connect.sqlite3"))
-    postgres_ms = median_ms(lambda: psycopg.connect(_url_of(server_url, "postgres")))
+    postgres_ms = median_ms(lambda: psycopg.connect(bench.on_database(server_url, "postgres")))
     return [{"name": "SQLite (a file)", "database": "SQLite (a file)", "connect_and_query_ms":
              sqlite_ms},
             {"name": "PostgreSQL (TCP, 127.0.0.1)", "database": "PostgreSQL (TCP, 127.0.0.1)",
