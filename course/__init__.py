@@ -38,6 +38,7 @@ _SHORT_NAMES = {
     "pages": "course.measuring.pages",
     "appservers": "course.measuring.appservers",
     "connections": "course.measuring.connections",
+    "middleware": "course.measuring.middleware",
 }
 
 

@@ -151,6 +151,35 @@ def migrated_copy(target: Path, *, database: Path | None = None, db: str | None 
         yield commands.manage_env(target, **extra)
 
 
+def run_child(command: list[str], env: dict[str, str], what: str, mark: str, *,
+              report: Callable[[str], None] | None = print, label: str = "") -> str:
+    """Run a measuring child process and return the text after ``mark`` on its stdout.
+
+    Lines it writes to stderr starting with ``[`` are progress ("[3/14] order list"),
+    passed to ``report`` as they come, so a long run is never silent; anything else on
+    stderr is kept for the error, the last line of which a failure names."""
+    # The results go to a file (a pipe nobody reads while stderr streams could fill).
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as results, subprocess.Popen(
+            command, env=env, stdout=results, stderr=subprocess.PIPE, text=True) as child:
+        assert child.stderr is not None
+        errors: list[str] = []
+        for line in child.stderr:
+            if line.startswith("[") and report:
+                report(f"  {label} {line.rstrip()}" if label else line.rstrip())
+            else:
+                errors.append(line)
+        code = child.wait()
+        results.seek(0)
+        output = results.read()
+    if code != 0:
+        last = ("".join(errors) or output).strip().splitlines()[-1:]
+        raise BenchError(f"{what} failed: {' '.join(last)}")
+    found = next((ln for ln in output.splitlines() if ln.startswith(mark)), None)
+    if found is None:
+        raise BenchError(f"{what} gave no result")
+    return found[len(mark):]
+
+
 def measure_state(
     target: Path, *, database: Path | None = None, repeat: int = 3,
     pages: list[str] | None = None, db: str | None = None, label: str = "",
@@ -163,24 +192,9 @@ def measure_state(
     with migrated_copy(target, database=database, db=db) as env:
         command = [sys.executable, "-m", "course.measuring.bench", "--target", str(target),
                    "--repeat", str(repeat), *(["--pages", *pages] if pages else [])]
-        # The results go to a file (a pipe nobody reads while stderr streams could fill).
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as results, subprocess.Popen(
-                command, env=env, stdout=results, stderr=subprocess.PIPE, text=True) as child:
-            assert child.stderr is not None
-            errors: list[str] = []
-            for line in child.stderr:
-                if line.startswith("[") and report:
-                    report(f"  {label} {line.rstrip()}" if label else line.rstrip())
-                else:
-                    errors.append(line)
-            code = child.wait()
-            results.seek(0)
-            output = results.read()
-    if code != 0:
-        last = ("".join(errors) or output).strip().splitlines()[-1:]
-        raise BenchError(f"measuring {target} failed: {' '.join(last)}")
-    line = next(ln for ln in output.splitlines() if ln.startswith(MARK))
-    return [PageMeasurement(**row) for row in json.loads(line[len(MARK):])]
+        line = run_child(command, env, f"measuring {target}", MARK,
+                         report=report, label=label)
+    return [PageMeasurement(**row) for row in json.loads(line)]
 
 
 def compare_states(

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # TODO(09.1): every request passes through each middleware here, on the way in and on the
+    # way out. Keep what the shop and its security need in production, and only that.
+    # Picks each visitor's language (from the browser's Accept-Language) for translations.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

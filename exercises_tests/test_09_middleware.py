@@ -1,0 +1,211 @@
+"""Chapter 09 — Middleware: graders.
+
+09.1 runs the project under its production settings in a process of its own (Django's test
+client, the tiny shop) and asks it what a browser and an attacker would: a page in another
+language, a forged ``Host``, a POST without its CSRF token, the security headers, a sign-in to
+the admin; and ``manage.py check``, which says what the admin needs.
+
+09.2 serves the shop under gunicorn with two worker processes, sends it requests from eight
+clients at once, and reads the page-view count each response carries: every view counted,
+none told another's number. A probe counts the queries the middleware runs on a request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
+import pytest
+
+from course.measuring.visits import fetch
+
+SETTINGS = "config.settings.production"
+
+# 09.1 ---------------------------------------------------------------------------------------
+
+SECURITY_HEADERS = {
+    "X-Frame-Options": ("DENY", "clickjacking: another site may show the shop in a frame",
+                        "XFrameOptionsMiddleware"),
+    "X-Content-Type-Options": ("nosniff", "browsers may guess a file's type from its content",
+                               "SecurityMiddleware"),
+    "Referrer-Policy": ("same-origin", "other sites learn the shop's addresses from Referer",
+                        "SecurityMiddleware"),
+    "Cross-Origin-Opener-Policy": ("same-origin", "a window another site opened keeps a "
+                                   "handle on the shop's", "SecurityMiddleware"),
+}
+
+STACK_PROBE = """
+import io
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from shop.models import Product
+
+output = io.StringIO()
+try:
+    call_command("check", stdout=output, stderr=output)
+    check_error = ""
+except Exception as error:
+    check_error = str(error)
+
+browser = Client(raise_request_exception=False)
+slug = Product.objects.order_by("pk").values_list("slug", flat=True).first()
+pages = {}
+for path in ("/products/", f"/products/{slug}/", "/api/products/"):
+    response = browser.get(path, HTTP_ACCEPT_LANGUAGE="fr-CH,fr;q=0.9,en;q=0.8")
+    pages[path] = {"status": response.status_code, "headers": dict(response.items())}
+forged_host = browser.get("/products/", HTTP_HOST="evil.example").status_code
+
+careful = Client(enforce_csrf_checks=True, raise_request_exception=False)
+forged_post = careful.post("/orders/place/", {}).status_code
+get_user_model().objects.create_superuser("grader", "grader@example.com", "grader-pass-0")
+careful.get("/admin/login/")
+token = careful.cookies.get("csrftoken")
+signed_in = careful.post("/admin/login/?next=/admin/", {
+    "username": "grader", "password": "grader-pass-0", "next": "/admin/",
+    "csrfmiddlewaretoken": token.value if token else ""})
+admin_home = careful.get("/admin/")
+from django.conf import settings
+report(middleware=list(settings.MIDDLEWARE), check_error=check_error, pages=pages, forged_host=forged_host, forged_post=forged_post,
+       signed_in=signed_in.status_code, admin_home=admin_home.status_code,
+       admin_text="Site administration" in admin_home.content.decode("utf-8", "replace"))
+"""
+
+
+def _varies_on(headers: dict[str, str], name: str) -> bool:
+    vary = next((value for key, value in headers.items() if key.lower() == "vary"), "")
+    return name.lower() in {part.strip().lower() for part in vary.split(",")}
+
+
+def test_09_1_only_the_middleware_production_needs(project, measured):
+    found = project.probe(SETTINGS, STACK_PROBE)
+    assert not found["check_error"], (
+        f"manage.py check fails under the production settings: {found['check_error']}. The "
+        "admin needs the session, authentication and message middleware [hint 3]")
+    for path, page in found["pages"].items():
+        assert page["status"] == 200, (
+            f"GET {path} answered {page['status']} under the production settings")
+        headers = page["headers"]
+        assert not _varies_on(headers, "Accept-Language"), (
+            f"{path} comes back with Vary: {headers.get('Vary')}: every cache in front keeps "
+            "a copy of each page for each language string browsers send, for a shop in one "
+            "language. LocaleMiddleware adds it, whatever USE_I18N says [hint 2]")
+        assert "Content-Language" not in headers, (
+            f"{path} carries Content-Language: {headers['Content-Language']}: a language is "
+            "still picked for each request [hint 2]")
+    assert found["forged_host"] == 400, (
+        f"a request for /products/ with Host: evil.example was answered "
+        f"{found['forged_host']}, not refused with 400: nothing checks the Host against "
+        "ALLOWED_HOSTS any more (CommonMiddleware calls request.get_host() on every request), "
+        "so links the shop builds from the request can point at an attacker's site [hint 3]")
+    headers = found["pages"]["/products/"]["headers"]
+    for name, (value, risk, source) in SECURITY_HEADERS.items():
+        assert headers.get(name, "").lower() == value.lower(), (
+            f"/products/ comes without {name}: {value} ({source} sends it): {risk} [hint 3]")
+    assert found["forged_post"] == 403, (
+        f"a POST to /orders/place/ without a CSRF token was answered {found['forged_post']}, "
+        "not refused with 403: nothing checks CSRF tokens, so a page on another site can "
+        "post forms in a signed-in customer's name [hint 3]")
+    assert found["signed_in"] == 302 and found["admin_home"] == 200 and found["admin_text"], (
+        f"signing in to the admin did not work (the login answered {found['signed_in']}, "
+        f"then /admin/ {found['admin_home']}): sessions, authentication and messages all "
+        "take part [hint 3]")
+    vary = found["pages"]["/products/"]["headers"].get("Vary", "none")
+    measured(f"{len(found['middleware'])} middleware, Vary: {vary}",
+             target="no Vary: Accept-Language, security kept", unit="")
+
+
+# 09.2 ---------------------------------------------------------------------------------------
+
+PID_PATH = "/course-pid/?seconds=0.02"
+REQUESTS = 400
+CLIENTS = 8
+
+QUERIES_PROBE = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+
+browser = Client(raise_request_exception=False)
+with override_settings(ROOT_URLCONF="timed_urls"):
+    first = browser.get("/course-pid/")
+    with CaptureQueriesContext(connection) as queries:
+        views = [browser.get("/course-pid/") for _ in range(20)]
+report(status=first.status_code, statuses=[view.status_code for view in views],
+       counts=[view.get("X-Page-Views") for view in [first, *views]],
+       sql=[query["sql"] for query in queries.captured_queries])
+"""
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and re.fullmatch(r"\d+", value.strip()) else None
+
+
+def _one_request(base: str, path: str) -> tuple[str, int, int | None, str]:
+    response = fetch(base + path, timeout=30)
+    pid = response.body.decode("utf-8", "replace").strip() if path == PID_PATH else ""
+    return path, response.status, _number(response.header("X-Page-Views")), pid
+
+
+def _counts_of_their_own(numbers: list[int]) -> bool:
+    """Whether the numbers look like each process's count of its own: the requests were
+    shared between two processes, so each count rose by about half of them, where a count
+    shared (even one that loses updates) rises by nearly all."""
+    return bool(numbers) and max(numbers) - min(numbers) + 1 < 0.75 * REQUESTS
+
+
+def test_09_2_page_views_counted_across_processes(project, measured):
+    probed = project.probe(SETTINGS, QUERIES_PROBE)
+    assert probed["status"] == 200 and set(probed["statuses"]) == {200}, (
+        f"a page answered {probed['status']} under the production settings")
+    counts = [_number(value) for value in probed["counts"]]
+    assert None not in counts, (
+        f"responses must carry X-Page-Views, the count of page views: found {probed['counts']}")
+    steps = {later - earlier for earlier, later in pairwise(counts)}
+    assert steps == {1}, (
+        f"one request after another in one process, X-Page-Views read {counts[:6]} …: each "
+        "view should be told the count with itself included, one more than the view before "
+        "[hint 3]")
+    assert not probed["sql"], (
+        f"the middleware ran {len(probed['sql'])} queries over 20 requests of a page that "
+        f"runs none (first: {probed['sql'][0][:120]}): the database works on every request. "
+        "Exercise 05.2 caches the pending-order count; keep the page-view count in Redis, "
+        "where adding one is a single command [hint 2]")
+
+    paths = [PID_PATH, "/products/", "/api/products/", PID_PATH]
+    with project.serve("timed_settings", workers=2) as base:
+        before = _one_request(base, PID_PATH)
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            results = list(pool.map(lambda n: _one_request(base, paths[n % len(paths)]),
+                                    range(REQUESTS)))
+        after = _one_request(base, PID_PATH)
+    failed = [(path, status) for path, status, _n, _pid in results if status != 200]
+    assert not failed, f"{len(failed)} of {REQUESTS} requests failed, first: {failed[0]}"
+    pids = {pid for *_rest, pid in results if pid}
+    assert len(pids) >= 2, (
+        f"only {len(pids)} worker process answered {REQUESTS} requests from {CLIENTS} clients; "
+        "the check needs both of gunicorn's workers serving")
+    assert before[2] is not None and after[2] is not None, (
+        "responses must carry X-Page-Views, the count of page views")
+    numbers = [number for _p, _s, number, _pid in results if number is not None]
+    repeated = {number: times for number, times in Counter(numbers).items() if times > 1}
+    counted = after[2] - before[2] - 1
+    measured(f"{counted} counted, {len(repeated)} numbers given twice",
+             target=f"{REQUESTS} counted, none twice", unit=f"of {REQUESTS} views")
+    if repeated and _counts_of_their_own(numbers):
+        pytest.fail(
+            f"{REQUESTS} requests raised the count by {counted}, and {len(repeated)} numbers "
+            f"were given to more than one view: each worker process keeps a count of its own "
+            "(a variable, or a lock, lives in one process; the other has its own) [hint 1]",
+            pytrace=False)
+    assert counted == REQUESTS, (
+        f"{REQUESTS} requests from {CLIENTS} clients raised the count by {counted}: "
+        f"{REQUESTS - counted} views were lost. Two processes read the same count, each added "
+        "one and wrote back the same sum (a lost update; a lock in one process does not stop "
+        "the other) [hint 2]")
+    assert not repeated, (
+        f"the count is right, but {len(repeated)} numbers were shown to more than one view "
+        f"(e.g. {min(repeated)} to {repeated[min(repeated)]}): show each view the number the "
+        "increment returned, not one read before it [hint 3]")
