@@ -210,3 +210,188 @@ def test_09_2_page_views_counted_across_processes(project, measured):
         f"the count is right, but {len(repeated)} numbers were shown to more than one view "
         f"(e.g. {min(repeated)} to {repeated[min(repeated)]}): show each view the number the "
         "increment returned, not one read before it [hint 3]")
+
+
+# 09.3 ---------------------------------------------------------------------------------------
+
+NEW_PRICE = "987.65"
+
+REVALIDATION_PROBE = """
+from decimal import Decimal
+from django.core.cache import cache
+from django.test import Client
+from shop.models import Customer, Product
+
+def ask(client, earlier=None):
+    headers = {}
+    if earlier and earlier["etag"]:
+        headers["If-None-Match"] = earlier["etag"]
+    if earlier and earlier["last_modified"]:
+        headers["If-Modified-Since"] = earlier["last_modified"]
+    response = client.get("/products/", headers=headers)
+    return {"status": response.status_code, "etag": response.get("ETag", ""),
+            "last_modified": response.get("Last-Modified", ""),
+            "body": response.content.decode("utf-8", "replace")}
+
+visitor = Client(raise_request_exception=False)
+first = ask(visitor)
+again = ask(visitor, first)
+customer = Customer.objects.select_related("user").order_by("pk").first()
+member = Client(raise_request_exception=False)
+member.force_login(customer.user)
+member_first = ask(member, first)
+member_again = ask(member, member_first)
+product = Product.objects.filter(is_active=True).order_by("name").first()
+product.price = Decimal(%(price)r)
+product.save()
+cache.clear()  # the server's copy gone (cache_page keeps the list five minutes)
+changed = ask(visitor, first)
+report(first=first, again=again, member_first=member_first, member_again=member_again,
+       changed=changed, username=customer.user.get_username())
+""".replace("%(price)r", repr(NEW_PRICE))
+
+
+def _validators(answer: dict) -> str:
+    shown = [f"{name}: {answer[key]}" for name, key in (("ETag", "etag"),
+                                                         ("Last-Modified", "last_modified"))
+             if answer[key]]
+    return ", ".join(shown) or "no validator"
+
+
+def test_09_3_pages_revalidated_with_304(project, measured):
+    found = project.probe(SETTINGS, REVALIDATION_PROBE)
+    first, again = found["first"], found["again"]
+    assert first["status"] == 200, f"/products/ answered {first['status']}"
+    assert first["etag"] or first["last_modified"], (
+        "/products/ comes without an ETag or a Last-Modified: a browser that must ask again "
+        "about it (chapter 07) cannot say which copy it has, so it gets the whole page back "
+        "every time [hint 1]")
+    measured(f"{len(first['body'].encode()):,} → {len(again['body'].encode()):,} bytes",
+             target="304, no body", unit="asked again with its validator")
+    assert again["status"] == 304 and not again["body"], (
+        f"/products/ asked for again with its own validator ({_validators(first)}) answered "
+        f"{again['status']} with {len(again['body'].encode()):,} bytes, not 304 Not Modified "
+        "[hint 2]")
+    member_first = found["member_first"]
+    assert member_first["status"] == 200 and found["username"] in member_first["body"], (
+        f"a customer who signs in, whose browser still has the product list as a visitor saw "
+        f"it, asked with that copy's validator and got {member_first['status']}: the "
+        "browser goes on showing the visitor's page, without their name. The validator must "
+        "change with everything the page shows, who is signed in included [hint 2]")
+    assert found["member_again"]["status"] == 304, (
+        f"the signed-in customer, asking again with their own page's validator "
+        f"({_validators(member_first)}), got {found['member_again']['status']}, not 304 "
+        "[hint 2]")
+    changed = found["changed"]
+    assert changed["status"] == 200 and NEW_PRICE in changed["body"], (
+        f"after a product's price changed (and the server's cached copy expired), a browser "
+        f"asking with its old copy's validator ({_validators(first)}) got "
+        f"{changed['status']}{'' if changed['status'] == 304 else ' without the new price'}: "
+        "it goes on showing the old price. The validator must change when the page does "
+        "[hint 2]")
+
+
+# 09.4 ---------------------------------------------------------------------------------------
+
+API_PATH = "/api/products/?page_size=100"
+
+POLL_PROBE = """
+import json
+from decimal import Decimal
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from shop.models import Category, Product, Tag
+
+client = Client(raise_request_exception=False)
+latest = {}
+
+def poll(step):
+    headers = {}
+    if latest.get("etag"):
+        headers["If-None-Match"] = latest["etag"]
+    if latest.get("last_modified"):
+        headers["If-Modified-Since"] = latest["last_modified"]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(%(path)r, headers=headers)
+    answer = {"step": step, "status": response.status_code, "queries": len(queries),
+              "etag": response.get("ETag", ""),
+              "last_modified": response.get("Last-Modified", ""),
+              "bytes": len(response.content), "results": []}
+    if response.status_code == 200:
+        answer["results"] = json.loads(response.content)["results"]
+        latest.update(etag=answer["etag"], last_modified=answer["last_modified"])
+    return answer
+
+polls = [poll("first"), poll("unchanged"), poll("unchanged again")]
+product, other = Product.objects.filter(is_active=True).order_by("name")[:2]
+product.price = Decimal("987.65")
+product.save()
+polls.append(poll("a price changed"))
+category = product.category
+new = Product.objects.create(category=category, name="Lamp the grader added",
+                             slug="lamp-the-grader-added", description="", price=Decimal("5"))
+polls.append(poll("a product added"))
+tag = Tag.objects.exclude(product=other).order_by("pk").first()
+tag_name = tag.name
+other.tags.add(tag)
+polls.append(poll("a tag added to a product"))
+category.name = "Renamed by the grader"
+category.save()
+polls.append(poll("a category renamed"))
+tag.name = "retagged-by-grader"
+tag.save()
+polls.append(poll("a tag renamed"))
+new.delete()
+polls.append(poll("a product deleted"))
+polls.append(poll("unchanged after the changes"))
+report(polls=polls, product=product.slug, other=other.slug, tag=tag_name)
+""".replace("%(path)r", repr(API_PATH))
+
+
+def _shows(step: str, results: list[dict], found: dict) -> bool:
+    """Whether the answer after ``step`` shows that change."""
+    by_slug = {row["slug"]: row for row in results}
+    product, other = by_slug.get(found["product"], {}), by_slug.get(found["other"], {})
+    return {
+        "a price changed": product.get("price") == "987.65",
+        "a product added": "lamp-the-grader-added" in by_slug,
+        "a tag added to a product": found["tag"] in other.get("tags", []),
+        "a category renamed": product.get("category") == "Renamed by the grader",
+        "a tag renamed": "retagged-by-grader" in other.get("tags", []),
+        "a product deleted": bool(by_slug) and "lamp-the-grader-added" not in by_slug,
+    }[step]
+
+
+def test_09_4_api_polls_answered_without_the_work(project, measured):
+    found = project.probe(SETTINGS, POLL_PROBE)
+    polls = {poll["step"]: poll for poll in found["polls"]}
+    first, unchanged = polls["first"], polls["unchanged again"]
+    assert first["status"] == 200, f"{API_PATH} answered {first['status']}"
+    assert first["etag"] or first["last_modified"], (
+        f"{API_PATH} comes without an ETag or a Last-Modified: a client polling it cannot say "
+        "which answer it has, so every poll builds and sends the whole catalogue [hint 1]")
+    measured(f"{first['queries']} queries, {first['bytes']:,} bytes → "
+             f"{unchanged['queries']} queries, {unchanged['bytes']} bytes",
+             target="304: no query, no body", unit="a poll with nothing changed")
+    assert unchanged["status"] == 304 and not unchanged["bytes"], (
+        f"a poll sending back the answer's validator ({_validators(first)}), nothing having "
+        f"changed, got {unchanged['status']} with {unchanged['bytes']:,} bytes, not 304 "
+        "[hint 2]")
+    assert unchanged["queries"] == 0, (
+        f"the 304 ran {unchanged['queries']} queries (the full answer runs "
+        f"{first['queries']}): the answer was built, hashed and thrown away, as "
+        "ConditionalGetMiddleware does. Decide before the view runs, from a validator that "
+        "needs no query [hint 2]")
+    for step, poll in polls.items():
+        if step in {"first", "unchanged", "unchanged again", "unchanged after the changes"}:
+            continue
+        assert poll["status"] == 200 and _shows(step, poll["results"], found), (
+            f"after {step}, a poll with the validator from before got {poll['status']}"
+            f"{'' if poll['status'] == 304 else ' without the change'}: the client keeps the "
+            "old catalogue. The validator must change with everything the answer shows "
+            "[hint 2]")
+    after = polls["unchanged after the changes"]
+    assert after["status"] == 304, (
+        f"after the changes, a poll with the newest validator got {after['status']}, not 304: "
+        "the validator changes when nothing did [hint 3]")

@@ -18,6 +18,9 @@ CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
 # it at its end; and a query that runs away holds its worker for as long as it runs, and
 # goes on running in the database after the worker is killed.
 
+# TODO(09.3): browsers ask again about every page each time they show it (chapter 07), and
+# each time they get the whole page back, even when nothing on it has changed.
+
 # Server errors are mailed to the team.
 ADMINS = [("Shop team", env("DJANGO_ADMIN_EMAIL", "shop-team@shop.example"))]
 SERVER_EMAIL = "Under Load Shop errors <errors@shop.example>"

@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from ..models import Product
 
 
+# TODO(09.4): the shop's apps poll this every few seconds; each poll builds the whole answer,
+# queries and all, even when nothing in the catalogue has changed since the poll before.
 def product_list(request):
     """Every product in the catalogue, with its category and tags."""
     # TODO(02.7): fetch only what the JSON uses (the long descriptions are never sent),
