@@ -370,6 +370,12 @@ for step in %(changes)r:
 changer.stdin.close()
 changer.wait()
 polls.append(poll("unchanged after the changes"))
+from decimal import Decimal
+from shop.models import Product
+changed_here = Product.objects.get(slug=product)
+changed_here.price = Decimal("876.54")
+changed_here.save()
+polls.append(poll("a price changed in this process"))
 report(polls=polls, product=product, other=other, tag=tag)
 """.replace("%(path)r", repr(API_PATH)).replace("%(changer)r", repr(CHANGER)).replace(
     "%(changes)r", repr(CHANGES))
@@ -409,9 +415,17 @@ def test_09_4_api_polls_answered_without_the_work(project, measured):
         f"{first['queries']}): the answer was built, hashed and thrown away, as "
         "ConditionalGetMiddleware does. Decide before the view runs, from a validator that "
         "needs no query [hint 2]")
+    here = polls["a price changed in this process"]
     for step, poll in polls.items():
         if step not in CHANGES:
             continue
+        if step == "a price changed" and poll["status"] == 304 and here["status"] == 200:
+            pytest.fail(
+                "after a price changed in another process (the admin, another worker, another "
+                "server), a poll with the validator from before got 304, though the same "
+                "change made in the serving process is seen: the version lives in one "
+                "process's memory. Keep it where every process reads it, in the cache "
+                "[hint 3]", pytrace=False)
         assert poll["status"] == 200 and _shows(step, poll["results"], found), (
             f"after {step}, a poll with the validator from before got {poll['status']}"
             f"{'' if poll['status'] == 304 else ' without the change'}: the client keeps the "
