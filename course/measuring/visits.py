@@ -235,6 +235,9 @@ class ModelBrowser:
         rows = []
         outcome, page = self.load(base + path)
         rows.append(_row("page", base + path, outcome, page))
+        kept_page = self.kept.get(base + path)
+        if outcome in ("cache", "304") and kept_page is not None:
+            page = kept_page.response  # the browser shows the copy it has
         if page is None or page.status != 200:
             return rows
         for kind, url in subresources(page):
