@@ -39,6 +39,7 @@ _SHORT_NAMES = {
     "appservers": "course.measuring.appservers",
     "connections": "course.measuring.connections",
     "middleware": "course.measuring.middleware",
+    "middleware_effects": "course.measuring.middleware_effects",
 }
 
 

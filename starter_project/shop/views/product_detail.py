@@ -7,8 +7,6 @@ from ..models import Product
 RELATED_PRODUCTS = 6
 
 
-# TODO(09.5): each request builds this page again, queries, template and all, though most
-# visitors are not signed in and are shown the very same page.
 def product_detail(request, slug):
     """One product, its reviews, and other products of the same category."""
     product = get_object_or_404(Product, slug=slug)
