@@ -217,6 +217,11 @@ def _child(argv: list[str]) -> None:
     from course.project.runtime import configure
 
     configure(args.target, settings=PRODUCTION)
+    from django.conf import settings
+
+    # The pages name their static files as they are: no collectstatic, no manifest to read.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     print(MARK + json.dumps(PROBES[args.probe](**json.loads(args.options)), default=str))
 
 
