@@ -392,6 +392,8 @@ def _procfile_server(project, settings: str, workers: int, probe: str
     from course.measuring import load, procfile
 
     env = project.env(settings, project.seeded_database())
+    project.empty_cache()  # a page an earlier run cached under other settings (a CDN's
+    # STATIC_URL in 07.4) must not be what this server answers
     started = False
     try:
         with procfile.serve(project.target, env, workers=workers, probe_path=probe,
