@@ -25,6 +25,16 @@ def test_notebook_is_valid_and_has_no_outputs(path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_its_own_id(path) -> None:
+    """As committed, not as nbformat fills in on reading (it only warns): a cell without an
+    id gets a new random one each time the notebook is saved, and diffs fill with noise."""
+    ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
+    missing = [number for number, cell_id in enumerate(ids) if not cell_id]
+    assert not missing, f"{path.name}: cells {missing} have no id"
+    assert len(set(ids)) == len(ids), f"{path.name}: cell ids repeat"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_navigation_is_current(path) -> None:
     slugs, _ = navigation.existing_notebooks()
     cells = json.loads(path.read_text())["cells"]
