@@ -40,6 +40,7 @@ _SHORT_NAMES = {
     "connections": "course.measuring.connections",
     "middleware": "course.measuring.middleware",
     "middleware_effects": "course.measuring.middleware_effects",
+    "floor": "course.measuring.floor",
 }
 
 

@@ -6,6 +6,7 @@ measured for a project state under its production settings::
     effects.polls(project)           # an API poll with and without its ETag
     effects.page_cache(project)      # whole-page caching set up three ways, who sees what
     effects.count_views(project)     # the page-view count under two worker processes
+    effects.round_trips(project)     # what a visitor's cached page still sends to Redis
 
 The first three run in a process of their own on a migrated scratch copy of your data (with
 a Redis database of their own), through Django's test client; ``count_views`` serves the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -64,6 +66,13 @@ def page_cache(target: Path) -> list[dict[str, Any]]:
     customer after a visitor get their own, queries of a visitor's repeat, and how long
     browsers may keep the page."""
     return _run(target, "page_cache")
+
+
+def round_trips(target: Path, path: str = "/products/") -> dict[str, Any]:
+    """A visitor's ``path``, asked for three times (the last surely cached): the writes to
+    Redis the last one made, each waiting for a reply (a pipeline's commands go in one), and
+    the commands in them."""
+    return _run(target, "round_trips", path=path)  # type: ignore[return-value]
 
 
 # Counting under real worker processes --------------------------------------------------------
@@ -205,7 +214,42 @@ def _page_cache_probe() -> list[dict[str, Any]]:
     return rows
 
 
-PROBES = {"languages": _languages_probe, "polls": _polls_probe, "page_cache": _page_cache_probe}
+def _round_trips_probe(path: str) -> dict[str, Any]:
+    import redis.connection
+    from django.core.cache import cache
+
+    writes: list[Any] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self: Any, command: Any, check_health: bool = True) -> Any:
+        writes.append(command)
+        return send(self, command, check_health)
+
+    redis.connection.AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+    cache.clear()
+    for _ in range(3):
+        writes.clear()
+        response = _client().get(path)  # a new visitor each time: no cookies
+    sent = commands_in(writes)
+    return {"status": response.status_code, "round_trips": len(writes),
+            "commands": ", ".join(f"{name} ×{times}" if times > 1 else name
+                                  for name, times in sorted(sent.items()))}
+
+
+def commands_in(writes: list[Any]) -> Counter[str]:
+    """The Redis commands in what redis-py wrote (each write: bytes, or a list of chunks; a
+    pipeline's commands come in one). RESP sends a command as ``*<count>``, then each part as
+    ``$<length>`` and its bytes, the command's name first."""
+    sent: Counter[str] = Counter()
+    for write in writes:
+        data = b"".join(bytes(part) for part in ([write] if isinstance(write, bytes) else write))
+        sent.update(name.decode().upper()
+                    for name in re.findall(rb"\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n", data))
+    return sent
+
+
+PROBES = {"languages": _languages_probe, "polls": _polls_probe, "page_cache": _page_cache_probe,
+          "round_trips": _round_trips_probe}
 
 
 def _child(argv: list[str]) -> None:

@@ -287,6 +287,19 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 # Serving a project state as production does ------------------------------------------------
 
+def collect_static(target: Path, env: dict[str, str]) -> None:
+    """``collectstatic`` for ``target`` into the ``STATIC_ROOT`` of ``env``, as a release
+    does before its servers start; a failure raises with its last line."""
+    from course.measuring import load
+
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=target, env=env, capture_output=True, text=True, check=False)
+    if collected.returncode != 0:
+        last = (collected.stderr or collected.stdout).strip().splitlines()[-1:]
+        raise load.LoadError(f"collectstatic failed: {' '.join(last)}")
+
+
 @contextmanager
 def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/products/",
                      db: str | None = None, database_url: str | None = None,
@@ -310,12 +323,7 @@ def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/prod
                or "course-measurement-only-" + "k" * 40,
                "STATIC_ROOT": str(folder), **(extra_env or {})}
         if not (folder / "staticfiles.json").exists():
-            collected = subprocess.run(
-                [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-                cwd=target, env=env, capture_output=True, text=True, check=False)
-            if collected.returncode != 0:
-                last = (collected.stderr or collected.stdout).strip().splitlines()[-1:]
-                raise load.LoadError(f"collectstatic failed: {' '.join(last)}")
+            collect_static(target, env)
         extra = ["--access-logfile", str(access_log)] if access_log else []
         with load.gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
                            probe_path=probe_path, extra_args=extra) as base:

@@ -1,0 +1,132 @@
+"""How close a cached page comes to the floor, the trivial view (exercise 09.5)::
+
+    from course import floor
+    floor.against_floor({"yours": project, "reference": reference})  # req/s, pairs
+    floor.round_trips({"yours": project, "reference": reference})    # Redis, per answer
+    floor.client_cost()                                              # µs per cache.get
+
+``against_floor`` serves each project state twice from its own Procfile's web line (the
+server it chose in 08.4, gunicorn before that): once with the trivial view and no middleware
+(the floor), once as production serves it; both stay up, and locust loads one then the other,
+in pairs, so a burst of work elsewhere on the machine hits one pair, not the ratio.
+``round_trips`` asks for a visitor's cached page in a process of its own and counts the
+writes to Redis it makes, each a round trip waiting for a reply. ``client_cost`` times, in
+this process, what one ``cache.get`` costs through Django's Redis backend, against the same
+GET on one redis-py client kept for every call.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from course import services
+from course.measuring import bench, load, procfile, visits
+
+FLOOR_SETTINGS = "floor_settings"  # exercises_tests/: production settings, no middleware
+PRODUCTION = "config.settings.production"
+SECRET = "course-measurement-only-" + "k" * 40
+
+
+@contextmanager
+def _floor_and_page(target: Path, path: str, workers: int, scratch: Path
+                    ) -> Iterator[tuple[str, str]]:
+    """``target`` served twice from its Procfile, on one migrated copy of your data: the
+    floor's base URL and the page's."""
+    with bench.migrated_copy(target) as env, ExitStack() as servers:
+        env = {**env, "DJANGO_SETTINGS_MODULE": PRODUCTION, "DJANGO_SECRET_KEY": SECRET,
+               "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "STATIC_ROOT": str(scratch)}
+        visits.collect_static(target, env)
+        floor, _ = servers.enter_context(procfile.serve(
+            target, {**env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS}, workers=workers))
+        page, _ = servers.enter_context(procfile.serve(target, env, workers=workers,
+                                                       probe_path=path))
+        yield floor, page
+
+
+def against_floor(targets: dict[str, Path], path: str = "/products/", *, pairs: int = 3,
+                  users: int = 16, seconds: int = 3, workers: int = 2) -> list[dict[str, Any]]:
+    """For each project state, ``path`` and the trivial view under the same server: the
+    median requests per second of each, and the median of the pairs' ratios."""
+    import tempfile
+
+    rows = []
+    for name, target in targets.items():
+        with tempfile.TemporaryDirectory(prefix="course-floor-") as scratch, \
+                _floor_and_page(Path(target), path, workers, Path(scratch)) as (floor, page):
+            found: dict[str, list[dict[str, Any]]] = {"floor": [], "page": []}
+            for pair in range(pairs):
+                order = [("floor", floor, "/"), ("page", page, path)]
+                for side, base, url in order if pair % 2 == 0 else reversed(order):
+                    found[side].append(load.locust(base, url, users=users, seconds=seconds))
+            print(f"  {name}: {[run['req_per_s'] for run in found['page']]} req/s against "
+                  f"{[run['req_per_s'] for run in found['floor']]}", flush=True)
+        rows.append({"name": name, "server": procfile.command(Path(target)).split()[0],
+                     **paired(found["page"], found["floor"])})
+    return rows
+
+
+def paired(page: list[dict[str, Any]], floor: list[dict[str, Any]]) -> dict[str, Any]:
+    """Locust runs of a page and of the floor, taken in pairs: the medians of each side, and
+    the median of the pairs' ratios (each pair ran a few seconds apart, so a burst of other
+    work on the machine moves one ratio, not the median)."""
+    ratios = [page_run["req_per_s"] / floor_run["req_per_s"]
+              for page_run, floor_run in zip(page, floor, strict=True) if floor_run["req_per_s"]]
+    return {
+        "page_req_per_s": statistics.median(run["req_per_s"] for run in page),
+        "floor_req_per_s": statistics.median(run["req_per_s"] for run in floor),
+        "vs_floor": round(statistics.median(ratios), 2) if ratios else None,
+        "page_p95_ms": statistics.median(run["p95_ms"] or 0 for run in page),
+        "failures": sum(run["failures"] for run in page),
+    }
+
+
+def round_trips(targets: dict[str, Path], path: str = "/products/") -> list[dict[str, Any]]:
+    """For each project state: the writes to Redis (each a round trip) and the commands a
+    visitor's ``path`` sends once it is cached, under the production settings."""
+    from course.measuring import middleware_effects
+
+    rows = []
+    for name, target in targets.items():
+        found = middleware_effects.round_trips(Path(target), path)
+        rows.append({"name": name, **found})
+    return rows
+
+
+def client_cost(*, calls: int = 2000, rounds: int = 7) -> list[dict[str, Any]]:
+    """Median µs per call, in this process, of a GET through Django's Redis cache backend,
+    of the same GET on one redis-py client kept for every call, and of making a redis-py
+    client on the backend's connection pool (what the backend does for every operation)."""
+    import redis
+    from django.core.cache.backends.redis import RedisCache
+
+    url = services.redis_url(bench.BENCH_REDIS_DB)
+    if not url:
+        raise load.LoadError("no Redis: start the course's services (`course services up`)")
+    backend = RedisCache(url, {"KEY_PREFIX": "course-floor"})
+    backend.set("probe", b"x" * 100)
+    key = backend.make_and_validate_key("probe")
+    kept = redis.Redis.from_url(url)
+    pool = backend._cache._get_connection_pool(False)
+
+    def per_call(function: Any) -> float:
+        timings = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(calls):
+                function()
+            timings.append((time.perf_counter() - started) / calls * 1e6)
+        return round(statistics.median(timings), 1)
+
+    rows = [
+        {"name": "cache.get (Django's Redis backend)", "us": per_call(lambda: backend.get("probe"))},
+        {"name": "GET on one redis-py client, kept", "us": per_call(lambda: kept.get(key))},
+        {"name": "making a redis-py client, no command",
+         "us": per_call(lambda: redis.Redis(connection_pool=pool))},
+    ]
+    backend.delete("probe")
+    return rows
