@@ -13,6 +13,12 @@ none told another's number. A probe counts the queries the middleware runs on a 
 they have (If-None-Match, If-Modified-Since): for the product list, as a visitor and as a
 signed-in customer, before and after a price change; for the catalogue API, counting the
 queries of the 304 and changing the catalogue in every way it shows, from another process.
+
+09.5 asks for the product list as new visitors, in process with the real Redis, counting the
+writes to Redis a cached visit makes and checking what the layers a copy skips would have
+done (the count, the Host, the 304, a signed-in customer, a change); then serves the project
+from its Procfile to count 200 visits across two workers, and to load the page and the
+trivial view side by side, in pairs.
 """
 
 from __future__ import annotations
@@ -459,7 +465,6 @@ def test_09_4_api_polls_answered_without_the_work(project, measured):
     assert after["status"] == 304, (
         f"after the changes, a poll with the newest validator got {after['status']}, not 304: "
         "the validator changes when nothing did [hint 3]")
-
 
 
 # 09.5 ---------------------------------------------------------------------------------------
