@@ -18,6 +18,7 @@ GET on one redis-py client kept for every call.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -52,10 +53,10 @@ def against_floor(targets: dict[str, Path], path: str = "/products/", *, pairs: 
                   users: int = 16, seconds: int = 3, workers: int = 2) -> list[dict[str, Any]]:
     """For each project state, ``path`` and the trivial view under the same server: the
     median requests per second of each, and the median of the pairs' ratios."""
-    import tempfile
-
     rows = []
     for name, target in targets.items():
+        print(f"  {name}: serving the floor and {path} from its Procfile, {pairs} pairs of "
+              f"{load.run_seconds(seconds)} s runs …", flush=True)
         with tempfile.TemporaryDirectory(prefix="course-floor-") as scratch, \
                 _floor_and_page(Path(target), path, workers, Path(scratch)) as (floor, page):
             found: dict[str, list[dict[str, Any]]] = {"floor": [], "page": []}
