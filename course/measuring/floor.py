@@ -4,6 +4,7 @@
     floor.against_floor({"yours": project, "reference": reference})  # req/s, pairs
     floor.round_trips({"yours": project, "reference": reference})    # Redis, per answer
     floor.client_cost()                                              # µs per cache.get
+    floor.behind_microcache(reference)  # nginx keeping the page a second, against the floor
 
 ``against_floor`` serves each project state twice from its own Procfile's web line (the
 server it chose in 08.4, gunicorn before that): once with the trivial view and no middleware
@@ -12,11 +13,14 @@ in pairs, so a burst of work elsewhere on the machine hits one pair, not the rat
 ``round_trips`` asks for a visitor's cached page in a process of its own and counts the
 writes to Redis it makes, each a round trip waiting for a reply. ``client_cost`` times, in
 this process, what one ``cache.get`` costs through Django's Redis backend, against the same
-GET on one redis-py client kept for every call.
+GET on one redis-py client kept for every call. ``behind_microcache`` puts nginx in front of
+the page's server, keeping an anonymous visitor's page for a second, and loads it against the
+floor the same way, counting the visits that reached Django.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import tempfile
 import time
@@ -28,6 +32,7 @@ from typing import Any
 from course import services
 from course.measuring import bench, load, procfile, visits
 
+MICROCACHE = Path(__file__).with_name("microcache.conf.template")
 FLOOR_SETTINGS = "floor_settings"  # exercises_tests/: production settings, no middleware
 PRODUCTION = "config.settings.production"
 SECRET = "course-measurement-only-" + "k" * 40
@@ -69,6 +74,43 @@ def against_floor(targets: dict[str, Path], path: str = "/products/", *, pairs: 
         rows.append({"name": name, "server": procfile.command(Path(target)).split()[0],
                      **paired(found["page"], found["floor"])})
     return rows
+
+
+def behind_microcache(target: Path, path: str = "/products/", *, pairs: int = 3,
+                      users: int = 16, seconds: int = 3, workers: int = 2) -> dict[str, Any]:
+    """``path`` through nginx keeping it a second (``microcache.conf.template``), against the
+    trivial view served by the project's own server, in pairs; with how many of the visits
+    reached Django (its page-view count) and nginx's verdict on each visit (HIT, MISS …)."""
+    from course.measuring.visits import fetch
+    from course.services import nginx
+
+    def views(base: str) -> int | None:
+        value = fetch(base + "/api/products/", timeout=30).header("X-Page-Views").strip()
+        return int(value) if value.isdigit() else None
+
+    with tempfile.TemporaryDirectory(prefix="course-microcache-") as scratch, \
+            _floor_and_page(Path(target), path, workers, Path(scratch) / "static") as (floor,
+                                                                                      page):
+        port = services.free_port()
+        values = {"CACHE_PORT": str(port), "APP_ADDRESS": page.removeprefix("http://"),
+                  "CACHE_DIR": str(Path(scratch) / "cache")}
+        with nginx.running([MICROCACHE], values, Path(scratch) / "nginx", port,
+                           project=Path(target)) as folder:
+            cached = f"http://127.0.0.1:{port}"
+            found: dict[str, list[dict[str, Any]]] = {"floor": [], "page": []}
+            before = views(page)
+            for pair in range(pairs):
+                order = [("floor", floor, "/"), ("page", cached, path)]
+                for side, base, url in order if pair % 2 == 0 else reversed(order):
+                    found[side].append(load.locust(base, url, users=users, seconds=seconds))
+            after = views(page)
+            statuses = [match.group(1) for line in nginx.access_log(folder)
+                        if (match := re.search(r"cache=(\S*)", line)) and path in line]
+    sent = sum(run["requests"] for run in found["page"])
+    return {"name": "behind nginx, kept 1 s", **paired(found["page"], found["floor"]),
+            "visits": sent,
+            "reached_django": None if before is None or after is None else after - before - 1,
+            "nginx_verdicts": {name or "-": statuses.count(name) for name in sorted(set(statuses))}}
 
 
 def paired(page: list[dict[str, Any]], floor: list[dict[str, Any]]) -> dict[str, Any]:
