@@ -34,8 +34,6 @@ from course.measuring import bench, load, procfile, visits
 
 MICROCACHE = Path(__file__).with_name("microcache.conf.template")
 FLOOR_SETTINGS = "floor_settings"  # exercises_tests/: production settings, no middleware
-PRODUCTION = "config.settings.production"
-SECRET = "course-measurement-only-" + "k" * 40
 
 
 @contextmanager
@@ -44,8 +42,7 @@ def _floor_and_page(target: Path, path: str, workers: int, scratch: Path
     """``target`` served twice from its Procfile, on one migrated copy of your data: the
     floor's base URL and the page's."""
     with bench.migrated_copy(target) as env, ExitStack() as servers:
-        env = {**env, "DJANGO_SETTINGS_MODULE": PRODUCTION, "DJANGO_SECRET_KEY": SECRET,
-               "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "STATIC_ROOT": str(scratch)}
+        env = visits.production_env(env, scratch)
         visits.collect_static(target, env)
         floor, _ = servers.enter_context(procfile.serve(
             target, {**env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS}, workers=workers))

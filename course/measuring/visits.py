@@ -287,6 +287,17 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 # Serving a project state as production does ------------------------------------------------
 
+def production_env(env: dict[str, str], static_root: Path) -> dict[str, str]:
+    """``env`` (a project's, from ``bench.migrated_copy``) with what its production settings
+    ask for: the settings module, the hosts the course's servers answer as, a secret key
+    (yours if you set one), and where collected static files go."""
+    return {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")
+            or "course-measurement-only-" + "k" * 40,
+            "STATIC_ROOT": str(static_root)}
+
+
 def collect_static(target: Path, env: dict[str, str]) -> None:
     """``collectstatic`` for ``target`` into the ``STATIC_ROOT`` of ``env``, as a release
     does before its servers start; a failure raises with its last line."""
@@ -317,11 +328,7 @@ def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/prod
     with tempfile.TemporaryDirectory(prefix="course-static-") as scratch, \
             bench.migrated_copy(target, db=db, database_url=database_url) as env:
         folder = static_root or Path(scratch)
-        env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
-               "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-               "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")
-               or "course-measurement-only-" + "k" * 40,
-               "STATIC_ROOT": str(folder), **(extra_env or {})}
+        env = {**production_env(env, folder), **(extra_env or {})}
         if not (folder / "staticfiles.json").exists():
             collect_static(target, env)
         extra = ["--access-logfile", str(access_log)] if access_log else []
