@@ -7,7 +7,9 @@ graders; S1 passes 01's and fails 02's; … and the final state passes every
 chapter's. One grading run per state, on SQLite or PostgreSQL.
 
 Every exercise is also graded alone on the final state (:func:`prove_alone`): a grader
-must not depend on what ran before it.
+must not depend on what ran before it. On SQLite that is the final state's proof for every
+chapter but the last (``prove(..., together=False)``); PostgreSQL grades them all together
+there, as ``course check`` with no exercise named does.
 
 Then every course-owned wrong solution (``exercises_tests/wrong/``) is graded
 in place of its exercise's step: its grader must reject it, and say why in the
@@ -35,9 +37,11 @@ class Expectation:
     why: str  # "before chapter 04", "after chapter 03", "final"
 
 
-def plan(database: str | None = None) -> list[tuple[str, list[Expectation]]]:
+def plan(database: str | None = None, *, together: bool = True
+         ) -> list[tuple[str, list[Expectation]]]:
     """For each state, what each exercise that exists on ``database`` (None: SQLite) must do
-    graded on it."""
+    graded on it. With ``together`` false, the final state is asked only about the last
+    chapter (the others are graded alone on it by :func:`prove_alone`)."""
     catalog = catalog_module.load()
     graded = [chapter for chapter in catalog.chapters if chapter.exercises]
     numbers = ["00", *[chapter.number for chapter in graded]]
@@ -52,7 +56,7 @@ def plan(database: str | None = None) -> list[tuple[str, list[Expectation]]]:
             chapter = graded[index]
             expected += [Expectation(e, False, state, f"before chapter {chapter.number}")
                          for e in chapter.exercises]
-        if index == len(numbers) - 1:  # the final state: every chapter passes on it
+        if together and index == len(numbers) - 1:  # the final state: every chapter passes
             done = {x.exercise.id for x in expected}
             expected += [Expectation(e, True, state, "on the final state")
                          for e in catalog.exercises if e.id not in done]
@@ -82,12 +86,12 @@ class Outcomes:
         return self.held, self.broken
 
 
-def prove(database: str | None, report) -> tuple[int, list[str]]:
+def prove(database: str | None, report, *, together: bool = True) -> tuple[int, list[str]]:
     """Grade every state once; ``report(line)`` gets a line per exercise. Returns how many
-    expectations held and the lines of those that did not."""
+    expectations held and the lines of those that did not. ``together``: see :func:`plan`."""
     catalog = catalog_module.load()
     outcomes = Outcomes(report, database or "sqlite")
-    for state, expected in plan(database):
+    for state, expected in plan(database, together=together):
         started = time.monotonic()
         target = states.reference_state(catalog, state)
         verdicts = grader.grade([x.exercise for x in expected], catalog, target=target,

@@ -43,6 +43,15 @@ def test_each_state_is_graded_once_in_order() -> None:
         {e.id for e in CATALOG.exercises} - only_postgres
 
 
+def test_on_sqlite_the_final_state_is_left_to_the_exercises_graded_alone() -> None:
+    """``proof`` on SQLite grades every exercise alone on the final state (``prove_alone``),
+    so its run of the final state asks only about the last chapter; PostgreSQL's asks all."""
+    last = proof.plan()[-1][0]
+    final = proof.plan(together=False)[-1][1]
+    assert final and {x.exercise.chapter_number for x in final} == {last}
+    assert proof.plan(together=False)[:-1] == proof.plan()[:-1]
+
+
 def test_a_wrong_solution_must_be_rejected_for_the_right_reason(monkeypatch) -> None:
     """Passing it, or failing it with another message, breaks the proof."""
     from course.grading import grader
