@@ -93,7 +93,7 @@ def _doc_links(tally: Tally) -> None:
 
 def tooling(tally: Tally) -> None:
     _pytest(tally, "tooling", [sys.executable, "-m", "pytest", "course/tests", "-q",
-                               "-p", "no:cacheprovider"])
+                               "-p", "no:cacheprovider", "--durations=10"])
 
 
 def shop(tally: Tally) -> None:
@@ -203,7 +203,8 @@ def notebooks(tally: Tally) -> None:
         try:
             _pytest(tally, "notebooks", [sys.executable, "-m", "pytest", "--nbval-lax",
                                          "-p", "no:cacheprovider", "-q",
-                                         "--nbval-cell-timeout=600", *found], env=env)
+                                         "--nbval-cell-timeout=600", "--durations=15", *found],
+                    env=env)
         finally:  # the notebooks' checks start services in this throw-away home: stop them
             subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
                            cwd=paths.ROOT, capture_output=True, check=False)
