@@ -251,16 +251,34 @@ def _owners(catalog: Catalog) -> dict[str, list[str]]:
     return owners
 
 
-def _engaged(other: str, rel: str, current: bytes | None, checked: set[str]) -> bool:
+def _engaged(catalog: Catalog, other: str, rel: str, current: bytes | None,
+             checked: set[str]) -> bool:
     """Whether the learner has worked on exercise ``other`` in file ``rel``: they checked it,
-    or its marker is no longer there as shipped."""
+    or its marker is no longer there as shipped. A file the exercise edits without a marker
+    of its own there (09.5's product list) goes by the exercise's markers in its other
+    files: while every one is as shipped, the exercise reads as not started."""
     if other in checked:
         return True
     shipped = states.shipped_file(rel)
     if shipped is None or current is None:
         return True
-    return not markers.intact(other, shipped.decode("utf-8", "replace"),
-                              current.decode("utf-8", "replace"))
+    if other in markers.blocks(shipped.decode("utf-8", "replace")):
+        return not markers.intact(other, shipped.decode("utf-8", "replace"),
+                                  current.decode("utf-8", "replace"))
+    marked = []
+    for elsewhere in exercise_files(catalog.exercise(other)):
+        text = states.shipped_file(elsewhere)
+        if elsewhere != rel and text is not None and \
+                other in markers.blocks(text.decode("utf-8", "replace")):
+            marked.append((elsewhere, text))
+    if not marked:
+        return True
+    for elsewhere, text in marked:
+        now = states.file_in_state(paths.STARTER, elsewhere)
+        if now is None or not markers.intact(other, text.decode("utf-8", "replace"),
+                                             now.decode("utf-8", "replace")):
+            return True
+    return False
 
 
 def _known_version(catalog: Catalog, rel: str, current: bytes | None, selected: set[str],
@@ -311,7 +329,7 @@ def reset_exercises(
             change.unchanged.append(rel)
             continue
         others = [e for e in owners.get(rel, []) if e not in selected]
-        engaged = [e for e in others if _engaged(e, rel, current, checked)]
+        engaged = [e for e in others if _engaged(catalog, e, rel, current, checked)]
         if not engaged or whole_files:
             whole.append(rel)
             continue

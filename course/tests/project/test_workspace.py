@@ -221,6 +221,21 @@ def test_an_untouched_later_exercise_in_the_file_does_not_block_a_reset(course_c
                                     ).read_text()
 
 
+def test_an_exercise_without_a_marker_in_the_file_goes_by_its_markers_elsewhere(
+        course_copy: Path) -> None:
+    """09.5 edits product_list.py with its marker in middleware.py only: once that marker
+    is gone (09.5 started), a reset of 02.3 leaves product_list.py alone and says why."""
+    _edit(course_copy, "shop/views/product_list.py", '.order_by("name")\n',
+          '.order_by("name").select_related("category")\n')
+    middleware = course_copy / "starter_project/shop/middleware.py"
+    middleware.write_text(middleware.read_text().replace("TODO(09.5)", "started 09.5"))
+    _commit(course_copy, "trying 02.3, and 09.5 started")
+    result = run_course(course_copy, "reset", "02.3")
+    assert "also holds your work on 09.5" in result.stdout, result.stdout + result.stderr
+    assert "select_related" in (course_copy / "starter_project/shop/views/product_list.py"
+                                ).read_text()
+
+
 def test_a_moved_file_is_named_and_kept_by_reset_and_removed_with_a_backup_by_apply(
         course_copy: Path) -> None:
     """A checkout that still has shop/views.py (the layout before shop/views/) next to the
