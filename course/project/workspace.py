@@ -257,28 +257,26 @@ def _engaged(catalog: Catalog, other: str, rel: str, current: bytes | None,
     or its marker is no longer there as shipped. A file the exercise edits without a marker
     of its own there (09.5's product list) goes by the exercise's markers in its other
     files: while every one is as shipped, the exercise reads as not started."""
-    if other in checked:
+    if other in checked or current is None:
         return True
-    shipped = states.shipped_file(rel)
-    if shipped is None or current is None:
+    where = [rel] if _marked(other, rel) else [
+        f for f in exercise_files(catalog.exercise(other)) if _marked(other, f)]
+    if not where:
         return True
-    if other in markers.blocks(shipped.decode("utf-8", "replace")):
-        return not markers.intact(other, shipped.decode("utf-8", "replace"),
-                                  current.decode("utf-8", "replace"))
-    marked = []
-    for elsewhere in exercise_files(catalog.exercise(other)):
-        text = states.shipped_file(elsewhere)
-        if elsewhere != rel and text is not None and \
-                other in markers.blocks(text.decode("utf-8", "replace")):
-            marked.append((elsewhere, text))
-    if not marked:
-        return True
-    for elsewhere, text in marked:
-        now = states.file_in_state(paths.STARTER, elsewhere)
-        if now is None or not markers.intact(other, text.decode("utf-8", "replace"),
-                                             now.decode("utf-8", "replace")):
+    for marked in where:
+        shipped = states.shipped_file(marked)
+        now = current if marked == rel else states.file_in_state(paths.STARTER, marked)
+        if shipped is None or now is None or not markers.intact(
+                other, shipped.decode("utf-8", "replace"), now.decode("utf-8", "replace")):
             return True
     return False
+
+
+def _marked(exercise_id: str, rel: str) -> bool:
+    """Whether the shipped ``rel`` holds a marker of ``exercise_id``."""
+    shipped = states.shipped_file(rel)
+    return shipped is not None and exercise_id in markers.blocks(shipped.decode("utf-8",
+                                                                                "replace"))
 
 
 def _known_version(catalog: Catalog, rel: str, current: bytes | None, selected: set[str],
