@@ -206,7 +206,7 @@ def test_08_1_gunicorn_conf(project, target_dir, measured, tmp_path):
 
 # 08.2 ---------------------------------------------------------------------------------------
 
-ANSWER_WITHIN = 3.0  # seconds: the page must answer within this when the carrier hangs
+ANSWER_WITHIN = 4.0  # seconds: a 2 s timeout plus the page under a busy machine; httpx alone waits 5 s
 SLOW_QUOTE_MS = 1000  # a carrier this slow still answers: its price must be shown
 POSTCODE = "1011AB"
 

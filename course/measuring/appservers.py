@@ -10,11 +10,13 @@ misbehaves::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -120,12 +122,15 @@ def page_while_carrier(base: str, path: str, carrier, behaviours: list[tuple[str
     return rows
 
 
-def private_carrier(**behaviour: Any):
-    """The course's shipping-quote service in a process of its own (a context manager)."""
+@contextlib.contextmanager
+def private_carrier(**behaviour: Any) -> Iterator[Any]:
+    """The course's shipping-quote service in a process of its own, its control file in a
+    temporary folder that goes with it."""
     from course.services import quotes
 
-    return quotes.PrivateServer(Path(tempfile.mkdtemp(prefix="course-carrier-"))).start(
-        **behaviour)
+    with tempfile.TemporaryDirectory(prefix="course-carrier-") as folder:
+        with quotes.PrivateServer(Path(folder)).start(**behaviour) as carrier:
+            yield carrier
 
 
 def under_load(runs: list[tuple[str, Path, bool]], path: str, *, carrier_ms: int = 500,

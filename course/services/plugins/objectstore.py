@@ -101,7 +101,8 @@ class ObjectStore(Service):
         folder = self._folder()
         side = self.side_ports()
         return Program(
-            f"{_weed()} server -dir={folder / 'data'} -ip=127.0.0.1 -ip.bind=127.0.0.1 "
+            # Its log to stderr (the service's own log), not to files under /tmp.
+            f"{_weed()} -logtostderr server -dir={folder / 'data'} -ip=127.0.0.1 -ip.bind=127.0.0.1 "
             f"-master.port={side['master']} -master.port.grpc={side['master.grpc']} "
             f"-volume.port={side['volume']} -volume.port.grpc={side['volume.grpc']} "
             f"-filer -filer.port={side['filer']} -filer.port.grpc={side['filer.grpc']} "
