@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from procfile_server import procfile_server
 
 from course.measuring.visits import fetch
 
@@ -385,28 +386,6 @@ SERVER_SECONDS = 3
 PID_PATH = "/course-pid/?seconds=0.05"  # names the process that answered (floor_urls)
 
 
-@contextmanager
-def _procfile_server(project, settings: str, workers: int, probe: str
-                     ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The project started from its Procfile's web line, as a platform starts it."""
-    from course.measuring import load, procfile
-
-    env = project.env(settings, project.seeded_database())
-    project.empty_cache()  # a page an earlier run cached under other settings (a CDN's
-    # STATIC_URL in 07.4) must not be what this server answers
-    started = False
-    try:
-        with procfile.serve(project.target, env, workers=workers, probe_path=probe,
-                            within=30) as served:
-            started = True
-            yield served
-    except load.LoadError as error:
-        if started:  # the load, not the start, went wrong: say so as it is
-            raise
-        pytest.fail(f"started from the Procfile's web line, {error}. The command must listen "
-                    "on the port in $PORT [hint 1]", pytrace=False)
-
-
 def _count_workers(base: str, workers: int, where: str) -> None:
     from course.measuring import appservers
 
@@ -440,7 +419,7 @@ def _serves_the_shop(project) -> None:
     from course.measuring import load
 
     project.collect_static()
-    with _procfile_server(project, "timed_settings", 3, "/products/") as (base, _):
+    with procfile_server(project, "timed_settings", 3, "/products/") as (base, _):
         pages = {path: fetch(base + path)
                  for path in ("/products/", f"/products/{_product(project)[1]}/")}
         for path, page in pages.items():
@@ -465,7 +444,7 @@ def test_08_4_production_server(project, measured):
     sync_command = load.gunicorn_command("config.wsgi:application", port, workers=2)
     ratios, rates = [], {"yours": [], "sync": []}
     with load.serve_command(sync_command, env, cwd=project.target, port=port) as (sync, _), \
-            _procfile_server(project, "floor_settings", 2, "/") as (yours, _):
+            procfile_server(project, "floor_settings", 2, "/") as (yours, _):
         _serves_the_trivial_view(yours)
         _count_workers(yours, 2, "serving the trivial view")  # before a load recycles any
         # What needs no load first: a wrong worker count or a broken shop is said at once.

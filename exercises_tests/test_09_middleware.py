@@ -576,9 +576,9 @@ def _copies_are_right(found: dict) -> None:
 
 def _counted_under_load(project) -> None:
     """The copy's count across two worker processes of the project's own server."""
-    from test_08_app_servers import _procfile_server
+    from procfile_server import procfile_server
 
-    with _procfile_server(project, "timed_settings", 2, "/products/") as (base, _):
+    with procfile_server(project, "timed_settings", 2, "/products/") as (base, _):
         before = _one_request(base, PID_PATH)
         with ThreadPoolExecutor(CLIENTS) as pool:
             results = list(pool.map(lambda _n: _one_request(base, "/products/"),
@@ -600,13 +600,13 @@ def _against_the_floor(project) -> tuple[float, list[dict]]:
     served by the project's own web process (its Procfile) side by side, in pairs."""
     from statistics import median
 
-    from test_08_app_servers import _procfile_server
+    from procfile_server import procfile_server
 
     from course.measuring import load
 
     pairs = []
-    with _procfile_server(project, "floor_settings", 2, "/") as (floor, _), \
-            _procfile_server(project, SETTINGS, 2, "/products/") as (page, _):
+    with procfile_server(project, "floor_settings", 2, "/") as (floor, _), \
+            procfile_server(project, SETTINGS, 2, "/products/") as (page, _):
         for pair in range(FLOOR_PAIRS):
             order = [("floor", floor, "/"), ("page", page, "/products/")]
             found = {}

@@ -61,12 +61,12 @@ def environment(env: dict[str, str], *, port: int, workers: int) -> dict[str, st
 
 @contextmanager
 def serve(target: Path, env: dict[str, str], *, workers: int = 2, probe_path: str = "/",
-          process: str = "web", within: float = 60
+          process: str = "web", within: float = 60, port: int | None = None
           ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start ``target``'s ``process`` from its Procfile on a free port; yield its base URL and
-    its process (the shell) once ``probe_path`` answers; stop it, and all it started,
-    afterwards."""
-    port = services.free_port()
+    """Start ``target``'s ``process`` from its Procfile on ``port`` (a free one by default);
+    yield its base URL and its process (the shell) once ``probe_path`` answers; stop it, and
+    all it started, afterwards."""
+    port = port or services.free_port()
     with load.serve_command(command(target, process), environment(env, port=port,
                             workers=workers), cwd=target, port=port, probe_path=probe_path,
                             within=within) as served:

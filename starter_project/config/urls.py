@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="shop:product_list", permanent=False)),
     path("admin/", admin.site.urls),
+    # TODO(10.1): /metrics for Prometheus: django-prometheus's numbers (its app and its two
+    # middleware go in the settings), added up across all the server's workers, and shown
+    # only to a request that carries the token in METRICS_TOKEN.
     path("api/", include("shop.api_urls")),
     path("", include("shop.urls")),
 ]

@@ -1,0 +1,34 @@
+"""The project started as a platform starts it: the ``web:`` line of its ``Procfile``, with
+``PORT`` and ``WEB_CONCURRENCY`` set (chapters 08 to 11)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+
+@contextmanager
+def procfile_server(project, settings: str, workers: int, probe: str, *,
+                    port: int | None = None, extra_env: dict[str, str] | None = None
+                    ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The project started from its Procfile's web line under ``settings`` (on ``port``, a
+    free one by default), once ``probe`` answers: its base URL and its process."""
+    from course.measuring import load, procfile
+
+    env = {**project.env(settings, project.seeded_database()), **(extra_env or {})}
+    project.empty_cache()  # a page an earlier run cached under other settings (a CDN's
+    # STATIC_URL in 07.4) must not be what this server answers
+    started = False
+    try:
+        with procfile.serve(project.target, env, workers=workers, probe_path=probe,
+                            within=30, port=port) as served:
+            started = True
+            yield served
+    except load.LoadError as error:
+        if started:  # the load, not the start, went wrong: say so as it is
+            raise
+        pytest.fail(f"started from the Procfile's web line, {error}. The command must listen "
+                    "on the port in $PORT [hint 1]", pytrace=False)
