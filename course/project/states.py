@@ -73,8 +73,11 @@ def base_commit() -> str | None:
     Recorded the first time the tooling runs on a clean checkout, then moved
     forward to the newest commit that changes the course's own files (an
     update the learner pulled). A learner's own commits touch only
-    ``starter_project/``, so they never move it. Asked once per process: every
-    reference state a check looks at needs it, and it costs several git calls.
+    ``starter_project/``, so they never move it. A recorded commit that is no
+    longer in the checkout's history (the course's history was rewritten, and
+    pulled again) gives way to that newest commit too: the starter it shipped is
+    gone. Asked once per process: every reference state a check looks at needs
+    it, and it costs several git calls.
     """
     if not has_git():
         return None
@@ -89,7 +92,8 @@ def base_commit() -> str | None:
             return head
         recorded = head
     update = _git("log", "-1", "--format=%H", "--", *COURSE_OWNED).stdout.decode().strip()
-    if update and update != recorded and _is_ancestor(recorded, update):
+    if update and update != recorded and (_is_ancestor(recorded, update)
+                                          or not _is_ancestor(recorded, "HEAD")):
         recorded = update
     BASE_FILE.parent.mkdir(parents=True, exist_ok=True)
     BASE_FILE.write_text(recorded + "\n")
