@@ -9,6 +9,7 @@ the first restarted must each leave the numbers where they belong.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -208,3 +209,166 @@ def test_10_1_metrics_add_up_across_workers(project):
         "workers of the last run were added in. Empty the directory each time the server "
         "starts, before its workers do (in the Procfile's web line, or gunicorn's on_starting "
         "hook) [hint 3]")
+
+
+# 10.2 ---------------------------------------------------------------------------------------
+
+GIVEN_ID = "proxy-4f2a9c1e-0001"  # an id the proxy in front gave the request
+FORGED_ID = "x" * 300  # a header anyone can send: too long to be an id
+UNPROMPTED = 10  # requests that come without an id
+LINE_WITHIN = 2.0  # seconds: a line must be in the output by then (nothing kept in a buffer)
+
+
+def _json_lines(base: str) -> list[dict]:
+    from course.measuring import load
+
+    found = []
+    log = load.server_log(base)
+    for line in log.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+    return found
+
+
+def _request_lines(base: str, request_id: str) -> list[dict]:
+    return [line for line in _json_lines(base)
+            if line.get("request_id") == request_id and "status" in line]
+
+
+def _send(base: str, path: str, *, method: str = "GET", request_id: str | None = None):
+    import http.client
+
+    headers = {"Host": "127.0.0.1"}
+    if request_id is not None:
+        headers["X-Request-ID"] = request_id
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                            timeout=30)
+    try:
+        connection.request(method, path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("X-Request-ID") or ""
+    finally:
+        connection.close()
+
+
+def _one_line(base: str, request_id: str, what: str) -> dict:
+    lines: list[dict] = []
+    deadline = time.monotonic() + LINE_WITHIN
+    while time.monotonic() < deadline:
+        lines = _request_lines(base, request_id)
+        if lines:
+            break
+        time.sleep(0.1)
+    assert lines, (
+        f"{what} (X-Request-ID {request_id[:40]}) left no JSON line with its request_id and "
+        f"status on the server's standard output within {LINE_WITHIN:g} s. Log each request "
+        "through Python's logging, a JSON formatter and a StreamHandler on sys.stdout, which "
+        "writes each line as it comes (print() to a pipe keeps lines in a buffer) [hint 1]")
+    time.sleep(0.2)
+    lines = _request_lines(base, request_id)
+    assert len(lines) == 1, (
+        f"{what} left {len(lines)} lines with its request_id and a status: one line per "
+        "request, logged once it is answered [hint 1]")
+    return lines[0]
+
+
+def _fields(line: dict, what: str, **wanted) -> None:
+    for name, value in wanted.items():
+        have = line.get(name)
+        same = (str(have).startswith(value) if name == "path" else
+                str(have) == str(value))
+        assert same, (
+            f"{what}: its line has {name}={have!r}, expected {value!r}. Each request's line "
+            "names method, path, status, duration_ms, queries and request_id; the queries are "
+            "the statements the request ran (a database execute wrapper counts them with "
+            "DEBUG off) [hint 2]. The line: " + json.dumps(line)[:300])
+
+
+def _queries_histogram(base: str, view_end: str) -> tuple[float, float]:
+    """From /metrics: (count, sum) of a histogram of queries labelled by view."""
+    page = _scrape(base)
+    assert page.status == 200, f"/metrics answered {page.status} with the token (10.1)"
+    count = total = 0.0
+    for family in _families(page.body.decode("utf-8", "replace")):
+        if family.type != "histogram" or "quer" not in family.name:
+            continue
+        for sample in family.samples:
+            if not sample.labels.get("view", "").endswith(view_end):
+                continue
+            if sample.name.endswith("_count"):
+                count += sample.value
+            elif sample.name.endswith("_sum"):
+                total += sample.value
+    return count, total
+
+
+def test_10_2_one_json_line_per_request(project):
+    env = {**_metrics_env()}
+    with procfile_server(project, "timed_settings", 2, "/products/", extra_env=env) as (
+            base, _):
+        status, answered = _send(base, "/course-queries/?n=3", request_id=GIVEN_ID)
+        assert status == 200 and answered == GIVEN_ID, (
+            f"a request that came with X-Request-ID: {GIVEN_ID} (from the proxy in front) was "
+            f"answered with X-Request-ID {answered!r}: keep the id the request brings, so the "
+            "proxy's lines and the shop's match, and send it back [hint 1]")
+        line = _one_line(base, GIVEN_ID, "a request with 3 queries")
+        _fields(line, "a GET of /course-queries/?n=3", method="GET", path="/course-queries/",
+                status=200, queries=3)
+        assert isinstance(line.get("duration_ms"), (int, float)), (
+            f"the line's duration_ms is {line.get('duration_ms')!r}: a number of milliseconds")
+
+        ids = set()
+        for queries in (0, 7):
+            status, request_id = _send(base, f"/course-queries/?n={queries}")
+            assert request_id, (
+                "a request that came without X-Request-ID was answered without one: give "
+                "each request an id (uuid4) and send it back in X-Request-ID [hint 1]")
+            ids.add(request_id)
+            _fields(_one_line(base, request_id, f"a request with {queries} queries"),
+                    f"a GET of /course-queries/?n={queries}", queries=queries, status=200)
+        count, total = _queries_histogram(base, "queries")
+        assert (count, total) == (3, 10), (
+            f"after 3 requests to /course-queries/ running 3, 0 and 7 queries, /metrics has a "
+            f"histogram of queries by view that counted {count:g} requests and {total:g} "
+            "queries: observe each request's count of queries, labelled by its view, in a "
+            "prometheus_client Histogram (its name about queries), the count the log line "
+            "shows [hint 2]")
+
+        status, request_id = _send(base, "/course-wait/?seconds=0.3")
+        line = _one_line(base, request_id, "a request that takes 0.3 s")
+        duration = float(line.get("duration_ms") or 0)
+        assert 300 <= duration < 3000, (
+            f"a request the view answers after 0.3 s logged duration_ms={duration:g}: the time "
+            "from the request's arrival in the shop to its answer, in milliseconds [hint 2]")
+
+        status, request_id = _send(base, "/no-such-page/")
+        _fields(_one_line(base, request_id, "a request for a page that does not exist"),
+                "a GET of /no-such-page/", status=404, method="GET")
+        said = [entry for entry in _json_lines(base) if entry.get("request_id") == request_id
+                and "status" not in entry]
+        assert said, (
+            "Django logs a warning for a request it answers 404 (logger django.request, \"Not "
+            "Found\"), and that line did not carry the request's id: put the id on every "
+            "record logged while a request runs (a logging.Filter reading a contextvar the "
+            "middleware sets), not only on your own line, so one id finds all a request "
+            "caused [hint 3]")
+        status, request_id = _send(base, "/products/", method="POST")
+        _fields(_one_line(base, request_id, "a POST without its CSRF token"),
+                "a POST of /products/", status=403, method="POST")
+
+        for _ in range(UNPROMPTED):
+            ids.add(_send(base, "/course-queries/?n=1")[1])
+        assert len(ids) == UNPROMPTED + 2 and "" not in ids, (
+            f"{UNPROMPTED + 2} requests without an id were given {len(ids - {''})} distinct "
+            "ids: each request needs its own [hint 1]")
+        status, answered = _send(base, "/course-queries/?n=1", request_id=FORGED_ID)
+        assert answered and answered != FORGED_ID, (
+            f"a request with a {len(FORGED_ID)}-character X-Request-ID had it sent back and "
+            "logged: anyone can send that header, so keep an incoming id only when it looks "
+            "like one (a few dozen letters, digits and dashes) and make a new one otherwise "
+            "[hint 3]")

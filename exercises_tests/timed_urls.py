@@ -2,10 +2,12 @@
 10) and answers a body of a fixed size, whatever S is; and the shared views (see
 ``course.measuring.floor_views``) ``/course-pid/?seconds=S``, which names the worker
 process that answered, and ``/course-query/?seconds=S``, which runs a query of S seconds in
-the database through the project's own connection settings (see ``timed_settings``)."""
+the database through the project's own connection settings (see ``timed_settings``); and
+``/course-queries/?n=N``, which runs exactly N small queries (at most 50)."""
 
 import time
 
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import include, path
 
@@ -19,5 +21,14 @@ def wait(request):
     return HttpResponse(WAITED_BODY, content_type="text/plain")
 
 
+def queries(request):
+    count = min(int(request.GET.get("n", "0")), 50)
+    with connection.cursor() as cursor:
+        for _ in range(count):
+            cursor.execute("SELECT 1")
+    return HttpResponse(f"ran {count} queries.\n", content_type="text/plain")
+
+
 urlpatterns = [path("course-wait/", wait), path("course-pid/", pid),
-               path("course-query/", query), path("", include("config.urls"))]
+               path("course-query/", query), path("course-queries/", queries),
+               path("", include("config.urls"))]

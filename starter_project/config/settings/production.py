@@ -25,6 +25,9 @@ CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
 ADMINS = [("Shop team", env("DJANGO_ADMIN_EMAIL", "shop-team@shop.example"))]
 SERVER_EMAIL = "Under Load Shop errors <errors@shop.example>"
 
+# TODO(10.2): lines of prose on standard error, and nothing about the requests themselves:
+# one JSON line per request on standard output (method, path, status, duration, queries,
+# request id), and the request's id on every line logged while it runs.
 LOGGING = {
     **LOGGING,
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
