@@ -138,6 +138,14 @@ class Workers:
         self.started.append(worker)
         return worker.start()
 
+    def start_with(self, env: dict[str, str], concurrency: int = 1) -> Worker:
+        """A worker with an environment of the grader's choosing (other settings)."""
+        number = len(self.started) + 1
+        worker = Worker(self.target, env, self.folder / f"worker-{number}.log",
+                        f"grader{number}", concurrency=concurrency)
+        self.started.append(worker)
+        return worker.start()
+
     def stop_all(self) -> None:
         for worker in self.started:
             worker.stop()

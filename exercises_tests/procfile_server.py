@@ -12,13 +12,15 @@ import pytest
 
 @contextmanager
 def procfile_server(project, settings: str, workers: int, probe: str, *,
-                    port: int | None = None, extra_env: dict[str, str] | None = None
+                    port: int | None = None, extra_env: dict[str, str | None] | None = None
                     ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The project started from its Procfile's web line under ``settings`` (on ``port``, a
-    free one by default), once ``probe`` answers: its base URL and its process."""
+    free one by default), once ``probe`` answers: its base URL and its process. ``extra_env``
+    adds variables; one set to None is taken away."""
     from course.measuring import load, procfile
 
     env = {**project.env(settings, project.seeded_database()), **(extra_env or {})}
+    env = {name: value for name, value in env.items() if value is not None}
     project.empty_cache()  # a page an earlier run cached under other settings (a CDN's
     # STATIC_URL in 07.4) must not be what this server answers
     started = False

@@ -13,8 +13,8 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
 
+from background import _wait
 from procfile_server import procfile_server
 
 from course.measuring.visits import fetch
@@ -57,12 +57,13 @@ def _families(text: str) -> list:
 def _view_counts(base: str, view: str) -> tuple[float, float]:
     """From one scrape: the responses counted for ``view`` with status 200 (a counter
     labelled by view and status), and the requests its latency histogram timed (``_count``
-    of a histogram labelled by view)."""
+    of a histogram of seconds labelled by view; the lowest, if there are several)."""
     page = _scrape(base)
     assert page.status == 200, (
         f"with the token (Authorization: Bearer {METRICS_TOKEN}, METRICS_TOKEN in the "
         f"environment) /metrics answered {page.status}: Prometheus could not scrape it [hint 1]")
-    responses = timed = 0.0
+    responses = 0.0
+    timed: dict[str, float] = {}
     for family in _families(page.body.decode("utf-8", "replace")):
         for sample in family.samples:
             labels = sample.labels
@@ -71,9 +72,10 @@ def _view_counts(base: str, view: str) -> tuple[float, float]:
             if family.type == "counter" and labels.get("status") == "200" \
                     and sample.name.endswith("_total"):
                 responses += sample.value
-            if family.type == "histogram" and sample.name.endswith("_count"):
-                timed += sample.value
-    return responses, timed
+            if family.type == "histogram" and "second" in family.name \
+                    and sample.name.endswith("_count"):
+                timed[family.name] = timed.get(family.name, 0.0) + sample.value
+    return responses, min(timed.values(), default=0.0)
 
 
 def _scrapes(base: str, view: str) -> list[tuple[float, float]]:
@@ -94,15 +96,6 @@ def _leaves(pid: int) -> list:
     return [process for process in tree if not process.children()]
 
 
-def _wait(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _settled(process, seconds: float = 30) -> None:
     """Wait until ``process`` (a worker just started) has finished starting: its CPU time
     stops growing, as it does once the project is imported and it waits for requests."""
@@ -121,7 +114,8 @@ def _settled(process, seconds: float = 30) -> None:
 
 
 def _read(scrapes: list[tuple[float, float]]) -> str:
-    return ", ".join(f"{responses:g}" for responses, _ in scrapes)
+    return ", ".join(f"{responses:g}" if responses == timed else
+                     f"{responses:g} (timed: {timed:g})" for responses, timed in scrapes)
 
 
 def _all_read(scrapes: list[tuple[float, float]], wanted: int) -> bool:
@@ -283,10 +277,10 @@ def _fields(line: dict, what: str, **wanted) -> None:
         same = (str(have).startswith(value) if name == "path" else
                 str(have) == str(value))
         assert same, (
-            f"{what}: its line has {name}={have!r}, expected {value!r}. Each request's line "
-            "names method, path, status, duration_ms, queries and request_id; the queries are "
-            "the statements the request ran (a database execute wrapper counts them with "
-            "DEBUG off) [hint 2]. The line: " + json.dumps(line)[:300])
+            f"{what}: its line has {name}={have!r}, expected {value!r} (the line: "
+            f"{json.dumps(line)[:300]}). Each request's line names method, path, status, "
+            "duration_ms, queries and request_id; the queries are the statements the request "
+            "ran (a database execute wrapper counts them with DEBUG off) [hint 2]")
 
 
 def _queries_histogram(base: str, view_end: str) -> tuple[float, float]:
@@ -308,7 +302,9 @@ def _queries_histogram(base: str, view_end: str) -> tuple[float, float]:
 
 
 def test_10_2_one_json_line_per_request(project):
-    env = {**_metrics_env()}
+    # A platform that does not set PYTHONUNBUFFERED: the project's lines must not wait in a
+    # buffer anyway.
+    env = {**_metrics_env(), "PYTHONUNBUFFERED": None}
     with procfile_server(project, "timed_settings", 2, "/products/", extra_env=env) as (
             base, _):
         status, answered = _send(base, "/course-queries/?n=3", request_id=GIVEN_ID)
@@ -372,3 +368,75 @@ def test_10_2_one_json_line_per_request(project):
             "logged: anyone can send that header, so keep an incoming id only when it looks "
             "like one (a few dozen letters, digits and dashes) and make a new one otherwise "
             "[hint 3]")
+
+
+# 10.3 ---------------------------------------------------------------------------------------
+
+TASK_REQUEST_ID = "proxy-7c3e1b2d-task"
+OUTSIDE_PROBE = """
+from grading_tasks import log_from_a_task
+log_from_a_task.delay("outside")
+report(sent=True)
+"""
+
+
+def _task_lines(worker, label: str) -> tuple[list[dict], list[str]]:
+    """The worker's lines about the graders' task run with ``label``: as JSON, and as text."""
+    from grading_tasks import TASK_LINE
+
+    marker = f"{TASK_LINE} ({label})"
+    parsed, raw = [], []
+    for line in worker.log().splitlines():
+        if marker not in line:
+            continue
+        raw.append(line.strip())
+        try:
+            parsed.append(json.loads(line.strip()))
+        except ValueError:
+            continue
+    return parsed, raw
+
+
+def _task_line(worker, label: str, what: str) -> dict:
+    _wait(lambda: _task_lines(worker, label)[1], 20)
+    parsed, raw = _task_lines(worker, label)
+    assert raw, (f"{what}: the worker never logged the task's line within 20 s. The worker "
+                 f"said: {worker.last_error()}")
+    assert parsed, (
+        f"{what}: the worker logged the task's line as {raw[0][:160]!r}, not as JSON. Celery "
+        "sets up a worker's logging its own way and replaces the handlers of Django's LOGGING; "
+        "keep Django's (CELERY_WORKER_HIJACK_ROOT_LOGGER = False, or a receiver of Celery's "
+        "setup_logging signal) [hint 2]")
+    return parsed[0]
+
+
+def test_10_3_request_id_follows_the_task(project, workers, broker):
+    from conftest import _graders_broker
+
+    broker_env = {"CELERY_BROKER_URL": _graders_broker(), "CELERY_RESULT_BACKEND": _graders_broker()}
+    database = project.seeded_database()
+    worker_env = {**workers.env(), **project.env("worker_settings", database), **broker_env}
+    worker = workers.start_with(worker_env)
+    with procfile_server(project, "timed_settings", 2, "/products/",
+                         extra_env={**_metrics_env(), **broker_env}) as (base, _):
+        status, answered = _send(base, "/course-task/?label=sent", request_id=TASK_REQUEST_ID)
+        assert status == 200, f"/course-task/ answered {status}"
+        line = _task_line(worker, "sent", "a task sent by a request")
+        assert line.get("request_id") == TASK_REQUEST_ID, (
+            f"a task sent while a request (X-Request-ID {TASK_REQUEST_ID}) ran logged its line "
+            f"in the worker with request_id={line.get('request_id')!r}: the worker cannot "
+            "know the id unless it travels in the task's message. Put it in the message's "
+            "headers when the task is sent (Celery's before_task_publish signal), and set it "
+            "again in the worker while the task runs (task_prerun) [hint 3]")
+        status, generated = _send(base, "/course-task/?label=generated")
+        line = _task_line(worker, "generated", "a task sent by a request without an id")
+        assert line.get("request_id") == generated, (
+            f"a task sent by a request the shop gave the id {generated} logged request_id="
+            f"{line.get('request_id')!r} [hint 3]")
+    project.probe("worker_settings", OUTSIDE_PROBE, **broker_env)
+    line = _task_line(worker, "outside", "a task sent outside any request")
+    assert not line.get("request_id"), (
+        f"a task sent outside any request (from a shell) logged request_id="
+        f"{line.get('request_id')!r}, the id of an earlier task run by the same worker "
+        "process: reset the id once a task ends (task_postrun), or a worker's lines blame "
+        "the last request for everything that follows [hint 3]")

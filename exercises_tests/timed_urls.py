@@ -3,7 +3,8 @@
 ``course.measuring.floor_views``) ``/course-pid/?seconds=S``, which names the worker
 process that answered, and ``/course-query/?seconds=S``, which runs a query of S seconds in
 the database through the project's own connection settings (see ``timed_settings``); and
-``/course-queries/?n=N``, which runs exactly N small queries (at most 50)."""
+``/course-queries/?n=N``, which runs exactly N small queries (at most 50); and
+``/course-task/?label=L``, which sends the graders' own Celery task (``grading_tasks``)."""
 
 import time
 
@@ -29,6 +30,13 @@ def queries(request):
     return HttpResponse(f"ran {count} queries.\n", content_type="text/plain")
 
 
-urlpatterns = [path("course-wait/", wait), path("course-pid/", pid),
+def task(request):
+    from grading_tasks import log_from_a_task
+
+    log_from_a_task.delay(request.GET.get("label", ""))
+    return HttpResponse(b"sent.\n", content_type="text/plain")
+
+
+urlpatterns = [path("course-wait/", wait), path("course-task/", task), path("course-pid/", pid),
                path("course-query/", query), path("course-queries/", queries),
                path("", include("config.urls"))]
