@@ -41,6 +41,7 @@ _SHORT_NAMES = {
     "middleware": "course.measuring.middleware",
     "middleware_effects": "course.measuring.middleware_effects",
     "floor": "course.measuring.floor",
+    "metrics_watch": "course.measuring.metrics_watch",
 }
 
 
