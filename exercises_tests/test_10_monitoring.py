@@ -14,6 +14,7 @@ import os
 import signal
 import time
 
+import pytest
 from background import _wait
 from procfile_server import procfile_server
 
@@ -122,7 +123,7 @@ def _all_read(scrapes: list[tuple[float, float]], wanted: int) -> bool:
     return all(responses == wanted and timed == wanted for responses, timed in scrapes)
 
 
-def test_10_1_metrics_add_up_across_workers(project):
+def test_10_1_metrics_add_up_across_workers(project, measured):
     slug = project.probe(SETTINGS, PRODUCT_PROBE)["slug"]
     path, view = f"/products/{slug}/", "product_detail"
     env = _metrics_env()
@@ -149,6 +150,9 @@ def test_10_1_metrics_add_up_across_workers(project):
             "MIDDLEWARE and After last, and its app in INSTALLED_APPS. If they are there, "
             "PROMETHEUS_MULTIPROC_DIR was set after prometheus_client was imported, and the "
             "view adds up the files of an empty directory [hint 2]")
+        measured(_read(after), target=f"{METRICS_REQUESTS} each",
+                 unit=f"counted by {SCRAPES} scrapes after {METRICS_REQUESTS} requests, "
+                      f"{METRICS_WORKERS} workers")
         assert _all_read(after, METRICS_REQUESTS), (
             f"after {METRICS_REQUESTS} requests to {path}, {SCRAPES} scrapes of /metrics read "
             f"{_read(after)}: each of the {METRICS_WORKERS} workers counts the requests it "
@@ -301,7 +305,7 @@ def _queries_histogram(base: str, view_end: str) -> tuple[float, float]:
     return count, total
 
 
-def test_10_2_one_json_line_per_request(project):
+def test_10_2_one_json_line_per_request(project, measured):
     # A platform that does not set PYTHONUNBUFFERED: the project's lines must not wait in a
     # buffer anyway.
     env = {**_metrics_env(), "PYTHONUNBUFFERED": None}
@@ -313,6 +317,8 @@ def test_10_2_one_json_line_per_request(project):
             f"answered with X-Request-ID {answered!r}: keep the id the request brings, so the "
             "proxy's lines and the shop's match, and send it back [hint 1]")
         line = _one_line(base, GIVEN_ID, "a request with 3 queries")
+        measured(f"queries={line.get('queries')}, duration_ms={line.get('duration_ms')}",
+                 target="one JSON line, queries=3", unit="a request that runs 3 queries")
         _fields(line, "a GET of /course-queries/?n=3", method="GET", path="/course-queries/",
                 status=200, queries=3)
         assert isinstance(line.get("duration_ms"), (int, float)), (
@@ -410,18 +416,30 @@ def _task_line(worker, label: str, what: str) -> dict:
     return parsed[0]
 
 
-def test_10_3_request_id_follows_the_task(project, workers, broker):
+def _start_worker(workers, env: dict[str, str]):
+    from course.services.celery_process import WorkerError
+
+    try:
+        return workers.start_with(env)
+    except WorkerError as error:
+        pytest.fail(f"{error}. This grader runs a real Celery worker with the shop's Celery "
+                    "app, which chapter 06 sets up (config/celery.py)", pytrace=False)
+
+
+def test_10_3_request_id_follows_the_task(project, workers, broker, measured):
     from conftest import _graders_broker
 
     broker_env = {"CELERY_BROKER_URL": _graders_broker(), "CELERY_RESULT_BACKEND": _graders_broker()}
     database = project.seeded_database()
     worker_env = {**workers.env(), **project.env("worker_settings", database), **broker_env}
-    worker = workers.start_with(worker_env)
+    worker = _start_worker(workers, worker_env)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **broker_env}) as (base, _):
         status, answered = _send(base, "/course-task/?label=sent", request_id=TASK_REQUEST_ID)
         assert status == 200, f"/course-task/ answered {status}"
         line = _task_line(worker, "sent", "a task sent by a request")
+        measured(f"request_id={line.get('request_id')}", target=TASK_REQUEST_ID,
+                 unit="the task's line in the worker")
         assert line.get("request_id") == TASK_REQUEST_ID, (
             f"a task sent while a request (X-Request-ID {TASK_REQUEST_ID}) ran logged its line "
             f"in the worker with request_id={line.get('request_id')!r}: the worker cannot "
@@ -440,3 +458,88 @@ def test_10_3_request_id_follows_the_task(project, workers, broker):
         f"{line.get('request_id')!r}, the id of an earlier task run by the same worker "
         "process: reset the id once a task ends (task_postrun), or a worker's lines blame "
         "the last request for everything that follows [hint 3]")
+
+
+# 10.4 ---------------------------------------------------------------------------------------
+
+SLOW_MS = 100  # the threshold the grader sets (SLOW_QUERY_MS)
+SLOW_SECONDS = 0.3  # a statement well over it
+QUICK_SECONDS = 0.02  # a statement under it
+SLOW_ID = "proxy-9a8b7c6d-slow"
+SLOW_TASK_ID = "proxy-9a8b7c6d-task"
+
+
+def _sql_lines(lines: list[dict], request_id: str) -> list[dict]:
+    return [line for line in lines if line.get("request_id") == request_id and "sql" in line]
+
+
+def test_10_4_slow_queries_logged_with_their_sql(project, workers, broker, measured):
+    from conftest import _graders_broker
+
+    broker_env = {"CELERY_BROKER_URL": _graders_broker(),
+                  "CELERY_RESULT_BACKEND": _graders_broker(), "SLOW_QUERY_MS": str(SLOW_MS)}
+    database = project.seeded_database()
+    worker = _start_worker(
+        workers, {**workers.env(), **project.env("worker_settings", database), **broker_env})
+    with procfile_server(project, "timed_settings", 2, "/products/",
+                         extra_env={**_metrics_env(), **broker_env}) as (base, _):
+        status, _ = _send(base, f"/course-slow-query/?seconds={SLOW_SECONDS}",
+                          request_id=SLOW_ID)
+        took = float(fetch(f"{base}/course-slow-query/?seconds={SLOW_SECONDS}",
+                           timeout=30).header("X-Query-Ms") or 0)
+        _one_line(base, SLOW_ID, "a request with a slow statement")  # its own line is out
+        found = _sql_lines(_json_lines(base), SLOW_ID)
+        assert found, (
+            f"a request whose statement took {SLOW_SECONDS * 1000:.0f} ms, with "
+            f"SLOW_QUERY_MS={SLOW_MS} in the environment and DEBUG off, left no JSON line "
+            "with an \"sql\" field and its request_id. Django's django.db.backends logger "
+            "says nothing with DEBUG off: time each statement in a database execute wrapper "
+            "and log the slow ones, with their SQL [hint 2]")
+        line = found[0]
+        sql = str(line.get("sql", ""))
+        measured(f"{line.get('duration_ms')} ms: {sql[:40]}", target=f"≥ {SLOW_MS} ms, with SQL",
+                 unit="a statement of 0.3 s")
+        assert "sleep" in sql.lower(), (
+            f"the slow statement's line has sql={sql[:120]!r}: the statement itself, as "
+            "Django sent it (placeholders, not values), is what says what to fix [hint 2]")
+        duration = float(line.get("duration_ms") or 0)
+        assert SLOW_SECONDS * 1000 * 0.9 <= duration <= took + 100, (
+            f"the slow statement's line says duration_ms={duration:g}, and the statement took "
+            f"about {took:.0f} ms: time the statement itself, in milliseconds [hint 2]")
+        assert len(found) == 1, (
+            f"the slow statement left {len(found)} lines: one per statement [hint 2]")
+
+        status, quick_id = _send(base, f"/course-slow-query/?seconds={QUICK_SECONDS}")
+        _send(base, "/course-queries/?n=5")
+        _one_line(base, quick_id, "a request with a quick statement")
+        quick = _sql_lines(_json_lines(base), quick_id)
+        assert not quick, (
+            f"a statement of {QUICK_SECONDS * 1000:.0f} ms, under SLOW_QUERY_MS={SLOW_MS}, "
+            f"was logged as slow ({quick[0].get('duration_ms')} ms): log only the statements "
+            "over the threshold, read from the environment, or the slow ones drown in the "
+            "rest [hint 3]")
+
+        _send(base, f"/course-task/?slow={SLOW_SECONDS}", request_id=SLOW_TASK_ID)
+        _wait(lambda: any(_worker_sql_lines(worker, SLOW_TASK_ID)), 20)
+        in_worker = _worker_sql_lines(worker, SLOW_TASK_ID)
+        assert in_worker, (
+            f"a Celery task sent by a request (X-Request-ID {SLOW_TASK_ID}) ran a statement "
+            f"of {SLOW_SECONDS * 1000:.0f} ms, and the worker logged no JSON line with its SQL "
+            "and that id: a wrapper installed by a middleware only covers requests. Install "
+            "it on every connection as it opens (the connection_created signal), in every "
+            f"process [hint 3]. The worker said: {worker.last_error()}")
+
+
+def _worker_sql_lines(worker, request_id: str) -> list[dict]:
+    found = []
+    for line in worker.log().splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("request_id") == request_id and "sql" in entry:
+            found.append(entry)
+    return found

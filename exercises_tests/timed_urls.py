@@ -4,7 +4,10 @@
 process that answered, and ``/course-query/?seconds=S``, which runs a query of S seconds in
 the database through the project's own connection settings (see ``timed_settings``); and
 ``/course-queries/?n=N``, which runs exactly N small queries (at most 50); and
-``/course-task/?label=L``, which sends the graders' own Celery task (``grading_tasks``)."""
+``/course-task/?label=L``, which sends the graders' own Celery task (``grading_tasks``; with
+``slow=S``, one that runs a statement of S seconds); and
+``/course-slow-query/?seconds=S``, one statement that takes S seconds (at most 5) on SQLite
+and on PostgreSQL, its measured time in ``X-Query-Ms``."""
 
 import time
 
@@ -30,13 +33,26 @@ def queries(request):
     return HttpResponse(f"ran {count} queries.\n", content_type="text/plain")
 
 
-def task(request):
-    from grading_tasks import log_from_a_task
+def slow_query(request):
+    from grading_tasks import run_slow_query
 
-    log_from_a_task.delay(request.GET.get("label", ""))
+    took = run_slow_query(min(float(request.GET.get("seconds", "0")), 5.0))
+    response = HttpResponse(b"slow.\n", content_type="text/plain")
+    response["X-Query-Ms"] = f"{took:.1f}"
+    return response
+
+
+def task(request):
+    from grading_tasks import log_from_a_task, slow_query_task
+
+    if "slow" in request.GET:
+        slow_query_task.delay(min(float(request.GET["slow"]), 5.0))
+    else:
+        log_from_a_task.delay(request.GET.get("label", ""))
     return HttpResponse(b"sent.\n", content_type="text/plain")
 
 
-urlpatterns = [path("course-wait/", wait), path("course-task/", task), path("course-pid/", pid),
+urlpatterns = [path("course-wait/", wait), path("course-task/", task),
+               path("course-slow-query/", slow_query), path("course-pid/", pid),
                path("course-query/", query), path("course-queries/", queries),
                path("", include("config.urls"))]
