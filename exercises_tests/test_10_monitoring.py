@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -543,3 +544,88 @@ def _worker_sql_lines(worker, request_id: str) -> list[dict]:
         if entry.get("request_id") == request_id and "sql" in entry:
             found.append(entry)
     return found
+
+
+# 10.5 ---------------------------------------------------------------------------------------
+
+TIMING_ENTRY = re.compile(r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)((?:\s*;\s*[^;,]+)*)\s*$")
+CACHE_KB, CACHE_TIMES = 2048, 5  # a value of 2 MiB, read back five times: milliseconds
+
+
+def _server_timing(header: str) -> dict[str, dict[str, str]]:
+    """``Server-Timing`` parsed: each metric's name and its parameters (dur, desc)."""
+    found: dict[str, dict[str, str]] = {}
+    for entry in header.split(","):
+        match = TIMING_ENTRY.match(entry)
+        if not match:
+            continue
+        params = {}
+        for part in match.group(2).split(";"):
+            name, _, value = part.strip().partition("=")
+            if name:
+                params[name.lower()] = value.strip().strip('"')
+        found[match.group(1).lower()] = params
+    return found
+
+
+def _timed(base: str, path: str) -> tuple[dict[str, dict[str, str]], float, object]:
+    started = time.perf_counter()
+    page = fetch(base + path, timeout=30)
+    took = (time.perf_counter() - started) * 1000
+    header = page.header("Server-Timing")
+    assert header, (
+        f"{path} answered {page.status} without a Server-Timing header: add one to every "
+        "response, with the time the request spent in the database (db), in the cache "
+        "(cache) and in all (app), in milliseconds [hint 1]")
+    return _server_timing(header), took, page
+
+
+def _duration(timing: dict[str, dict[str, str]], name: str, path: str, header: str) -> float:
+    assert name in timing and "dur" in timing[name], (
+        f"{path}: Server-Timing {header!r} has no {name} entry with a dur: name the metrics "
+        "db, cache and app, each as name;dur=milliseconds [hint 1]")
+    try:
+        return float(timing[name]["dur"])
+    except ValueError:
+        pytest.fail(f"{path}: Server-Timing's {name} has dur={timing[name]['dur']!r}, not a "
+                    "number of milliseconds [hint 1]", pytrace=False)
+
+
+def test_10_5_server_timing(project, measured):
+    slug = project.probe(SETTINGS, PRODUCT_PROBE)["slug"]
+    with procfile_server(project, "timed_settings", 2, "/products/",
+                         extra_env=_metrics_env()) as (base, _):
+        path = f"/course-slow-query/?seconds={SLOW_SECONDS}"
+        timing, took, page = _timed(base, path)
+        header = page.header("Server-Timing")
+        query_ms = float(page.header("X-Query-Ms") or 0)
+        db, app = _duration(timing, "db", path, header), _duration(timing, "app", path, header)
+        measured(f"db {db:g} ms, app {app:g} ms", target=f"db ≥ {query_ms:.0f} ms",
+                 unit="a statement of 0.3 s")
+        assert query_ms * 0.9 <= db <= app, (
+            f"{path} ran one statement of {query_ms:.0f} ms and its Server-Timing says db "
+            f"{db:g} ms, app {app:g} ms: db is the time the request's statements took (timed "
+            "in the execute wrapper that counts them), in milliseconds, and app all of it "
+            "[hint 2]")
+        assert app <= took + 5, (
+            f"{path}: Server-Timing says app {app:g} ms, but the whole answer came back in "
+            f"{took:.0f} ms: app is the request's own time, from the middleware in [hint 2]")
+
+        path = f"/course-cache/?kb={CACHE_KB}&times={CACHE_TIMES}"
+        timing, took, page = _timed(base, path)
+        header = page.header("Server-Timing")
+        cache_ms = float(page.header("X-Cache-Ms") or 0)
+        cache = _duration(timing, "cache", path, header)
+        app = _duration(timing, "app", path, header)
+        assert cache_ms * 0.8 - 2 <= cache <= app, (
+            f"{path} spent {cache_ms:.0f} ms in {CACHE_TIMES + 1} calls to the cache and its "
+            f"Server-Timing says cache {cache:g} ms (app {app:g} ms): time each call where "
+            "the shop's cache backend makes it (shop/cache.py), adding to the current "
+            "request's total [hint 3]")
+
+        path = f"/products/{slug}/"
+        timing, took, page = _timed(base, path)
+        header = page.header("Server-Timing")
+        for name in ("db", "cache", "app"):
+            _duration(timing, name, path, header)
+        assert page.status == 200

@@ -7,8 +7,11 @@ the database through the project's own connection settings (see ``timed_settings
 ``/course-task/?label=L``, which sends the graders' own Celery task (``grading_tasks``; with
 ``slow=S``, one that runs a statement of S seconds); and
 ``/course-slow-query/?seconds=S``, one statement that takes S seconds (at most 5) on SQLite
-and on PostgreSQL, its measured time in ``X-Query-Ms``."""
+and on PostgreSQL, its measured time in ``X-Query-Ms``; and ``/course-cache/?kb=K&times=N``,
+which stores K KiB in the project's cache and reads them back N times, the time those calls
+took in ``X-Cache-Ms``."""
 
+import os
 import time
 
 from django.db import connection
@@ -42,6 +45,22 @@ def slow_query(request):
     return response
 
 
+def cache_calls(request):
+    from django.core.cache import cache
+
+    size = min(int(request.GET.get("kb", "1")), 8192) * 1024
+    times = min(int(request.GET.get("times", "1")), 50)
+    value = os.urandom(size)  # random: nothing along the way can compress it
+    started = time.perf_counter()
+    cache.set("course-cache-probe", value, 60)
+    for _ in range(times):
+        cache.get("course-cache-probe")
+    took = (time.perf_counter() - started) * 1000
+    response = HttpResponse(b"cached.\n", content_type="text/plain")
+    response["X-Cache-Ms"] = f"{took:.1f}"
+    return response
+
+
 def task(request):
     from grading_tasks import log_from_a_task, slow_query_task
 
@@ -53,6 +72,7 @@ def task(request):
 
 
 urlpatterns = [path("course-wait/", wait), path("course-task/", task),
-               path("course-slow-query/", slow_query), path("course-pid/", pid),
+               path("course-slow-query/", slow_query),
+               path("course-cache/", cache_calls), path("course-pid/", pid),
                path("course-query/", query), path("course-queries/", queries),
                path("", include("config.urls"))]

@@ -6,6 +6,8 @@ from django.apps import AppConfig
 # in a worker that knows nothing of it, and logs without it.
 # TODO(10.4): with DEBUG off nothing logs a slow statement, in a request or in a task: the
 # request's line says it was slow, not which query made it so.
+# TODO(10.5): a browser's developer tools show the server's time as one bar: nothing says how
+# much of it went to the database, to the cache, or elsewhere (a Server-Timing header).
 
 
 class ShopConfig(AppConfig):
