@@ -629,3 +629,138 @@ def test_10_5_server_timing(project, measured):
         for name in ("db", "cache", "app"):
             _duration(timing, name, path, header)
         assert page.status == 200
+
+
+# 10.6 ---------------------------------------------------------------------------------------
+
+BALANCER_HOST = "10.0.3.17:8000"  # a load balancer asks by the instance's own address
+READY_WITHIN = 3.0  # seconds, with a dependency down or frozen
+ALIVE_WITHIN = 1.0
+
+
+def _probe(base: str, path: str, host: str = "127.0.0.1"):
+    started = time.monotonic()
+    try:
+        page = fetch(base + path, headers={"Host": host}, timeout=10)
+    except TimeoutError:
+        return None, {}, time.monotonic() - started
+    try:
+        body = json.loads(page.body.decode("utf-8", "replace"))
+    except ValueError:
+        body = {}
+    return page, body if isinstance(body, dict) else {}, time.monotonic() - started
+
+
+def _private_redis(port: int):
+    import subprocess
+
+    import redis
+
+    from course import services
+
+    server = subprocess.Popen(
+        [services.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            redis.Redis(port=port).ping()
+            break
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.05)
+    return server
+
+
+def _stop(server) -> None:
+    server.kill()
+    server.wait()
+
+
+def _states(body: dict) -> str:
+    return ", ".join(f"{name}: {str(body.get(name))[:60]}"
+                     for name in ("database", "cache", "broker")) or "nothing"
+
+
+def test_10_6_alive_and_ready(project, tmp_path, measured):
+    from course import services
+
+    port = services.free_port()
+    redis_url = f"redis://127.0.0.1:{port}"
+    env = {**_metrics_env(), "REDIS_URL": f"{redis_url}/0",
+           "CELERY_BROKER_URL": f"{redis_url}/1", "CELERY_RESULT_BACKEND": f"{redis_url}/1"}
+    server = _private_redis(port)
+    try:
+        with procfile_server(project, SETTINGS, 2, "/products/", extra_env=env) as (base, _):
+            for path in ("/healthz", "/readyz"):
+                page, body, took = _probe(base, path, BALANCER_HOST)
+                assert page is not None and page.status == 200, (
+                    f"{path}, asked as a load balancer asks (Host: {BALANCER_HOST}, the "
+                    f"instance's own address), answered {page.status if page else 'nothing'}: "
+                    "the balancer would take every instance out. Answer the health paths "
+                    "before anything checks the Host (a middleware first in MIDDLEWARE) "
+                    "[hint 1]")
+            page, body, took = _probe(base, "/readyz")
+            assert all(body.get(name) == "ok" for name in ("database", "cache", "broker")), (
+                f"with everything up, /readyz said {page.body[:200]!r}: answer JSON naming "
+                "each dependency, \"database\", \"cache\" and \"broker\", with \"ok\" for "
+                "each that answers [hint 2]")
+
+            server.send_signal(signal.SIGSTOP)  # frozen: takes connections, never answers
+            try:
+                page, body, took = _probe(base, "/readyz")
+            finally:
+                server.send_signal(signal.SIGCONT)
+            assert page is not None and took <= READY_WITHIN, (
+                f"with Redis frozen (it takes connections and never answers), /readyz took "
+                f"{took:.1f} s: the balancer gives up on a slow probe and counts it as a "
+                f"failure. Give each check a timeout of a second or so, to answer within "
+                f"{READY_WITHIN:g} s [hint 3]")
+
+            _stop(server)  # down for real: the port refuses connections
+            page, body, took = _probe(base, "/readyz")
+            measured(f"{page.status if page else 'nothing'} in {took:.1f} s: {_states(body)}",
+                     target="200, cache and broker named", unit="/readyz with Redis stopped")
+            assert page is not None and took <= READY_WITHIN, (
+                f"with Redis stopped, /readyz took {took:.1f} s [hint 3]")
+            named = [name for name in ("cache", "broker")
+                     if body.get(name) and body.get(name) != "ok"]
+            assert named == ["cache", "broker"], (
+                f"with Redis stopped (the cache and the broker), /readyz answered "
+                f"{page.status} saying {_states(body)}: check each dependency for real (a "
+                "ping that raises, not the shop's forgiving cache, which answers a miss when "
+                "Redis is down) and say which failed [hint 2]")
+            assert page.status == 200 and body.get("database") == "ok", (
+                f"with Redis stopped, /readyz answered {page.status}: the shop still serves "
+                "its pages without Redis (05.7), and every instance shares that Redis, so a "
+                "503 here takes every instance out of the balancer at once. Report the cache "
+                "and the broker, and fail readiness only for what no page can do without, "
+                "the database [hint 3]")
+            page, body, took = _probe(base, "/healthz")
+            assert page is not None and page.status == 200 and took <= ALIVE_WITHIN, (
+                f"with Redis stopped, /healthz answered "
+                f"{page.status if page else 'nothing'} in {took:.1f} s: liveness says only "
+                "that the process answers, so that a stuck one is restarted; it must touch "
+                "no dependency, or an outage of one gets every instance restarted [hint 1]")
+            server = _private_redis(port)  # back
+            page, body, took = _probe(base, "/readyz")
+            assert page is not None and body.get("cache") == "ok", (
+                f"with Redis back, /readyz said {_states(body)}: a check must connect afresh "
+                "(or recover), not keep reporting the outage [hint 2]")
+
+        broken = {**env, "COURSE_SQLITE_PATH": str(tmp_path / "no-such-dir" / "db.sqlite3")}
+        with procfile_server(project, SETTINGS, 2, "/healthz", extra_env=broken) as (base, _):
+            page, body, took = _probe(base, "/readyz")
+            assert page is not None and page.status == 503 and body.get("database") not in (
+                None, "ok"), (
+                f"with the database unreachable, /readyz answered "
+                f"{page.status if page else 'nothing'} saying {_states(body)}: without the "
+                "database no page can be served, so readiness must fail (503), naming the "
+                "database [hint 2]")
+            page, body, took = _probe(base, "/healthz")
+            assert page is not None and page.status == 200, (
+                f"with the database unreachable, /healthz answered "
+                f"{page.status if page else 'nothing'}: liveness must not ask the database "
+                "[hint 1]")
+    finally:
+        if server.poll() is None:
+            _stop(server)

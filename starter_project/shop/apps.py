@@ -8,6 +8,8 @@ from django.apps import AppConfig
 # request's line says it was slow, not which query made it so.
 # TODO(10.5): a browser's developer tools show the server's time as one bar: nothing says how
 # much of it went to the database, to the cache, or elsewhere (a Server-Timing header).
+# TODO(10.6): a load balancer asks each instance whether it is alive and whether it is ready
+# for traffic; the shop has no answer for either (and would answer its probes 400).
 
 
 class ShopConfig(AppConfig):
