@@ -131,6 +131,8 @@ def test_10_1_metrics_add_up_across_workers(project, measured):
     with procfile_server(project, SETTINGS, METRICS_WORKERS, "/products/",
                          extra_env=env) as (base, server):
         port = int(base.rsplit(":", 1)[1])
+        for worker in _leaves(server.pid):
+            _settled(worker)  # every worker has started, not only the first to answer
         for who, token in (("without a token", None), ("with a wrong token", "guess")):
             page = _scrape(base, token)
             assert page.status in (401, 403, 404) and b"# TYPE" not in page.body, (
@@ -154,6 +156,12 @@ def test_10_1_metrics_add_up_across_workers(project, measured):
         measured(_read(after), target=f"{METRICS_REQUESTS} each",
                  unit=f"counted by {SCRAPES} scrapes after {METRICS_REQUESTS} requests, "
                       f"{METRICS_WORKERS} workers")
+        same = len({responses for responses, _ in after}) == 1
+        assert not same or _all_read(after, METRICS_REQUESTS), (
+            f"after {METRICS_REQUESTS} requests to {path}, {SCRAPES} scrapes of /metrics all "
+            f"read {after[0][0]:g}: the workers' numbers are added up, but some of them went "
+            "missing. Only the server's start, before any worker, may empty the directory "
+            "(a worker that empties it when it starts wipes the others' counts) [hint 3]")
         assert _all_read(after, METRICS_REQUESTS), (
             f"after {METRICS_REQUESTS} requests to {path}, {SCRAPES} scrapes of /metrics read "
             f"{_read(after)}: each of the {METRICS_WORKERS} workers counts the requests it "
