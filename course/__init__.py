@@ -42,6 +42,7 @@ _SHORT_NAMES = {
     "middleware_effects": "course.measuring.middleware_effects",
     "floor": "course.measuring.floor",
     "metrics_watch": "course.measuring.metrics_watch",
+    "health_probe": "course.measuring.health_probe",
 }
 
 

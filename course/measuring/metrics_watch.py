@@ -333,3 +333,53 @@ def log_line_cost(target: Path, path: str = "/products/", *, pairs: int = 3, use
 def _line_count(base: str) -> int:
     log = load.server_log(base)
     return len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
+
+
+def json_lines(base: str) -> list[dict[str, Any]]:
+    """Every JSON line the server serving ``base`` has written to its output, parsed."""
+    import json
+
+    log = load.server_log(base)
+    found = []
+    for line in (log.read_text(errors="replace").splitlines() if log.exists() else []):
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+    return found
+
+
+def slow_statements(target: Path, paths: list[str], *, threshold_ms: int = 10
+                    ) -> list[dict[str, Any]]:
+    """``target`` served with ``SLOW_QUERY_MS=threshold_ms``; each of ``paths`` asked once:
+    the slow-statement lines it logged (time, SQL, the request's id and path)."""
+    rows = []
+    with serving(target, workers=2, extra_env={"SLOW_QUERY_MS": str(threshold_ms)}) as base:
+        asked = {}
+        for path in paths:
+            request_id = visits.fetch(base + path, timeout=60).header("X-Request-ID")
+            asked[request_id] = path
+        time.sleep(0.5)
+        for line in json_lines(base):
+            if "sql" in line and line.get("request_id") in asked:
+                rows.append({"page": asked[line["request_id"]],
+                             "duration_ms": line.get("duration_ms"),
+                             "sql": " ".join(str(line["sql"]).split())[:140]})
+    return rows
+
+
+def server_timing(base: str, path: str) -> dict[str, Any]:
+    """``path``'s ``Server-Timing`` header, read as a browser's tools read it: each entry's
+    duration (ms) by name, with the time nobody accounted for (app minus db and cache)."""
+    page = visits.fetch(base + path, timeout=60)
+    row: dict[str, Any] = {"name": path, "status": page.status}
+    for entry in page.header("Server-Timing").split(","):
+        name, *params = [part.strip() for part in entry.split(";")]
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "dur" and name:
+                row[f"{name}_ms"] = float(value)
+    if "app_ms" in row:
+        row["other_ms"] = round(row["app_ms"] - row.get("db_ms", 0) - row.get("cache_ms", 0), 1)
+    return row
