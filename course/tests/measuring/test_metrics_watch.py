@@ -57,3 +57,17 @@ def test_over_time_without_a_queries_histogram_or_traffic() -> None:
     [row] = over_time([quiet, _scrape(1.0, 5, 0, {0.1: 5, math.inf: 5})], VIEW)
     assert row["req_per_s"] == 0.0 and row["p50_ms"] is None and row["error_share"] == 0.0
     assert "queries_per_request" not in row
+
+
+def test_summary_takes_medians_per_release_and_the_rate_against_the_first() -> None:
+    from course.measuring.metrics_watch import summary
+
+    rows = [{"release": "before", "req_per_s": rate, "p50_ms": 10.0, "p95_ms": 20.0,
+             "error_share": 0.0, "queries_per_request": 5.0} for rate in (90.0, 100.0, 110.0)]
+    rows += [{"release": "after", "req_per_s": rate, "p50_ms": 15.0, "p95_ms": None,
+              "error_share": 0.0, "queries_per_request": 9.0} for rate in (70.0, 80.0)]
+    before, after = summary(rows)
+    assert (before["name"], before["seconds"], before["req_per_s"]) == ("before", 3, 100.0)
+    assert before["rate_vs_first"] == 1.0
+    assert after["req_per_s"] == 75.0 and after["rate_vs_first"] == 0.75
+    assert after["p95_ms"] is None and after["queries_per_request"] == 9.0
