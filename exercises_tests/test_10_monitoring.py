@@ -227,18 +227,9 @@ LINE_WITHIN = 2.0  # seconds: a line must be in the output by then (nothing kept
 
 
 def _json_lines(base: str) -> list[dict]:
-    from course.measuring import load
+    from course.measuring.metrics_watch import json_lines
 
-    found = []
-    log = load.server_log(base)
-    for line in log.read_text(errors="replace").splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                found.append(json.loads(line))
-            except ValueError:
-                continue
-    return found
+    return json_lines(base)
 
 
 def _request_lines(base: str, request_id: str) -> list[dict]:
@@ -660,23 +651,9 @@ def _probe(base: str, path: str, host: str = "127.0.0.1"):
 
 
 def _private_redis(port: int):
-    import subprocess
+    from course.measuring.health_probe import private_redis
 
-    import redis
-
-    from course import services
-
-    server = subprocess.Popen(
-        [services.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            redis.Redis(port=port).ping()
-            break
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.05)
-    return server
+    return private_redis(port)
 
 
 def _stop(server) -> None:

@@ -21,7 +21,9 @@ from course.measuring import metrics_watch, visits
 BALANCER_HOST = "10.0.3.17:8000"  # how a load balancer names the instance it asks
 
 
-def _redis(port: int) -> subprocess.Popen[bytes]:
+def private_redis(port: int) -> subprocess.Popen[bytes]:
+    """A Redis of its own on ``port`` (no disk), once it answers: stop it, freeze it (SIGSTOP)
+    or kill it without touching the course's."""
     import redis
 
     server = subprocess.Popen(
@@ -59,7 +61,7 @@ def through_an_outage(target: Path) -> list[dict[str, Any]]:
     Redis up, frozen, stopped and back."""
     port = services.free_port()
     url = f"redis://127.0.0.1:{port}"
-    server = _redis(port)
+    server = private_redis(port)
     rows: list[dict[str, Any]] = []
     try:
         with metrics_watch.serving(target, workers=2, extra_env={
@@ -72,7 +74,7 @@ def through_an_outage(target: Path) -> list[dict[str, Any]]:
                     server.kill()
                     server.wait()
                 elif act == "start":
-                    server = _redis(port)
+                    server = private_redis(port)
                 elif act is not None:
                     server.send_signal(act)
                 rows += [_ask(base, path, moment) for path in ("/healthz", "/readyz")]
