@@ -147,7 +147,13 @@ def migrated_copy(target: Path, *, database: Path | None = None, db: str | None 
     with _database_for(db or commands.learner_db(), database, database_url) as extra:
         extra.update(_scratch_redis())
         if not database_url:
-            commands.manage("migrate", "--no-input", "-v0", target=target, **extra)
+            try:  # quietly: the project's own logging (slow statements …) is not news here
+                commands.manage("migrate", "--no-input", "-v0", target=target, capture=True,
+                                **extra)
+            except subprocess.CalledProcessError as error:
+                last = (error.stderr or error.stdout or "no output").strip().splitlines()[-1:]
+                raise RuntimeError(f"migrating a copy of your data for {target} failed: "
+                                   f"{' '.join(last)}") from None
         yield commands.manage_env(target, **extra)
 
 
