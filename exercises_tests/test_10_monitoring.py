@@ -703,7 +703,9 @@ def test_10_6_alive_and_ready(project, tmp_path, measured):
 
             _stop(server)  # down for real: the port refuses connections
             page, body, took = _probe(base, "/readyz")
-            measured(f"{page.status if page else 'nothing'} in {took:.1f} s: {_states(body)}",
+            failing = [name for name, state in body.items() if state not in ("ok", True)]
+            measured(f"{page.status if page else 'nothing'} in {took:.1f} s, failing: "
+                     f"{', '.join(failing) or 'none'}",
                      target="200, cache and broker named", unit="/readyz with Redis stopped")
             assert page is not None and took <= READY_WITHIN, (
                 f"with Redis stopped, /readyz took {took:.1f} s [hint 3]")
