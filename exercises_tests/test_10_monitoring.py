@@ -94,25 +94,36 @@ def _leaves(pid: int) -> list:
     """The processes under ``pid`` that started none of their own: the server's workers."""
     import psutil
 
-    tree = psutil.Process(pid).children(recursive=True)
-    return [process for process in tree if not process.children()]
+    leaves = []
+    for process in psutil.Process(pid).children(recursive=True):
+        try:
+            if not process.children():
+                leaves.append(process)
+        except psutil.NoSuchProcess:  # gone since the tree was read
+            continue
+    return leaves
 
 
 def _settled(process, seconds: float = 30) -> None:
     """Wait until ``process`` (a worker just started) has finished starting: its CPU time
     stops growing, as it does once the project is imported and it waits for requests."""
+    import psutil
+
     def used() -> float:
         times = process.cpu_times()
         return times.user + times.system
 
     deadline = time.monotonic() + seconds
-    last = used()
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = used()
-        if now - last < 0.02:
-            return
-        last = now
+    try:
+        last = used()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = used()
+            if now - last < 0.02:
+                return
+            last = now
+    except psutil.NoSuchProcess:  # it is gone: nothing left to wait for
+        return
 
 
 def _read(scrapes: list[tuple[float, float]]) -> str:
