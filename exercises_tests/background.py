@@ -132,11 +132,7 @@ class Workers:
         return {k: v for k, v in env.items() if v != ""}
 
     def start(self, concurrency: int = 1) -> Worker:
-        number = len(self.started) + 1
-        worker = Worker(self.target, self.env(), self.folder / f"worker-{number}.log",
-                        f"grader{number}", concurrency=concurrency)
-        self.started.append(worker)
-        return worker.start()
+        return self.start_with(self.env(), concurrency)
 
     def start_with(self, env: dict[str, str], concurrency: int = 1) -> Worker:
         """A worker with an environment of the grader's choosing (other settings)."""

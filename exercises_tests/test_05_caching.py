@@ -443,27 +443,13 @@ def _free_port() -> int:
 
 
 def test_05_7_pages_survive_redis_going_down(project, measured):
-    import subprocess
-    import time
-
-    import redis
-
     from course import services
+    from course.measuring.health_probe import private_redis
 
     port = services.free_port()
-    server = subprocess.Popen(
-        [services.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    server = private_redis(port)
     try:
         url = f"redis://127.0.0.1:{port}/0"
-        for _ in range(100):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
         outage = project.probe("grading_settings", OUTAGE_PROBE, REDIS_URL=url,
                                OUTAGE_REDIS_PID=str(server.pid))
     finally:

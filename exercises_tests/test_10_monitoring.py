@@ -10,8 +10,6 @@ the first restarted must each leave the numbers where they belong.
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import time
 
@@ -38,11 +36,10 @@ report(slug=p.slug)
 """
 
 
-def _metrics_env() -> dict[str, str]:
+def _metrics_env() -> dict[str, str | None]:
     """What a platform gives the web process: the token, and no metrics directory (the
-    project decides where its workers keep their numbers)."""
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    return {"METRICS_TOKEN": METRICS_TOKEN}
+    project decides where its workers keep their numbers; None takes it away)."""
+    return {"METRICS_TOKEN": METRICS_TOKEN, "PROMETHEUS_MULTIPROC_DIR": None}
 
 
 def _scrape(base: str, token: str | None = METRICS_TOKEN):
@@ -397,21 +394,29 @@ report(sent=True)
 """
 
 
+def _worker_lines(worker, containing: str = "") -> tuple[list[dict], list[str]]:
+    """The worker's log lines (those ``containing`` a text): parsed, the ones that are JSON,
+    and as they were written."""
+    parsed, raw = [], []
+    for line in worker.log().splitlines():
+        line = line.strip()
+        if containing not in line:
+            continue
+        raw.append(line)
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            parsed.append(entry)
+    return parsed, raw
+
+
 def _task_lines(worker, label: str) -> tuple[list[dict], list[str]]:
     """The worker's lines about the graders' task run with ``label``: as JSON, and as text."""
     from grading_tasks import TASK_LINE
 
-    marker = f"{TASK_LINE} ({label})"
-    parsed, raw = [], []
-    for line in worker.log().splitlines():
-        if marker not in line:
-            continue
-        raw.append(line.strip())
-        try:
-            parsed.append(json.loads(line.strip()))
-        except ValueError:
-            continue
-    return parsed, raw
+    return _worker_lines(worker, f"{TASK_LINE} ({label})")
 
 
 def _task_line(worker, label: str, what: str) -> dict:
@@ -427,9 +432,20 @@ def _task_line(worker, label: str, what: str) -> dict:
     return parsed[0]
 
 
-def _start_worker(workers, env: dict[str, str]):
+def _broker_env(**extra: str) -> dict[str, str]:
+    """The graders' broker and result store, for the web process and the worker alike."""
+    from conftest import _graders_broker
+
+    return {"CELERY_BROKER_URL": _graders_broker(), "CELERY_RESULT_BACKEND": _graders_broker(),
+            **extra}
+
+
+def _start_worker(project, workers, env: dict[str, str]):
+    """A real worker under the production settings plus the graders' tasks (worker_settings),
+    on the project's database and the graders' broker."""
     from course.services.celery_process import WorkerError
 
+    env = {**workers.env(), **project.env("worker_settings", project.seeded_database()), **env}
     try:
         return workers.start_with(env)
     except WorkerError as error:
@@ -438,12 +454,8 @@ def _start_worker(workers, env: dict[str, str]):
 
 
 def test_10_3_request_id_follows_the_task(project, workers, broker, measured):
-    from conftest import _graders_broker
-
-    broker_env = {"CELERY_BROKER_URL": _graders_broker(), "CELERY_RESULT_BACKEND": _graders_broker()}
-    database = project.seeded_database()
-    worker_env = {**workers.env(), **project.env("worker_settings", database), **broker_env}
-    worker = _start_worker(workers, worker_env)
+    broker_env = _broker_env()
+    worker = _start_worker(project, workers, broker_env)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **broker_env}) as (base, _):
         status, answered = _send(base, "/course-task/?label=sent", request_id=TASK_REQUEST_ID)
@@ -485,13 +497,8 @@ def _sql_lines(lines: list[dict], request_id: str) -> list[dict]:
 
 
 def test_10_4_slow_queries_logged_with_their_sql(project, workers, broker, measured):
-    from conftest import _graders_broker
-
-    broker_env = {"CELERY_BROKER_URL": _graders_broker(),
-                  "CELERY_RESULT_BACKEND": _graders_broker(), "SLOW_QUERY_MS": str(SLOW_MS)}
-    database = project.seeded_database()
-    worker = _start_worker(
-        workers, {**workers.env(), **project.env("worker_settings", database), **broker_env})
+    broker_env = _broker_env(SLOW_QUERY_MS=str(SLOW_MS))
+    worker = _start_worker(project, workers, broker_env)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **broker_env}) as (base, _):
         status, _ = _send(base, f"/course-slow-query/?seconds={SLOW_SECONDS}",
@@ -542,40 +549,12 @@ def test_10_4_slow_queries_logged_with_their_sql(project, workers, broker, measu
 
 
 def _worker_sql_lines(worker, request_id: str) -> list[dict]:
-    found = []
-    for line in worker.log().splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("request_id") == request_id and "sql" in entry:
-            found.append(entry)
-    return found
+    return _sql_lines(_worker_lines(worker)[0], request_id)
 
 
 # 10.5 ---------------------------------------------------------------------------------------
 
-TIMING_ENTRY = re.compile(r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)((?:\s*;\s*[^;,]+)*)\s*$")
 CACHE_KB, CACHE_TIMES = 2048, 5  # a value of 2 MiB, read back five times: milliseconds
-
-
-def _server_timing(header: str) -> dict[str, dict[str, str]]:
-    """``Server-Timing`` parsed: each metric's name and its parameters (dur, desc)."""
-    found: dict[str, dict[str, str]] = {}
-    for entry in header.split(","):
-        match = TIMING_ENTRY.match(entry)
-        if not match:
-            continue
-        params = {}
-        for part in match.group(2).split(";"):
-            name, _, value = part.strip().partition("=")
-            if name:
-                params[name.lower()] = value.strip().strip('"')
-        found[match.group(1).lower()] = params
-    return found
 
 
 def _timed(base: str, path: str) -> tuple[dict[str, dict[str, str]], float, object]:
@@ -587,7 +566,9 @@ def _timed(base: str, path: str) -> tuple[dict[str, dict[str, str]], float, obje
         f"{path} answered {page.status} without a Server-Timing header: add one to every "
         "response, with the time the request spent in the database (db), in the cache "
         "(cache) and in all (app), in milliseconds [hint 1]")
-    return _server_timing(header), took, page
+    from course.measuring.metrics_watch import parse_server_timing
+
+    return parse_server_timing(header), took, page
 
 
 def _duration(timing: dict[str, dict[str, str]], name: str, path: str, header: str) -> float:
@@ -661,12 +642,6 @@ def _probe(base: str, path: str, host: str = "127.0.0.1"):
     return page, body if isinstance(body, dict) else {}, time.monotonic() - started
 
 
-def _private_redis(port: int):
-    from course.measuring.health_probe import private_redis
-
-    return private_redis(port)
-
-
 def _stop(server) -> None:
     server.kill()
     server.wait()
@@ -679,12 +654,13 @@ def _states(body: dict) -> str:
 
 def test_10_6_alive_and_ready(project, tmp_path, measured):
     from course import services
+    from course.measuring.health_probe import private_redis
 
     port = services.free_port()
     redis_url = f"redis://127.0.0.1:{port}"
     env = {**_metrics_env(), "REDIS_URL": f"{redis_url}/0",
            "CELERY_BROKER_URL": f"{redis_url}/1", "CELERY_RESULT_BACKEND": f"{redis_url}/1"}
-    server = _private_redis(port)
+    server = private_redis(port)
     try:
         with procfile_server(project, SETTINGS, 2, "/products/", extra_env=env) as (base, _):
             for path in ("/healthz", "/readyz"):
@@ -739,7 +715,7 @@ def test_10_6_alive_and_ready(project, tmp_path, measured):
                 f"{page.status if page else 'nothing'} in {took:.1f} s: liveness says only "
                 "that the process answers, so that a stuck one is restarted; it must touch "
                 "no dependency, or an outage of one gets every instance restarted [hint 1]")
-            server = _private_redis(port)  # back
+            server = private_redis(port)  # back
             page, body, took = _probe(base, "/readyz")
             assert page is not None and body.get("cache") == "ok", (
                 f"with Redis back, /readyz said {_states(body)}: a check must connect afresh "

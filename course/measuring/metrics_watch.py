@@ -21,6 +21,7 @@ and puts an N+1 back into its product page, for the dashboard to show.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import tempfile
 import threading
@@ -371,17 +372,36 @@ def slow_statements(target: Path, paths: list[str], *, threshold_ms: int = 10
     return rows
 
 
+TIMING_ENTRY = re.compile(r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)((?:\s*;\s*[^;,]+)*)\s*$")
+
+
+def parse_server_timing(header: str) -> dict[str, dict[str, str]]:
+    """A ``Server-Timing`` header parsed: each metric's name (lower case) and its parameters
+    (``dur``, ``desc``), values unquoted; entries that are not well formed are left out."""
+    found: dict[str, dict[str, str]] = {}
+    for entry in header.split(","):
+        match = TIMING_ENTRY.match(entry)
+        if not match:
+            continue
+        params = {}
+        for part in match.group(2).split(";"):
+            name, _, value = part.strip().partition("=")
+            if name:
+                params[name.lower()] = value.strip().strip('"')
+        found[match.group(1).lower()] = params
+    return found
+
+
 def server_timing(base: str, path: str) -> dict[str, Any]:
     """``path``'s ``Server-Timing`` header, read as a browser's tools read it: each entry's
     duration (ms) by name, with the time nobody accounted for (app minus db and cache)."""
     page = visits.fetch(base + path, timeout=60)
     row: dict[str, Any] = {"name": path, "status": page.status}
-    for entry in page.header("Server-Timing").split(","):
-        name, *params = [part.strip() for part in entry.split(";")]
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "dur" and name:
-                row[f"{name}_ms"] = float(value)
+    for name, params in parse_server_timing(page.header("Server-Timing")).items():
+        try:
+            row[f"{name}_ms"] = float(params["dur"])
+        except (KeyError, ValueError):
+            continue
     if "app_ms" in row:
         row["other_ms"] = round(row["app_ms"] - row.get("db_ms", 0) - row.get("cache_ms", 0), 1)
     return row
