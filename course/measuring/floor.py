@@ -7,9 +7,11 @@
     floor.behind_microcache(reference)  # nginx keeping the page a second, against the floor
 
 ``against_floor`` serves each project state twice from its own Procfile's web line (the
-server it chose in 08.4, gunicorn before that): once with the trivial view and no middleware
-(the floor), once as production serves it; both stay up, and locust loads one then the other,
-in pairs, so a burst of work elsewhere on the machine hits one pair, not the ratio.
+server it chose in 08.4, gunicorn before that): once with the trivial view behind only the
+layers every request passes before the visitor's session is read (the floor: security
+headers, static files, later the monitoring of chapter 10), once as production serves it;
+both stay up, and locust loads one then the other, in pairs, so a burst of work elsewhere on
+the machine hits one pair, not the ratio.
 ``round_trips`` asks for a visitor's cached page in a process of its own and counts the
 writes to Redis it makes, each a round trip waiting for a reply. ``client_cost`` times, in
 this process, what one ``cache.get`` costs through Django's Redis backend, against the same
@@ -33,7 +35,7 @@ from course import services
 from course.measuring import bench, load, procfile, visits
 
 MICROCACHE = Path(__file__).with_name("microcache.conf.template")
-FLOOR_SETTINGS = "floor_settings"  # exercises_tests/: production settings, no middleware
+FLOOR_SETTINGS = "outer_floor_settings"  # exercises_tests/: the trivial view, outer layers
 
 
 @contextmanager
@@ -68,7 +70,7 @@ def against_floor(targets: dict[str, Path], path: str = "/products/", *, pairs: 
                     found[side].append(load.locust(base, url, users=users, seconds=seconds))
             print(f"  {name}: {[run['req_per_s'] for run in found['page']]} req/s against "
                   f"{[run['req_per_s'] for run in found['floor']]}", flush=True)
-        rows.append({"name": name, "server": procfile.command(Path(target)).split()[0],
+        rows.append({"name": name, "server": procfile.program(Path(target)),
                      **paired(found["page"], found["floor"])})
     return rows
 

@@ -51,6 +51,14 @@ def command(target: Path, process: str = "web") -> str:
     return found[process]
 
 
+def program(target: Path, process: str = "web") -> str:
+    """The program ``process`` runs: the first word of its command, or of the part after the
+    last ``exec`` when the line sets things up first (``export … && exec granian …``)."""
+    line = command(target, process)
+    words = line.rsplit("exec ", 1)[-1].split() if "exec " in line else line.split()
+    return words[0] if words else line
+
+
 def environment(env: dict[str, str], *, port: int, workers: int) -> dict[str, str]:
     """``env`` as a platform completes it for a web process: its port, its worker count, and
     this Python's programs (gunicorn, granian, uvicorn) first on ``PATH``."""

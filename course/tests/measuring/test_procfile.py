@@ -31,6 +31,14 @@ def test_process_lines_and_what_is_not_one(tmp_path: Path) -> None:
     assert procfile.command(tmp_path, "worker") == "celery -A config worker"
 
 
+def test_the_program_is_the_one_a_set_up_line_hands_over_to(tmp_path: Path) -> None:
+    (tmp_path / "Procfile").write_text(
+        'web: export DIR="${TMPDIR:-/tmp}/m" && mkdir -p "$DIR" && exec granian --workers 2 app\n'
+        "worker: celery -A config worker\n")
+    assert procfile.program(tmp_path) == "granian"
+    assert procfile.program(tmp_path, "worker") == "celery"
+
+
 def test_missing_file_or_line_says_which(tmp_path: Path) -> None:
     with pytest.raises(procfile.ProcfileError, match="does not exist"):
         procfile.command(tmp_path)
