@@ -331,6 +331,9 @@ def grade(
             verdicts[verdict.exercise.id] = verdict
         _remember_durations(graded)
     for verdict in verdicts.values():
-        if verdict.status == FAILED and is_untouched(verdict.exercise, target, catalog):
+        # An exercise whose code is still the starter's has not been tried, whether its test
+        # failed or ran out of time on a busy machine: neither says anything of the learner.
+        if verdict.status in (FAILED, TIMED_OUT) and is_untouched(verdict.exercise, target,
+                                                                   catalog):
             verdict.status = NOT_ATTEMPTED
     return [verdicts[exercise.id] for exercise in exercises]
