@@ -112,11 +112,14 @@ def sessions(url: str) -> int:
 
 
 def running_queries(url: str, *, cancel: bool = False) -> int:
-    """Queries running in the database at ``url``; with ``cancel``, cancelled too."""
+    """Queries clients are running in the database at ``url``; with ``cancel``, cancelled
+    too. PostgreSQL's own processes are left out: an autovacuum worker, analysing tables a
+    grader has just filled, shows as an active session of that database too."""
     name = urlsplit(url).path.lstrip("/")
     with _admin(url) as admin:
         running = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND "
-                                "state = 'active'", [name]).fetchall()
+                                "state = 'active' AND backend_type = 'client backend'",
+                                [name]).fetchall()
         for (pid,) in running if cancel else ():
             admin.execute("SELECT pg_cancel_backend(%s)", [pid])
         return len(running)

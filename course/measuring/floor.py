@@ -38,19 +38,36 @@ MICROCACHE = Path(__file__).with_name("microcache.conf.template")
 FLOOR_SETTINGS = "outer_floor_settings"  # exercises_tests/: the trivial view, outer layers
 
 
+BARE_FLOOR_SETTINGS = "floor_settings"  # exercises_tests/: the trivial view, no middleware
+
+
 @contextmanager
-def _floor_and_page(target: Path, path: str, workers: int, scratch: Path
-                    ) -> Iterator[tuple[str, str]]:
-    """``target`` served twice from its Procfile, on one migrated copy of your data: the
-    floor's base URL and the page's."""
+def _served(target: Path, sides: dict[str, tuple[str | None, str]], workers: int,
+            scratch: Path) -> Iterator[dict[str, str]]:
+    """``target`` served once per side from its Procfile, all on one migrated copy of your
+    data: each side names its settings module (None: production) and the path that must
+    answer before it counts as started. Yields each side's base URL."""
     with bench.migrated_copy(target) as env, ExitStack() as servers:
         env = visits.production_env(env, scratch)
         visits.collect_static(target, env)
-        floor, _ = servers.enter_context(procfile.serve(
-            target, {**env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS}, workers=workers))
-        page, _ = servers.enter_context(procfile.serve(target, env, workers=workers,
-                                                       probe_path=path))
-        yield floor, page
+        bases = {}
+        for side, (settings, probe) in sides.items():
+            side_env = {**env, "DJANGO_SETTINGS_MODULE": settings} if settings else env
+            bases[side], _ = servers.enter_context(procfile.serve(
+                target, side_env, workers=workers, probe_path=probe))
+        yield bases
+
+
+def in_pairs(sides: dict[str, tuple[str, str]], pairs: int, *, users: int, seconds: int
+             ) -> dict[str, list[dict[str, Any]]]:
+    """Locust on each side's (base URL, path) in turn, ``pairs`` times, in the other order
+    every other time: each side's runs, pair by pair (see :func:`paired`)."""
+    found: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+    for pair in range(pairs):
+        order = list(sides.items())
+        for side, (base, path) in order if pair % 2 == 0 else reversed(order):
+            found[side].append(load.locust(base, path, users=users, seconds=seconds))
+    return found
 
 
 def against_floor(targets: dict[str, Path], path: str = "/products/", *, pairs: int = 3,
@@ -62,16 +79,36 @@ def against_floor(targets: dict[str, Path], path: str = "/products/", *, pairs: 
         print(f"  {name}: serving the floor and {path} from its Procfile, {pairs} pairs of "
               f"{load.run_seconds(seconds)} s runs …", flush=True)
         with tempfile.TemporaryDirectory(prefix="course-floor-") as scratch, \
-                _floor_and_page(Path(target), path, workers, Path(scratch)) as (floor, page):
-            found: dict[str, list[dict[str, Any]]] = {"floor": [], "page": []}
-            for pair in range(pairs):
-                order = [("floor", floor, "/"), ("page", page, path)]
-                for side, base, url in order if pair % 2 == 0 else reversed(order):
-                    found[side].append(load.locust(base, url, users=users, seconds=seconds))
+                _served(Path(target), {"floor": (FLOOR_SETTINGS, "/"), "page": (None, path)},
+                        workers, Path(scratch)) as bases:
+            found = in_pairs({"floor": (bases["floor"], "/"), "page": (bases["page"], path)},
+                             pairs, users=users, seconds=seconds)
             print(f"  {name}: {[run['req_per_s'] for run in found['page']]} req/s against "
                   f"{[run['req_per_s'] for run in found['floor']]}", flush=True)
         rows.append({"name": name, "server": procfile.program(Path(target)),
                      **paired(found["page"], found["floor"])})
+    return rows
+
+
+def outer_layers(targets: dict[str, Path], *, pairs: int = 3, users: int = 16,
+                 seconds: int = 3, workers: int = 2) -> list[dict[str, Any]]:
+    """For each project state, the floor (the trivial view behind the layers every request
+    passes before the visitor's session is read) against the same view with no middleware at
+    all, side by side under its own server: what those layers cost the cheapest request."""
+    rows = []
+    for name, target in targets.items():
+        print(f"  {name}: the trivial view with and without its outer layers, {pairs} pairs "
+              f"of {load.run_seconds(seconds)} s runs …", flush=True)
+        with tempfile.TemporaryDirectory(prefix="course-floor-") as scratch, \
+                _served(Path(target), {"layers": (FLOOR_SETTINGS, "/"),
+                                       "bare": (BARE_FLOOR_SETTINGS, "/")},
+                        workers, Path(scratch)) as bases:
+            found = in_pairs({side: (base, "/") for side, base in bases.items()}, pairs,
+                             users=users, seconds=seconds)
+        compared = paired(found["layers"], found["bare"])
+        rows.append({"name": name, "with_layers_req_per_s": compared["page_req_per_s"],
+                     "bare_req_per_s": compared["floor_req_per_s"],
+                     "with_vs_bare": compared["vs_floor"]})
     return rows
 
 
@@ -88,20 +125,18 @@ def behind_microcache(target: Path, path: str = "/products/", *, pairs: int = 3,
         return int(value) if value.isdigit() else None
 
     with tempfile.TemporaryDirectory(prefix="course-microcache-") as scratch, \
-            _floor_and_page(Path(target), path, workers, Path(scratch) / "static") as (floor,
-                                                                                      page):
+            _served(Path(target), {"floor": (FLOOR_SETTINGS, "/"), "page": (None, path)},
+                    workers, Path(scratch) / "static") as bases:
+        floor, page = bases["floor"], bases["page"]
         port = services.free_port()
         values = {"CACHE_PORT": str(port), "APP_ADDRESS": page.removeprefix("http://"),
                   "CACHE_DIR": str(Path(scratch) / "cache")}
         with nginx.running([MICROCACHE], values, Path(scratch) / "nginx", port,
                            project=Path(target)) as folder:
             cached = f"http://127.0.0.1:{port}"
-            found: dict[str, list[dict[str, Any]]] = {"floor": [], "page": []}
             before = views(page)
-            for pair in range(pairs):
-                order = [("floor", floor, "/"), ("page", cached, path)]
-                for side, base, url in order if pair % 2 == 0 else reversed(order):
-                    found[side].append(load.locust(base, url, users=users, seconds=seconds))
+            found = in_pairs({"floor": (floor, "/"), "page": (cached, path)}, pairs,
+                             users=users, seconds=seconds)
             after = views(page)
             statuses = [match.group(1) for line in nginx.access_log(folder)
                         if (match := re.search(r"cache=(\S*)", line)) and path in line]

@@ -309,7 +309,6 @@ def log_line_cost(target: Path, path: str = "/products/", *, pairs: int = 3, use
     and of the pairs' ratios (``floor.paired``), and the lines each request left."""
     from course.measuring import floor
 
-    found: dict[str, list[dict[str, Any]]] = {"INFO": [], "WARNING": []}
     lines: dict[str, int] = {}
     with serving(target, workers=workers, extra_env={"DJANGO_LOG_LEVEL": "INFO"}) as logged, \
             serving(target, workers=workers, extra_env={"DJANGO_LOG_LEVEL": "WARNING"}) as quiet:
@@ -320,10 +319,8 @@ def log_line_cost(target: Path, path: str = "/products/", *, pairs: int = 3, use
                 visits.fetch(base + path, timeout=30)
             time.sleep(0.5)
             lines[level] = round((_line_count(base) - before) / 20, 2)
-        for pair in range(pairs):
-            order = list(bases.items()) if pair % 2 == 0 else list(reversed(bases.items()))
-            for level, base in order:
-                found[level].append(load.locust(base, path, users=users, seconds=seconds))
+        found = floor.in_pairs({level: (base, path) for level, base in bases.items()}, pairs,
+                               users=users, seconds=seconds)
     compared = floor.paired(found["INFO"], found["WARNING"])
     return {"name": f"{path}: a JSON line per request, against none",
             "logged_req_per_s": compared["page_req_per_s"],
