@@ -36,8 +36,6 @@ from course.measuring import bench, load, procfile, visits
 
 MICROCACHE = Path(__file__).with_name("microcache.conf.template")
 FLOOR_SETTINGS = "outer_floor_settings"  # exercises_tests/: the trivial view, outer layers
-
-
 BARE_FLOOR_SETTINGS = "floor_settings"  # exercises_tests/: the trivial view, no middleware
 
 
