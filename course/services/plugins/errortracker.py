@@ -1,0 +1,230 @@
+"""A Sentry-compatible error tracker for the shop's errors (chapter 10): Bugsink, from PyPI.
+
+Bugsink speaks Sentry's event protocol, so the shop reports to it with the ordinary
+``sentry-sdk``, and it keeps issues and events in SQLite, with a web UI and a read API.
+It pins its own gunicorn and brings packages the shop never uses, so it lives in a virtual
+environment of its own (``errortracker-requirements.txt``), made the first time the service
+starts and shared by every course home on the machine (``.course/tools/bugsink``).
+
+The course runs it the way its local set-up does: one process, events digested as they
+arrive, one user. ``services up errortracker`` creates that user (``admin`` / ``admin``), the
+project ``shop`` (its DSN published as ``SENTRY_DSN``) and an API token the graders read
+issues with; graders make projects of their own beside it (:func:`new_project`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from course import paths
+from course.services.base import Instance, Program, Service, ServiceError, data_dir
+
+REQUIREMENTS = Path(__file__).resolve().parent.parent / "errortracker-requirements.txt"
+TOOLS = paths.ROOT / ".course" / "tools" / "bugsink"
+SETTINGS_MODULE = "course_bugsink_settings"
+USER, PASSWORD = "admin", "admin"
+PROJECT = "shop"
+
+SETTINGS = '''"""Bugsink's settings for the course (written by the errortracker service; edits are lost)."""
+
+import os
+
+from bugsink.settings.default import *  # noqa: F403
+
+SECRET_KEY = {secret!r}
+DATABASES["default"]["NAME"] = {database!r}  # noqa: F405
+DATABASES["snappea"]["NAME"] = {snappea!r}  # noqa: F405
+TIME_ZONE = "UTC"
+SNAPPEA = {{"TASK_ALWAYS_EAGER": True, "WAKEUP_CALLS_DIR": {wakeup!r}}}
+EMAIL_BACKEND = "bugsink.email_backends.QuietConsoleEmailBackend"
+BUGSINK = {{
+    "BASE_URL": "http://127.0.0.1:" + os.environ["BUGSINK_PORT"],
+    "DIGEST_IMMEDIATELY": True,
+    "INGEST_STORE_BASE_DIR": {ingest!r},
+    "SINGLE_USER": True,
+    "SINGLE_TEAM": True,
+    "USER_REGISTRATION": "CB_NOBODY",
+}}
+'''
+
+# Run in Bugsink's own Python by `bugsink-manage shell`: the user, the team, the project
+# (with the key the course chose, so the DSN is known before it starts) and a token.
+SETUP = '''
+import json
+from django.contrib.auth import get_user_model
+from bsmain.models import AuthToken
+from projects.models import Project
+from teams.models import Team
+
+wanted = WANTED  # noqa: F821 (set by the caller)
+users = get_user_model()
+if not users.objects.filter(username=wanted["user"]).exists():
+    users.objects.create_superuser(wanted["user"], "admin@example.org", wanted["password"])
+team, _ = Team.objects.get_or_create(name="course")
+project = Project.objects.filter(name=wanted["project"]).first()
+if project is None:
+    project = Project.objects.create(name=wanted["project"], team=team,
+                                     sentry_key=wanted["key"])
+if not AuthToken.objects.filter(token=wanted["token"]).exists():
+    AuthToken.create_full_access(token=wanted["token"], description="course graders")
+print("COURSE-SETUP " + json.dumps({"project": project.id, "key": str(project.sentry_key)}))
+'''
+
+
+def folder() -> Path:
+    return data_dir("errortracker")
+
+
+def _state_file() -> Path:
+    return folder() / "course.json"
+
+
+def state() -> dict[str, Any]:
+    """The secret key, the project's key and id and the API token chosen for this home."""
+    try:
+        return json.loads(_state_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def python() -> Path:
+    return paths.venv_python(TOOLS)
+
+
+def _bin(name: str) -> Path:
+    return python().parent / name
+
+
+def ensure_installed(quiet: bool = False) -> None:
+    """Bugsink's own virtual environment, made or brought up to date from its pinned list."""
+    from course.setup import bootstrap
+
+    if bootstrap.venv_is_current(TOOLS, REQUIREMENTS):
+        return
+    if not quiet:
+        print("course: installing Bugsink, the error tracker, in a virtual environment of its "
+              f"own ({TOOLS}); once per machine …", flush=True)
+    TOOLS.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if not python().exists():
+            bootstrap.create_venv(TOOLS)
+        bootstrap.install_requirements(TOOLS, REQUIREMENTS)
+    except bootstrap.BootstrapError as error:
+        raise ServiceError(f"Bugsink could not be installed: {error}") from None
+
+
+def _environment(port: int | None) -> dict[str, str]:
+    return {"DJANGO_SETTINGS_MODULE": SETTINGS_MODULE, "PYTHONPATH": str(folder()),
+            "BUGSINK_PORT": str(port or 0)}
+
+
+def manage(*args: str, port: int | None = None, timeout: float = 120) -> str:
+    """``bugsink-manage`` with the course's settings; its output, or ServiceError."""
+    import os
+
+    done = subprocess.run([str(_bin("bugsink-manage")), *args], cwd=folder(),
+                          env={**os.environ, **_environment(port)}, capture_output=True,
+                          text=True, timeout=timeout)
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        raise ServiceError(f"bugsink-manage {args[0]} failed: {' '.join(last) or 'no output'}"
+                           f" (Bugsink's data: {folder()})")
+    return done.stdout
+
+
+def _api(instance_port: int, path: str, token: str) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{instance_port}{path}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+class ErrorTracker(Service):
+    name = "errortracker"
+    summary = "Sentry-compatible error tracker (Bugsink, in a venv of its own): the shop's errors"
+    preferred_port = 8290
+    health_timeout = 60.0
+    essential = False
+
+    def prepare(self, quiet: bool) -> None:
+        from course.setup import bootstrap
+
+        ensure_installed(quiet)
+        base = folder()
+        for sub in ("ingestion", "wakeup"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        chosen = state()
+        if not {"secret", "key", "token"} <= set(chosen):
+            chosen = {"secret": secrets.token_urlsafe(50), "key": uuid.uuid4().hex,
+                      "token": secrets.token_hex(20)}
+        (base / f"{SETTINGS_MODULE}.py").write_text(SETTINGS.format(
+            secret=chosen["secret"], database=str(base / "bugsink.sqlite3"),
+            snappea=str(base / "snappea.sqlite3"), wakeup=str(base / "wakeup"),
+            ingest=str(base / "ingestion")))
+        # Once per install: the tables, then the user, the project (with the key chosen here,
+        # so that its DSN is known before the server starts) and the graders' token.
+        installed = bootstrap.requirements_digest(REQUIREMENTS)
+        if chosen.get("prepared") == installed and (base / "bugsink.sqlite3").exists():
+            return
+        if not quiet:
+            print("course: setting up Bugsink's database (once) …", flush=True)
+        manage("migrate", "--no-input", "-v0")
+        manage("migrate", "--no-input", "-v0", "--database", "snappea")
+        wanted = {"user": USER, "password": PASSWORD, "project": PROJECT,
+                  "key": chosen["key"], "token": chosen["token"]}
+        output = manage("shell", "-c", f"WANTED = {wanted!r}\n{SETUP}")
+        found = json.loads(output.split("COURSE-SETUP ", 1)[1].splitlines()[0])
+        if found["key"].replace("-", "") != chosen["key"]:
+            raise ServiceError(f"Bugsink's project {PROJECT!r} has another key than the "
+                               f"course chose: remove {base} and start it again")
+        _state_file().write_text(json.dumps({**chosen, "project": found["project"],
+                                             "prepared": installed}))
+
+    def program(self, instance: Instance) -> Program:
+        return Program(
+            f"{_bin('gunicorn')} --bind 127.0.0.1:{instance.port} --workers 1 --threads 4 "
+            "--no-control-socket --graceful-timeout 3 bugsink.wsgi",
+            directory=folder(), environment=_environment(instance.port), stop_wait_seconds=5)
+
+    def url(self, instance: Instance) -> str:
+        return f"http://127.0.0.1:{instance.port}"
+
+    def healthy(self, instance: Instance) -> bool:
+        if instance.port is None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{self.url(instance)}/health/ready", timeout=2) as found:
+                return found.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
+        chosen = state()
+        if not instances or "project" not in chosen:
+            return {}
+        return {"SENTRY_DSN": f"http://{chosen['key']}@127.0.0.1:{instances[0].port}/"
+                              f"{chosen['project']}"}
+
+
+def issues(port: int, project: int) -> list[dict[str, Any]]:
+    """The project's issues, newest first, read through Bugsink's API."""
+    token = state()["token"]
+    return _api(port, f"/api/canonical/0/issues/?project={project}", token)["results"]
+
+
+def events(port: int, issue: str) -> list[dict[str, Any]]:
+    """One issue's events, each with its whole payload (tags, request, exception …)."""
+    token = state()["token"]
+    listed = _api(port, f"/api/canonical/0/events/?issue={issue}", token)["results"]
+    return [_api(port, f"/api/canonical/0/events/{event['id']}/", token) for event in listed]
+
+
+SERVICE = ErrorTracker()
