@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from course import paths
-from course.services.base import Instance, Program, Service, ServiceError, data_dir
+from course import paths, venvs
+from course.services.base import Instance, Program, ServiceError, data_dir
+from course.services.http_service import HttpService
 
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "errortracker-requirements.txt"
 TOOLS = paths.ROOT / ".course" / "tools" / "bugsink"
@@ -105,19 +106,17 @@ def _bin(name: str) -> Path:
 
 def ensure_installed(quiet: bool = False) -> None:
     """Bugsink's own virtual environment, made or brought up to date from its pinned list."""
-    from course.setup import bootstrap
-
-    if bootstrap.venv_is_current(TOOLS, REQUIREMENTS):
+    if venvs.venv_is_current(TOOLS, REQUIREMENTS):
         return
     if not quiet:
-        print("course: installing Bugsink, the error tracker, in a virtual environment of its "
-              f"own ({TOOLS}); once per machine …", flush=True)
+        print(f"course: Bugsink, the error tracker, gets a virtual environment of its own "
+              f"({TOOLS}), once per machine", flush=True)
     TOOLS.parent.mkdir(parents=True, exist_ok=True)
     try:
         if not python().exists():
-            bootstrap.create_venv(TOOLS)
-        bootstrap.install_requirements(TOOLS, REQUIREMENTS)
-    except bootstrap.BootstrapError as error:
+            venvs.create_venv(TOOLS)
+        venvs.install_requirements(TOOLS, REQUIREMENTS, what="Bugsink")
+    except venvs.VenvError as error:
         raise ServiceError(f"Bugsink could not be installed: {error}") from None
 
 
@@ -147,16 +146,15 @@ def _api(instance_port: int, path: str, token: str) -> Any:
         return json.load(response)
 
 
-class ErrorTracker(Service):
+class ErrorTracker(HttpService):
     name = "errortracker"
     summary = "Sentry-compatible error tracker (Bugsink, in a venv of its own): the shop's errors"
     preferred_port = 8290
     health_timeout = 60.0
+    health_path = "/health/ready"
     essential = False
 
     def prepare(self, quiet: bool) -> None:
-        from course.setup import bootstrap
-
         ensure_installed(quiet)
         base = folder()
         for sub in ("ingestion", "wakeup"):
@@ -171,7 +169,7 @@ class ErrorTracker(Service):
             ingest=str(base / "ingestion")))
         # Once per install: the tables, then the user, the project (with the key chosen here,
         # so that its DSN is known before the server starts) and the graders' token.
-        installed = bootstrap.requirements_digest(REQUIREMENTS)
+        installed = venvs.requirements_digest(REQUIREMENTS)
         if chosen.get("prepared") == installed and (base / "bugsink.sqlite3").exists():
             return
         if not quiet:
@@ -193,18 +191,6 @@ class ErrorTracker(Service):
             f"{_bin('gunicorn')} --bind 127.0.0.1:{instance.port} --workers 1 --threads 4 "
             "--no-control-socket --graceful-timeout 3 bugsink.wsgi",
             directory=folder(), environment=_environment(instance.port), stop_wait_seconds=5)
-
-    def url(self, instance: Instance) -> str:
-        return f"http://127.0.0.1:{instance.port}"
-
-    def healthy(self, instance: Instance) -> bool:
-        if instance.port is None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{self.url(instance)}/health/ready", timeout=2) as found:
-                return found.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
 
     def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
         chosen = state()

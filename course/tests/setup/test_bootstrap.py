@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from course import paths
+from course import paths, venvs
 from course.setup import bootstrap
 
 
 def test_digest_follows_the_requirements(tmp_path: Path) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("Django==5.2.19\n")
-    first = bootstrap.requirements_digest(requirements)
+    first = venvs.requirements_digest(requirements)
     requirements.write_text("Django==5.2.18\n")
-    assert bootstrap.requirements_digest(requirements) != first
+    assert venvs.requirements_digest(requirements) != first
 
 
 def test_venv_without_stamp_is_stale(tmp_path: Path) -> None:
@@ -25,11 +25,11 @@ def test_venv_without_stamp_is_stale(tmp_path: Path) -> None:
     (venv / "bin" / "python").write_text("")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("Django==5.2.19\n")
-    assert not bootstrap.venv_is_current(venv, requirements)
-    bootstrap.stamp_path(venv).write_text(bootstrap.requirements_digest(requirements))
-    assert bootstrap.venv_is_current(venv, requirements)
+    assert not venvs.venv_is_current(venv, requirements)
+    venvs.stamp_path(venv).write_text(venvs.requirements_digest(requirements))
+    assert venvs.venv_is_current(venv, requirements)
     requirements.write_text("Django==5.2.18\n")
-    assert not bootstrap.venv_is_current(venv, requirements)
+    assert not venvs.venv_is_current(venv, requirements)
 
 
 def test_old_python_is_refused() -> None:
@@ -41,9 +41,9 @@ def test_missing_ensurepip_names_the_package(tmp_path: Path, monkeypatch) -> Non
     def fake_run(*args, **kwargs):
         return subprocess.CompletedProcess(args, 1, "", "Error: ensurepip is not available")
 
-    monkeypatch.setattr(bootstrap.subprocess, "run", fake_run)
+    monkeypatch.setattr(venvs.subprocess, "run", fake_run)
     with pytest.raises(bootstrap.BootstrapError, match=r"apt install python3\.\d+-venv"):
-        bootstrap.create_venv(tmp_path / "venv")
+        venvs.create_venv(tmp_path / "venv")
 
 
 def test_the_course_venv_is_current() -> None:
@@ -69,9 +69,9 @@ def test_the_install_phase_shows_packages_landing(tmp_path: Path, capsys, monkey
     site = tmp_path / "lib" / "python3.11" / "site-packages"
     site.mkdir(parents=True)
     (site / "pip-24.0.dist-info").mkdir()
-    monkeypatch.setattr(bootstrap._Progress, "INTERVAL", 0.0)
-    monkeypatch.setattr(bootstrap._Progress, "TICK", 0.05)
-    show = bootstrap._Progress(interactive=False)
+    monkeypatch.setattr(venvs._Progress, "INTERVAL", 0.0)
+    monkeypatch.setattr(venvs._Progress, "TICK", 0.05)
+    show = venvs._Progress(interactive=False)
     show.watch_install(tmp_path, 3)
     for name in ("django-5.2.dist-info", "redis-6.0.dist-info"):
         (site / name).mkdir()

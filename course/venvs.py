@@ -1,0 +1,170 @@
+"""Virtual environments made from a pinned requirements file: the course's own ``.venv``
+(``course.setup.bootstrap``) and a tool's that cannot share it (the error tracker's).
+
+Standard library only: this runs under whatever ``python3`` the learner has. A venv is
+current while a stamp in it matches the requirements file and the Python that installed it;
+pip's work is shown as progress lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from course import paths
+
+STAMP_NAME = "course-requirements.sha256"
+
+
+class VenvError(Exception):
+    """A set-up problem with a one-line explanation of what to do."""
+
+
+def requirements_digest(requirements: Path = paths.REQUIREMENTS) -> str:
+    """Hash of the requirements file and the Python version that installed them."""
+    digest = hashlib.sha256(requirements.read_bytes())
+    digest.update(sys.version.split()[0].encode())
+    return digest.hexdigest()
+
+
+def stamp_path(venv: Path = paths.VENV) -> Path:
+    return venv / STAMP_NAME
+
+
+def venv_is_current(venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS) -> bool:
+    """True when ``venv`` exists and was installed from this exact requirements file."""
+    stamp = stamp_path(venv)
+    if not paths.venv_python(venv).exists() or not stamp.exists():
+        return False
+    return stamp.read_text().strip() == requirements_digest(requirements)
+
+
+def create_venv(venv: Path = paths.VENV) -> None:
+    """Create ``venv`` with pip, explaining the usual Debian/Ubuntu gap."""
+    if venv.exists():
+        shutil.rmtree(venv)
+    print(f"course: creating {venv.name} with Python {sys.version.split()[0]} …", flush=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        if "ensurepip" in (result.stdout + result.stderr):
+            major, minor = sys.version_info[:2]
+            raise VenvError(
+                "this Python has no `ensurepip`, so it cannot create a virtual environment. "
+                f"Install it (Debian/Ubuntu: `sudo apt install python{major}.{minor}-venv`) "
+                "and run the command again."
+            )
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+        raise VenvError(f"could not create {venv}: {' '.join(last)}")
+
+
+def count_requirements(requirements: Path = paths.REQUIREMENTS) -> int:
+    lines = requirements.read_text().splitlines()
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def install_requirements(
+    venv: Path = paths.VENV, requirements: Path = paths.REQUIREMENTS, *,
+    what: str = "the pinned stack",
+) -> float:
+    """pip-install ``what``, pinned in ``requirements``, with a one-line progress display;
+    the seconds it took."""
+    total = count_requirements(requirements)
+    python = paths.venv_python(venv)
+    command = [
+        str(python), "-m", "pip", "install", "--disable-pip-version-check",
+        "--progress-bar", "off", "-r", str(requirements),
+    ]
+    print(f"course: installing {what} ({total} packages and their dependencies) …", flush=True)
+    log_path = venv / "course-install.log"
+    started = time.monotonic()
+    collected = 0
+    interactive = sys.stdout.isatty()
+    show = _Progress(interactive)
+    with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as pip:
+        assert pip.stdout is not None
+        for line in pip.stdout:
+            log.write(line)
+            if line.startswith("Collecting "):
+                collected += 1
+                show(f"  [{collected:3d}] collecting {line.split()[1]}", every=20)
+            elif line.startswith("Installing collected packages"):
+                names = line.split(":", 1)[1].split(",")
+                show.watch_install(venv, len(names))
+        code = pip.wait()
+    show.stop()
+    if interactive:
+        print()
+    if code != 0:
+        tail = log_path.read_text(encoding="utf-8").strip().splitlines()[-1:]
+        raise VenvError(
+            f"pip could not install {requirements.name} ({' '.join(tail)}). Full log: {log_path}"
+        )
+    stamp_path(venv).write_text(requirements_digest(requirements))
+    seconds = time.monotonic() - started
+    print(f"course: {what} installed in {seconds:.0f} s", flush=True)
+    return seconds
+
+
+class _Progress:
+    """Progress lines while pip works: one line rewritten in a terminal, else a line now and
+    then (every ``every``-th message, or every 15 s while packages are being installed)."""
+
+    INTERVAL = 15.0  # seconds between install lines when not in a terminal
+    TICK = 1.0
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self.count = 0
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __call__(self, message: str, every: int = 1, force: bool = False) -> None:
+        self.count += 1
+        if self.interactive:
+            print(f"\r{message[:70]:<70}", end="", flush=True)
+        elif force or self.count % every == 1 or every == 1:
+            print(message, flush=True)
+
+    def watch_install(self, venv: Path, total: int) -> None:
+        """pip prints nothing while it installs: count the packages landing in the venv."""
+        found = sorted(venv.glob("lib*/python*/site-packages")) or sorted(
+            venv.glob("Lib/site-packages"))
+        if not found:
+            self(f"  installing {total} packages …", force=True)
+            return
+        site = found[0]
+        before = len(list(site.glob("*.dist-info")))
+        started = time.monotonic()
+
+        def watch() -> None:
+            last_line = 0.0
+            while not self.done.wait(self.TICK):
+                landed = min(total, max(0, len(list(site.glob("*.dist-info"))) - before))
+                elapsed = time.monotonic() - started
+                message = f"  installing: {landed}/{total} packages ({elapsed:.0f} s)"
+                if self.interactive or elapsed - last_line >= self.INTERVAL:
+                    last_line = elapsed
+                    self(message, force=True)
+
+        self(f"  installing {total} packages …", force=True)
+        self.thread = threading.Thread(target=watch, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread:
+            self.thread.join()
+        if self.interactive:
+            print()
+
+
