@@ -9,11 +9,13 @@ starts and shared by every course home on the machine (``.course/tools/bugsink``
 The course runs it the way its local set-up does: one process, events digested as they
 arrive, one user. ``services up errortracker`` creates that user (``admin`` / ``admin``), the
 project ``shop`` (its DSN published as ``SENTRY_DSN``) and an API token the graders read
-issues with; graders make projects of their own beside it (:func:`new_project`).
+issues with. Like the object store's keys, the project's key and the token are fixed: the
+tracker listens on 127.0.0.1 only, and the DSN is then known before the first start.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import subprocess
@@ -33,6 +35,8 @@ TOOLS = paths.ROOT / ".course" / "tools" / "bugsink"
 SETTINGS_MODULE = "course_bugsink_settings"
 USER, PASSWORD = "admin", "admin"
 PROJECT = "shop"
+PROJECT_KEY = uuid.uuid5(uuid.NAMESPACE_URL, "django-under-load/errortracker/shop").hex
+TOKEN = hashlib.sha1(b"django-under-load/errortracker/token").hexdigest()  # 40 hex digits
 
 SETTINGS = '''"""Bugsink's settings for the course (written by the errortracker service; edits are lost)."""
 
@@ -89,7 +93,8 @@ def _state_file() -> Path:
 
 
 def state() -> dict[str, Any]:
-    """The secret key, the project's key and id and the API token chosen for this home."""
+    """What was set up for this home: Bugsink's secret key, the project's id, and for which
+    install."""
     try:
         return json.loads(_state_file().read_text())
     except (OSError, ValueError):
@@ -160,15 +165,14 @@ class ErrorTracker(HttpService):
         for sub in ("ingestion", "wakeup"):
             (base / sub).mkdir(parents=True, exist_ok=True)
         chosen = state()
-        if not {"secret", "key", "token"} <= set(chosen):
-            chosen = {"secret": secrets.token_urlsafe(50), "key": uuid.uuid4().hex,
-                      "token": secrets.token_hex(20)}
+        if "secret" not in chosen:
+            chosen = {"secret": secrets.token_urlsafe(50)}
         (base / f"{SETTINGS_MODULE}.py").write_text(SETTINGS.format(
             secret=chosen["secret"], database=str(base / "bugsink.sqlite3"),
             snappea=str(base / "snappea.sqlite3"), wakeup=str(base / "wakeup"),
             ingest=str(base / "ingestion")))
-        # Once per install: the tables, then the user, the project (with the key chosen here,
-        # so that its DSN is known before the server starts) and the graders' token.
+        # Once per install: the tables, then the user, the project (with the course's key, so
+        # that its DSN is known before the server starts) and the graders' token.
         installed = venvs.requirements_digest(REQUIREMENTS)
         if chosen.get("prepared") == installed and (base / "bugsink.sqlite3").exists():
             return
@@ -177,10 +181,10 @@ class ErrorTracker(HttpService):
         manage("migrate", "--no-input", "-v0")
         manage("migrate", "--no-input", "-v0", "--database", "snappea")
         wanted = {"user": USER, "password": PASSWORD, "project": PROJECT,
-                  "key": chosen["key"], "token": chosen["token"]}
+                  "key": PROJECT_KEY, "token": TOKEN}
         output = manage("shell", "-c", f"WANTED = {wanted!r}\n{SETUP}")
         found = json.loads(output.split("COURSE-SETUP ", 1)[1].splitlines()[0])
-        if found["key"].replace("-", "") != chosen["key"]:
+        if found["key"].replace("-", "") != PROJECT_KEY:
             raise ServiceError(f"Bugsink's project {PROJECT!r} has another key than the "
                                f"course chose: remove {base} and start it again")
         _state_file().write_text(json.dumps({**chosen, "project": found["project"],
@@ -193,24 +197,20 @@ class ErrorTracker(HttpService):
             directory=folder(), environment=_environment(instance.port), stop_wait_seconds=5)
 
     def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
-        chosen = state()
-        if not instances or "project" not in chosen:
-            return {}
-        return {"SENTRY_DSN": f"http://{chosen['key']}@127.0.0.1:{instances[0].port}/"
-                              f"{chosen['project']}"}
+        # The first project of a new database is number 1; set-up says so if it is not.
+        project = state().get("project", 1)
+        return {"SENTRY_DSN": f"http://{PROJECT_KEY}@127.0.0.1:{instances[0].port}/{project}"}
 
 
 def issues(port: int, project: int) -> list[dict[str, Any]]:
     """The project's issues, newest first, read through Bugsink's API."""
-    token = state()["token"]
-    return _api(port, f"/api/canonical/0/issues/?project={project}", token)["results"]
+    return _api(port, f"/api/canonical/0/issues/?project={project}", TOKEN)["results"]
 
 
 def events(port: int, issue: str) -> list[dict[str, Any]]:
     """One issue's events, each with its whole payload (tags, request, exception …)."""
-    token = state()["token"]
-    listed = _api(port, f"/api/canonical/0/events/?issue={issue}", token)["results"]
-    return [_api(port, f"/api/canonical/0/events/{event['id']}/", token) for event in listed]
+    listed = _api(port, f"/api/canonical/0/events/?issue={issue}", TOKEN)["results"]
+    return [_api(port, f"/api/canonical/0/events/{event['id']}/", TOKEN) for event in listed]
 
 
 SERVICE = ErrorTracker()
