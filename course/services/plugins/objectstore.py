@@ -74,6 +74,7 @@ class ObjectStore(Service):
         except (OSError, ValueError):
             pass
         chosen = {name: ports.free_port() for name in SIDE_PORTS}
+        self._folder().mkdir(parents=True, exist_ok=True)  # asked before any start, too
         self._ports_file().write_text(json.dumps(chosen))
         return chosen
 
