@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import subprocess
 import urllib.error
@@ -130,12 +131,10 @@ def _environment(port: int | None) -> dict[str, str]:
             "BUGSINK_PORT": str(port or 0)}
 
 
-def manage(*args: str, port: int | None = None, timeout: float = 120) -> str:
+def manage(*args: str, timeout: float = 120) -> str:
     """``bugsink-manage`` with the course's settings; its output, or ServiceError."""
-    import os
-
     done = subprocess.run([str(_bin("bugsink-manage")), *args], cwd=folder(),
-                          env={**os.environ, **_environment(port)}, capture_output=True,
+                          env={**os.environ, **_environment(None)}, capture_output=True,
                           text=True, timeout=timeout)
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:]
@@ -144,9 +143,10 @@ def manage(*args: str, port: int | None = None, timeout: float = 120) -> str:
     return done.stdout
 
 
-def _api(instance_port: int, path: str, token: str) -> Any:
-    request = urllib.request.Request(f"http://127.0.0.1:{instance_port}{path}",
-                                     headers={"Authorization": f"Bearer {token}"})
+def _api(port: int, path: str) -> Any:
+    """GET from Bugsink's API with the course's token, as JSON."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
@@ -204,13 +204,13 @@ class ErrorTracker(HttpService):
 
 def issues(port: int, project: int) -> list[dict[str, Any]]:
     """The project's issues, newest first, read through Bugsink's API."""
-    return _api(port, f"/api/canonical/0/issues/?project={project}", TOKEN)["results"]
+    return _api(port, f"/api/canonical/0/issues/?project={project}")["results"]
 
 
 def events(port: int, issue: str) -> list[dict[str, Any]]:
     """One issue's events, each with its whole payload (tags, request, exception …)."""
-    listed = _api(port, f"/api/canonical/0/events/?issue={issue}", TOKEN)["results"]
-    return [_api(port, f"/api/canonical/0/events/{event['id']}/", TOKEN) for event in listed]
+    listed = _api(port, f"/api/canonical/0/events/?issue={issue}")["results"]
+    return [_api(port, f"/api/canonical/0/events/{event['id']}/") for event in listed]
 
 
 SERVICE = ErrorTracker()
