@@ -36,6 +36,9 @@ class Exercise:
     # The one database the exercise exists on ("postgres"), or "" for every database: such
     # an exercise is graded there whatever database a check asks for.
     database: str = ""
+    # Services its grader needs beyond its chapter's (names of plug-ins in
+    # course/services/plugins/): a heavy one only one exercise uses starts for that one.
+    services: tuple[str, ...] = field(default=())
 
     @property
     def chapter_number(self) -> str:
@@ -76,6 +79,14 @@ class Chapter:
     # wrong solution may be caught on one database and not the other: `course test` grades
     # this chapter's wrong solutions on PostgreSQL as well as on SQLite.
     database_bound: bool = False
+
+    @property
+    def all_services(self) -> tuple[str, ...]:
+        """The chapter's services, then those its exercises add: what its notebook needs."""
+        names = list(self.services)
+        for exercise in self.exercises:
+            names.extend(name for name in exercise.services if name not in names)
+        return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -134,12 +145,15 @@ class Catalog:
         return [c for c in self.chapters if c.number <= number]
 
     def services_for(self, exercises: list[Exercise]) -> list[str]:
-        """The services the chapters of ``exercises`` declare, each once, in order."""
+        """The services the chapters of ``exercises`` declare, then those the exercises
+        themselves add, each once, in order."""
         numbers = {exercise.chapter_number for exercise in exercises}
         names: list[str] = []
         for chapter in self.chapters:
             if chapter.number in numbers:
                 names.extend(name for name in chapter.services if name not in names)
+        for exercise in exercises:
+            names.extend(name for name in exercise.services if name not in names)
         return names
 
 
@@ -159,6 +173,7 @@ def parse(text: str) -> Catalog:
                 docs=raw.get("docs", ""),
                 target=raw.get("target", ""),
                 database=_only_database(raw),
+                services=tuple(raw.get("services", ())),
             )
             for raw in raw_chapter.get("exercise", [])
         )

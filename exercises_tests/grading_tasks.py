@@ -1,6 +1,6 @@
 """Tasks of the graders' own: one logs a line from inside a Celery worker, so a grader can read
 which request, if any, the worker says it ran for (10.3); one runs a slow statement there
-(10.4)."""
+(10.4); one fails, for the error tracker to hear of it (10.7)."""
 
 import logging
 import time
@@ -36,3 +36,8 @@ def run_slow_query(seconds: float) -> float:
 @shared_task
 def slow_query_task(seconds=0.3):
     return run_slow_query(seconds)
+
+
+@shared_task
+def fail_in_a_task(label=""):
+    raise RuntimeError(f"course task error {label}")

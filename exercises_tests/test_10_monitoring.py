@@ -245,16 +245,17 @@ def _request_lines(base: str, request_id: str) -> list[dict]:
             if line.get("request_id") == request_id and "status" in line]
 
 
-def _send(base: str, path: str, *, method: str = "GET", request_id: str | None = None):
+def _send(base: str, path: str, *, method: str = "GET", request_id: str | None = None,
+          headers: dict[str, str] | None = None, body: bytes | None = None):
     import http.client
 
-    headers = {"Host": "127.0.0.1"}
+    headers = {"Host": "127.0.0.1", **(headers or {})}
     if request_id is not None:
         headers["X-Request-ID"] = request_id
     connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
                                             timeout=30)
     try:
-        connection.request(method, path, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         return response.status, response.getheader("X-Request-ID") or ""
@@ -738,3 +739,209 @@ def test_10_6_alive_and_ready(project, tmp_path, measured):
     finally:
         if server.poll() is None:
             _stop(server)
+
+
+# 10.7 ---------------------------------------------------------------------------------------
+
+ARRIVES_WITHIN = 15.0  # seconds from an error to its event in the tracker
+TASK_ARRIVES_WITHIN = 30.0  # a task's error: the worker takes the task first
+QUIET_AFTER = 1.5  # seconds waited, once a later event arrived, for one that should not
+DELIVERY = "Rua das Flores 17, 4050-262 Porto"  # what a customer typed into a form
+
+SIGNED_IN_PROBE = """
+from django.conf import settings
+from django.test import Client
+from shop.models import Customer
+customer = Customer.objects.select_related("user").exclude(user__email="").order_by("pk").first()
+client = Client()
+client.force_login(customer.user)
+report(cookie=settings.SESSION_COOKIE_NAME,
+       session=client.cookies[settings.SESSION_COOKIE_NAME].value, email=customer.user.email)
+"""
+
+
+def _tracker() -> tuple[str, int, int]:
+    """The error tracker's DSN (as the course publishes it), its port and the project."""
+    from grading_env import graders_env
+
+    from course.services.plugins.errortracker import address
+
+    dsn = graders_env().get("SENTRY_DSN")
+    if not dsn:
+        pytest.fail("the error tracker is not running: `python3 -m course services up "
+                    "errortracker`", pytrace=False)
+    return (dsn, *address(dsn))
+
+
+def _search(tracker: tuple[str, int, int], query: str) -> list[dict]:
+    import urllib.error
+
+    from course.services.plugins.errortracker import search
+
+    _, port, project = tracker
+    try:
+        return search(port, project, query)
+    except (urllib.error.URLError, OSError) as error:
+        pytest.fail(f"the error tracker did not answer its API ({error}): `python3 -m course "
+                    "services status` says why", pytrace=False)
+
+
+def _arrived(tracker, query: str, within: float = ARRIVES_WITHIN) -> list[dict]:
+    """The events matching ``query`` (words of their title, or tag:value), once one is
+    there, or none after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        found = _search(tracker, query)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
+def _tag(event: dict, name: str = "request_id") -> str | None:
+    tags = event.get("data", {}).get("tags") or {}
+    if isinstance(tags, list):  # Sentry's protocol also allows [[key, value], …]
+        tags = {pair[0]: pair[1] for pair in tags if len(pair) == 2}
+    return tags.get(name)
+
+
+def _tagged(event: dict, wanted: str, what: str) -> None:
+    tag = _tag(event)
+    extra = (event.get("data", {}).get("extra") or {}).get("request_id")
+    assert tag == wanted, (
+        f"{what} reached the tracker tagged request_id={tag!r}, not {wanted!r}"
+        + (" (the id is in the event's extra data, where the log filter of 10.2 put it: "
+           "the tracker searches and counts by tags)" if extra == wanted else "")
+        + ". Tag every event with the request's id as the event is made: a before_send "
+        "function reading REQUEST_ID, where the web process and the worker both set it "
+        "[hint 2]")
+
+
+def _found_in(value, needle: str, where: str = "") -> list[str]:
+    """Where in the event (dotted paths) ``needle`` occurs."""
+    if isinstance(value, dict):
+        return [path for key, item in value.items()
+                for path in _found_in(item, needle, f"{where}.{key}" if where else str(key))]
+    if isinstance(value, list):
+        return [path for index, item in enumerate(value)
+                for path in _found_in(item, needle, f"{where}[{index}]")]
+    return [where] if needle and needle in str(value) else []
+
+
+def _why_it_left(path: str) -> str:
+    if path.startswith("user") or ".cookies" in path or ".headers" in path \
+            or path.startswith("request.env"):
+        return ("sent with send_default_pii=True, which adds the user, their cookies and "
+                "address to every event: leave it off")
+    if path.startswith("request.data"):
+        return ("the form the customer posted: sentry-sdk sends request bodies unless told "
+                "not to (max_request_body_size=\"never\")")
+    if ".vars" in path:
+        return ("the value of a local variable of the view, which sentry-sdk sends for "
+                "each frame of the stack (include_local_variables=False, or a before_send "
+                "that drops them)")
+    return "sent with the event: keep personal data out of what leaves"
+
+
+def test_10_7_errors_reach_the_tracker(project, workers, broker, measured):
+    import urllib.parse
+    import uuid
+
+    tracker = _tracker()
+    run = uuid.uuid4().hex[:10]  # the tracker keeps every run's events: this run's are its own
+    given, logged, tasked = f"proxy-{run}-error", f"proxy-{run}-logged", f"proxy-{run}-task"
+    quiet = {f"proxy-{run}-missing": "a page not found (404)",
+             f"proxy-{run}-slow": "a slow statement's warning (10.4)",
+             f"proxy-{run}-host": "a request with a forged Host header (answered 400)"}
+    env = _broker_env(SENTRY_DSN=tracker[0], SLOW_QUERY_MS=str(SLOW_MS))
+    worker = _start_worker(project, workers, env)
+    customer = project.probe(SETTINGS, SIGNED_IN_PROBE)
+    with procfile_server(project, "timed_settings", 2, "/products/",
+                         extra_env={**_metrics_env(), **env}) as (base, _):
+        started = time.monotonic()
+        status, _ = _send(base, f"/course-error/?label={run}-a", request_id=given)
+        assert status == 500, f"/course-error/ answered {status}, not 500"
+        found = _arrived(tracker, f"{run}-a")
+        took = time.monotonic() - started
+        assert found, (
+            f"a view raised an exception (answered 500), and the error tracker had no event "
+            f"of it {ARRIVES_WITHIN:g} s later. Start sentry-sdk with the DSN the platform "
+            "gives in SENTRY_DSN, in the production settings, when it is set [hint 1]")
+        measured(f"in the tracker {took:.1f} s after the 500, tagged {_tag(found[0])}",
+                 target=f"within {ARRIVES_WITHIN:g} s, tagged {given}",
+                 unit="a view that raised")
+        _tagged(found[0], given, "a view's error")
+
+        status, made = _send(base, f"/course-error/?label={run}-b")
+        found = _arrived(tracker, f"{run}-b")
+        assert found and _tag(found[0]) == made, (
+            f"a failing request that came without an id was answered X-Request-ID {made!r}, "
+            f"and its event is tagged request_id="
+            f"{_tag(found[0]) if found else 'nothing (no event)'!r}: tag each event with the "
+            "id the shop works with, the one in REQUEST_ID, whether the proxy gave it or the "
+            "shop made it, not the request's header [hint 2]")
+
+        cookie = f"{customer['cookie']}={customer['session']}"
+        _send(base, f"/course-error/?label={run}-c", method="POST",
+              headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+              body=urllib.parse.urlencode({"address": DELIVERY}).encode())
+        found = _arrived(tracker, f"{run}-c")
+        assert found, "a signed-in customer's failing POST left no event in the tracker"
+        leaks = [(what, path) for what, secret in (
+            ("the customer's email", customer["email"]),
+            ("their session key", customer["session"]),
+            ("the address they typed", DELIVERY)) for path in _found_in(found[0]["data"], secret)]
+        assert not leaks, (
+            "a signed-in customer's POST failed, and its event carries "
+            + "; ".join(f"{what} at {path}: {_why_it_left(path)}" for what, path in leaks[:3])
+            + ". Whatever leaves for the tracker is personal data leaving your database "
+            "[hint 3]")
+
+        status, _ = _send(base, f"/course-log-error/?label={run}-d", request_id=logged)
+        found = _arrived(tracker, f"{run}-d")
+        assert found, (
+            "an error logged while a request ran (logger.error, the page answered 200) left "
+            "no event in the tracker: sentry-sdk's logging integration sends records at ERROR "
+            "and above; keep its defaults [hint 1]")
+        _tagged(found[0], logged, "an error logged in a request")
+
+        _send(base, f"/course-task/?fail={run}-e", request_id=tasked)
+        found = _arrived(tracker, f"{run}-e", TASK_ARRIVES_WITHIN)
+        assert found, (
+            f"a task a request sent failed in a Celery worker, and the tracker had no event "
+            f"of it {TASK_ARRIVES_WITHIN:g} s later: the worker loads the settings, not "
+            "config/wsgi.py. Start sentry-sdk where every process of the shop does: the "
+            f"production settings [hint 1]. The worker said: {worker.last_error()}")
+        assert _tag(found[0]) == tasked, (
+            f"a task sent by a request (X-Request-ID {tasked}) failed in the worker, and its "
+            f"event is tagged request_id={_tag(found[0])!r}: a worker never runs the "
+            "middleware, so a tag set there is missing. Read REQUEST_ID when the event is "
+            "made (before_send): 10.3 sets it while the task runs [hint 2]")
+
+        for request_id in quiet:
+            path = f"/products/no-such-product-{run}/"
+            headers = {}
+            if "slow" in request_id:
+                path = f"/course-slow-query/?seconds={SLOW_SECONDS}"
+            elif "host" in request_id:
+                path, headers = "/products/", {"Host": "wp-admin.example"}
+            _send(base, path, request_id=request_id, headers=headers)
+        _send(base, f"/course-error/?label={run}-f")
+        assert _arrived(tracker, f"{run}-f"), "a view's error sent after the others never arrived"
+        time.sleep(QUIET_AFTER)
+        for request_id, what in quiet.items():
+            noise = _search(tracker, f"request_id:{request_id}")
+            title = (noise[0].get("data", {}).get("logentry") or {}).get("formatted") or \
+                str(((noise[0].get("data", {}).get("exception") or {}).get("values") or [{}])[
+                    -1].get("type")) if noise else ""
+            assert not noise, (
+                f"{what} became an event in the tracker ({title[:100]!r}): every event is "
+                "an error someone must look at, and a tracker full of what is not an error "
+                "hides the ones that are (and uses up its quota). Send errors only: records "
+                "below ERROR stay breadcrumbs, a 404 is not captured by hand, and a forged "
+                "Host, which bots send all day, is ignored (ignore_logger on "
+                "django.security.DisallowedHost) [hint 3]")
+        once = _search(tracker, f"request_id:{given}")
+        assert len(once) == 1, (
+            f"the first failing request left {len(once)} events in the tracker: one error, "
+            "one event (sentry-sdk's Django integration already captures a view's exception; "
+            "capturing it again by hand counts it twice) [hint 1]")

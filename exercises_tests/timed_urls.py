@@ -9,14 +9,19 @@ the database through the project's own connection settings (see ``timed_settings
 ``/course-slow-query/?seconds=S``, one statement that takes S seconds (at most 5) on SQLite
 and on PostgreSQL, its measured time in ``X-Query-Ms``; and ``/course-cache/?kb=K&times=N``,
 which stores K KiB in the project's cache and reads them back N times, the time those calls
-took in ``X-Cache-Ms``."""
+took in ``X-Cache-Ms``; and ``/course-error/?label=L``, a view that fails (GET or POST,
+with the signed-in customer's email in a local variable, as a real view's locals hold what
+it works on), and ``/course-log-error/?label=L``, one that logs an error and answers 200
+(``/course-task/?fail=L`` sends a task that fails in the worker)."""
 
+import logging
 import os
 import time
 
 from django.db import connection
 from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from course.measuring.floor_views import pid, query
 
@@ -61,17 +66,33 @@ def cache_calls(request):
     return response
 
 
+@csrf_exempt  # a grader posts a form as a signed-in customer, without the page's token
+def failing(request):
+    customer_email = request.user.email if request.user.is_authenticated else ""
+    delivery = request.POST.get("address", "")
+    raise RuntimeError(f"course error {request.GET.get('label', '')} "
+                       f"({len(customer_email)}, {len(delivery)})")
+
+
+def logs_an_error(request):
+    logging.getLogger("shop.orders").error("course logged error %s", request.GET.get("label", ""))
+    return HttpResponse(b"logged.\n", content_type="text/plain")
+
+
 def task(request):
-    from grading_tasks import log_from_a_task, slow_query_task
+    from grading_tasks import fail_in_a_task, log_from_a_task, slow_query_task
 
     if "slow" in request.GET:
         slow_query_task.delay(min(float(request.GET["slow"]), 5.0))
+    elif "fail" in request.GET:
+        fail_in_a_task.delay(request.GET["fail"])
     else:
         log_from_a_task.delay(request.GET.get("label", ""))
     return HttpResponse(b"sent.\n", content_type="text/plain")
 
 
 urlpatterns = [path("course-wait/", wait), path("course-task/", task),
+               path("course-error/", failing), path("course-log-error/", logs_an_error),
                path("course-slow-query/", slow_query),
                path("course-cache/", cache_calls), path("course-pid/", pid),
                path("course-query/", query), path("course-queries/", queries),

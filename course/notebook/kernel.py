@@ -27,7 +27,7 @@ def setup_django(target: Path | None = None, settings: str = runtime.GRADING_SET
     if chapter is not None:
         from course import catalog, services
 
-        services.up(catalog.load().chapter(chapter).services, quiet=True)
+        services.up(catalog.load().chapter(chapter).all_services, quiet=True)
     project = runtime.configure(target, settings)
     _catch_up_migrations()
     return project

@@ -144,3 +144,26 @@ title = "Anywhere"
     with pytest.raises(catalog.CatalogError, match="database must be one of"):
         catalog.parse('[[chapter]]\nslug = "08_x"\ntitle = "x"\n[[chapter.exercise]]\n'
                       'id = "08.9"\ntitle = "x"\ndatabase = "mysql"\n')
+
+
+def test_an_exercise_adds_services_for_itself_only() -> None:
+    found = catalog.parse("""
+[[chapter]]
+slug = "10_monitoring"
+title = "Monitoring"
+services = ["worker"]
+
+[[chapter.exercise]]
+id = "10.1"
+title = "Metrics"
+
+[[chapter.exercise]]
+id = "10.7"
+title = "Errors"
+services = ["errortracker", "worker"]
+""")
+    metrics, errors = found.exercise("10.1"), found.exercise("10.7")
+    assert found.services_for([metrics]) == ["worker"]
+    assert found.services_for([errors]) == ["worker", "errortracker"]
+    assert found.services_for([metrics, errors]) == ["worker", "errortracker"]
+    assert found.chapter("10").all_services == ("worker", "errortracker")

@@ -21,6 +21,7 @@ import os
 import secrets
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Sequence
@@ -214,3 +215,24 @@ def events(port: int, issue: str) -> list[dict[str, Any]]:
 
 
 SERVICE = ErrorTracker()
+
+
+def address(dsn: str) -> tuple[int, int]:
+    """The tracker's port and the project's number, from a DSN it published."""
+    parts = urllib.parse.urlsplit(dsn)
+    if not parts.port or not parts.path.strip("/").isdigit():
+        raise ServiceError(f"{dsn!r} is not a DSN of the course's error tracker")
+    return parts.port, int(parts.path.strip("/"))
+
+
+def search(port: int, project: int, query: str) -> list[dict[str, Any]]:
+    """The project's events that match ``query`` in Bugsink's search, newest first, each with
+    its whole payload: plain words match the title (the exception or the message), and
+    ``key:value`` a tag (``request_id:abc``)."""
+    quoted = urllib.parse.quote(query)
+    found: list[dict[str, Any]] = []
+    for issue in _api(port, f"/api/canonical/0/issues/?project={project}&q={quoted}")["results"]:
+        listed = _api(port, f"/api/canonical/0/events/?issue={issue['id']}&q={quoted}")
+        found.extend(_api(port, f"/api/canonical/0/events/{event['id']}/")
+                     for event in listed["results"])
+    return sorted(found, key=lambda event: event.get("ingested_at", ""), reverse=True)

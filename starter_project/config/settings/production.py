@@ -32,3 +32,8 @@ LOGGING = {
     **LOGGING,
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# TODO(10.7): a server error reaches the team as one mail per error (ADMINS above): no
+# count, no grouping, nothing to search, and nothing at all from a Celery worker. Report
+# errors to the error tracker whose address the platform gives in SENTRY_DSN, each with the
+# id of the request (or task) it happened in, and nothing personal.
