@@ -835,6 +835,10 @@ def _why_it_left(path: str) -> str:
     if path.startswith("request.data"):
         return ("the form the customer posted: sentry-sdk sends request bodies unless told "
                 "not to (max_request_body_size=\"never\")")
+    if path.startswith("breadcrumbs"):
+        return ("a breadcrumb of a cache call, which names its key, and a session's key is "
+                "the session: whoever reads it is signed in as the customer (a "
+                "before_breadcrumb function that drops those)")
     if ".vars" in path:
         return ("the value of a local variable of the view, which sentry-sdk sends for "
                 "each frame of the stack (include_local_variables=False, or a before_send "
