@@ -858,9 +858,10 @@ def test_10_7_errors_reach_the_tracker(project, workers, broker, measured):
              f"proxy-{run}-host": "a request with a forged Host header (answered 400)"}
     env = _broker_env(SENTRY_DSN=tracker[0], SLOW_QUERY_MS=str(SLOW_MS))
     worker = _start_worker(project, workers, env)
-    customer = project.probe(SETTINGS, SIGNED_IN_PROBE)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **env}) as (base, _):
+        customer = project.probe(SETTINGS, SIGNED_IN_PROBE)  # the server's start empties the
+        # cache, where the sessions may live: sign in once it runs
         started = time.monotonic()
         status, _ = _send(base, f"/course-error/?label={run}-a", request_id=given)
         assert status == 500, f"/course-error/ answered {status}, not 500"
@@ -890,6 +891,10 @@ def test_10_7_errors_reach_the_tracker(project, workers, broker, measured):
               body=urllib.parse.urlencode({"address": DELIVERY}).encode())
         found = _arrived(tracker, f"{run}-c")
         assert found, "a signed-in customer's failing POST left no event in the tracker"
+        assert f"({len(customer['email'])}, {len(DELIVERY)})" in str(
+            found[0]["data"].get("exception")), (
+            "the grader's signed-in customer was not signed in when their POST failed: the "
+            "session made for them was not found by the server")
         leaks = [(what, path) for what, secret in (
             ("the customer's email", customer["email"]),
             ("their session key", customer["session"]),
