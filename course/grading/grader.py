@@ -137,7 +137,9 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
 
 def grading_env_file(folder: Path, slot: Slot) -> Path:
     """The learner's ``.course/env`` with the graders' own Celery broker and result store, and
-    their own bucket in the object store."""
+    their own bucket in the object store. The error tracker's DSN is kept under a name of the
+    graders' (``GRADING_SENTRY_DSN``): the project reports there only when a grader passes it
+    (10.7), so no other grader's numbers depend on whether the tracker was ever started."""
     from course import envfile, services
 
     path = folder / "grading.env"
@@ -149,6 +151,7 @@ def grading_env_file(folder: Path, slot: Slot) -> Path:
         from course.services.plugins.objectstore import GRADING_BUCKET
 
         values["AWS_STORAGE_BUCKET_NAME"] = GRADING_BUCKET
+    values["GRADING_SENTRY_DSN"] = values.pop("SENTRY_DSN", None)
     envfile.update(values, path)
     return path
 
@@ -165,6 +168,7 @@ def grading_env(target: Path, results: Path, database: str | None, slot: Slot) -
     # through the env file only, so a project whose settings ignore them cannot pass.
     env.pop("CELERY_BROKER_URL", None)
     env.pop("CELERY_RESULT_BACKEND", None)
+    env.pop("SENTRY_DSN", None)  # see grading_env_file
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)
