@@ -43,6 +43,7 @@ _SHORT_NAMES = {
     "floor": "course.measuring.floor",
     "metrics_watch": "course.measuring.metrics_watch",
     "health_probe": "course.measuring.health_probe",
+    "error_watch": "course.measuring.error_watch",
 }
 
 
