@@ -744,7 +744,7 @@ def test_10_6_alive_and_ready(project, tmp_path, measured):
 # 10.7 ---------------------------------------------------------------------------------------
 
 ARRIVES_WITHIN = 15.0  # seconds from an error to its event in the tracker
-TASK_ARRIVES_WITHIN = 30.0  # a task's error: the worker takes the task first
+TASK_ARRIVES_WITHIN = 20.0  # a task's error: the worker takes the task first
 QUIET_AFTER = 1.5  # seconds waited, once a later event arrived, for one that should not
 DELIVERY = "Rua das Flores 17, 4050-262 Porto"  # what a customer typed into a form
 
