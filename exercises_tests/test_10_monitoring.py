@@ -955,3 +955,113 @@ def test_10_7_errors_reach_the_tracker(project, workers, broker, measured):
             f"the first failing request left {len(once)} events in the tracker: one error, "
             "one event (sentry-sdk's Django integration already captures a view's exception; "
             "capturing it again by hand counts it twice) [hint 1]")
+
+
+# 10.8 ---------------------------------------------------------------------------------------
+
+SPANS_WITHIN = 12.0  # seconds: a batch span processor writes every few seconds
+TASK_QUERY_SECONDS = 0.05  # the task sent in the grader's trace runs a statement this long
+
+
+def _spans_of(folder, found, within: float = SPANS_WITHIN):
+    from course.measuring import traces
+
+    return traces.wait_for(folder, found, within)
+
+
+def _no_spans_said(folder, what: str) -> str:
+    return (f"{what}: nothing was written under TRACES_DIR ({folder}) within "
+            f"{SPANS_WITHIN:g} s. Start OpenTelemetry's SDK when TRACES_DIR is set (a "
+            "TracerProvider, a BatchSpanProcessor, an exporter writing OTLP JSON lines there) "
+            "and Django's instrumentation, in ShopConfig.ready() [hint 1]")
+
+
+def test_10_8_one_request_as_a_trace(project, workers, broker, tmp_path, measured):
+    import uuid
+
+    from course.measuring import traces
+
+    run = uuid.uuid4().hex[:10]
+    web, worker_spans = tmp_path / "web-spans", tmp_path / "worker-spans"
+    env = _broker_env()
+    worker = _start_worker(project, workers, {**env, "TRACES_DIR": str(worker_spans)})
+    with procfile_server(project, "timed_settings", 2, "/products/",
+                         extra_env={**_metrics_env(), **env, "TRACES_DIR": str(web)}) as (
+            base, _):
+        slow = f"proxy-{run}-slow"
+        _send(base, f"/course-slow-query/?seconds={SLOW_SECONDS}", request_id=slow)
+        spans = _spans_of(web, lambda spans: traces.server_span(spans, slow))
+        assert spans, _no_spans_said(web, "a request was served")
+        _, broken = traces.read(web)
+        assert not broken, (
+            f"lines of the span files under TRACES_DIR are not OTLP JSON ({', '.join(broken[:3])}"
+            "): two processes wrote into one file at once. One file per process, chosen "
+            "when a batch is exported (os.getpid()) [hint 3]")
+        server = traces.server_span(spans, slow)
+        assert server is not None, (
+            f"spans were written, but no server span carries the id of the request it served "
+            f"(X-Request-ID {slow}): put request.request_id (10.2) on it, in Django "
+            "instrumentation's response_hook, so that a log line leads to its trace "
+            f"[hint 2]. Server spans found: {[s.name for s in spans if s.kind == 2][:4]}")
+        trace = traces.trace_of(spans, server.trace_id)
+        statements = [span for span in trace if span.attributes.get("db.system")
+                      and span.attributes.get("db.system") != "redis"
+                      and traces.descends_from(span, server, spans)]
+        slowest = max(statements, key=lambda span: span.ms, default=None)
+        measured(f"server span {server.ms:.0f} ms, slowest statement "
+                 f"{slowest.ms if slowest else 0:.0f} ms, {len(trace)} spans",
+                 target=f"a statement span ≥ {SLOW_SECONDS * 900:.0f} ms under the request",
+                 unit="a request with a 0.3 s statement")
+        names = ", ".join(span.name for span in trace)[:120]
+        assert slowest is not None, (
+            f"the request's trace holds {len(trace)} span(s) ({names}) and no database span "
+            "under its server span: the statements come from "
+            "the database driver's instrumentation (SQLite3Instrumentor, "
+            "PsycopgInstrumentor), not Django's [hint 2]")
+        assert SLOW_SECONDS * 900 <= slowest.ms <= server.ms and \
+            server.start_ns <= slowest.start_ns and slowest.end_ns <= server.end_ns, (
+            f"the request's slowest statement span lasts {slowest.ms:.0f} ms (the statement "
+            f"takes {SLOW_SECONDS * 1000:.0f} ms) within a server span of {server.ms:.0f} ms: "
+            "a waterfall needs each span's real start and end [hint 2]")
+
+        cached = f"proxy-{run}-cache"
+        _send(base, "/course-cache/?kb=4&times=2", request_id=cached)
+        spans = _spans_of(web, lambda spans: traces.server_span(spans, cached))
+        server = traces.server_span(spans, cached)
+        assert server is not None, f"the request {cached} left no server span within " \
+            f"{SPANS_WITHIN:g} s"
+        redis_spans = [span for span in traces.trace_of(spans, server.trace_id)
+                       if span.attributes.get("db.system") == "redis"]
+        assert len(redis_spans) >= 3, (
+            f"a request that made 3 calls to the cache left {len(redis_spans)} Redis span(s) "
+            "in its trace: instrument redis-py too (RedisInstrumentor) [hint 2]")
+
+        ids = [f"proxy-{run}-many-{index}" for index in range(8)]
+        for request_id in ids:  # a connection each: both workers serve some
+            _send(base, "/course-queries/?n=1", request_id=request_id)
+        spans = _spans_of(web, lambda spans: all(traces.server_span(spans, i) for i in ids))
+        missing = [i for i in ids if traces.server_span(spans, i) is None]
+        assert not missing, (
+            f"{len(missing)} of {len(ids)} requests served by the server's two workers left no "
+            f"server span within {SPANS_WITHIN:g} s: every worker process must trace (start "
+            "it in ready(), which each process runs) [hint 3]")
+
+        tasked = f"proxy-{run}-task"
+        _send(base, f"/course-task/?slow={TASK_QUERY_SECONDS}", request_id=tasked)
+        spans = _spans_of(web, lambda spans: traces.server_span(spans, tasked))
+        server = traces.server_span(spans, tasked)
+        assert server is not None, f"the request {tasked} left no server span"
+        in_worker = _spans_of(
+            worker_spans, lambda found: any(s.trace_id == server.trace_id for s in found),
+            TASK_ARRIVES_WITHIN)
+        assert in_worker, (
+            f"a request sent a task, the Celery worker ran it, and the worker wrote no span "
+            f"under its TRACES_DIR within {TASK_ARRIVES_WITHIN:g} s: the worker must trace as "
+            "the web process does (ShopConfig.ready() runs in both; config/wsgi.py only in "
+            f"the web's) [hint 3]. The worker said: {worker.last_error()}")
+        joined = [span for span in in_worker if span.trace_id == server.trace_id]
+        assert joined, (
+            f"the worker wrote {len(in_worker)} span(s), none in the trace of the request that "
+            "sent the task: the task started a trace of its own. CeleryInstrumentor carries "
+            "the trace's context in the task's headers when it is sent and takes it back "
+            "when it runs [hint 3]")

@@ -10,6 +10,8 @@ from django.apps import AppConfig
 # much of it went to the database, to the cache, or elsewhere (a Server-Timing header).
 # TODO(10.6): a load balancer asks each instance whether it is alive and whether it is ready
 # for traffic; the shop has no answer for either (and would answer its probes 400).
+# TODO(10.8): a slow request's line says how long it took; nothing says where the time went
+# inside it (which statement, which Redis call, which task it sent), in order, as one trace.
 
 
 class ShopConfig(AppConfig):
