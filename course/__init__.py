@@ -44,6 +44,7 @@ _SHORT_NAMES = {
     "metrics_watch": "course.measuring.metrics_watch",
     "health_probe": "course.measuring.health_probe",
     "error_watch": "course.measuring.error_watch",
+    "traces": "course.measuring.traces",
 }
 
 

@@ -170,11 +170,13 @@ def rows(trace: list[Span]) -> list[dict[str, Any]]:
             for span in trace]
 
 
-def waterfall(trace: list[Span], title: str = "") -> Any:
-    """One trace as a waterfall: a bar per span, from its start to its end, children below
-    their parents, coloured by the process that made it."""
+def waterfall(trace: list[Span], title: str = "", limit: int = 60) -> Any:
+    """One trace as a waterfall: a bar per span (the first ``limit``), from its start to its
+    end, children below their parents, coloured by the process that made it."""
     from course.measuring import charts
 
+    left_out = max(len(trace) - limit, 0)
+    trace = trace[:limit]
     table = rows(trace)
     figure = charts.figure(figsize=(10, 0.5 + 0.32 * max(len(table), 1)))
     axes = figure.subplots()
@@ -187,9 +189,10 @@ def waterfall(trace: list[Span], title: str = "") -> Any:
                   fontsize=7)
     axes.set_yticks(range(len(table)), [row["span"][:48] for row in table], fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlabel("ms since the request arrived")
-    axes.set_title(title or f"one trace, {len(trace)} spans ({', '.join(services)})",
-                   fontsize=10)
+    axes.set_xlabel("ms since the request arrived"
+                    + (f" ({left_out} later spans not drawn)" if left_out else ""))
+    axes.set_title(title or f"one trace, {len(trace) + left_out} spans "
+                   f"({', '.join(services)})", fontsize=10)
     figure.tight_layout()
     return figure
 
