@@ -214,8 +214,6 @@ def events(port: int, issue: str) -> list[dict[str, Any]]:
     return [_api(port, f"/api/canonical/0/events/{event['id']}/") for event in listed]
 
 
-SERVICE = ErrorTracker()
-
 
 def address(dsn: str) -> tuple[int, int]:
     """The tracker's port and the project's number, from a DSN it published."""
@@ -236,3 +234,6 @@ def search(port: int, project: int, query: str) -> list[dict[str, Any]]:
         found.extend(_api(port, f"/api/canonical/0/events/{event['id']}/")
                      for event in listed["results"])
     return sorted(found, key=lambda event: event.get("ingested_at", ""), reverse=True)
+
+
+SERVICE = ErrorTracker()

@@ -49,13 +49,19 @@ def test_an_error_sent_with_sentry_sdk_is_read_back_with_its_tags(
         assert sent.returncode == 0, sent.stderr
 
         monkeypatch.setattr(paths, "STATE", home)
-        port, project = urlsplit(dsn).port, int(urlsplit(dsn).path.strip("/"))
+        port, project = errortracker.address(dsn)
+        assert (port, project) == (urlsplit(dsn).port, int(urlsplit(dsn).path.strip("/")))
         found = errortracker.issues(port, project)
         assert [(issue["calculated_type"], issue["calculated_value"]) for issue in found] == [
             ("KeyError", "'no such key'")]
         event = errortracker.events(port, found[0]["id"])[0]["data"]
         assert event["tags"] == {"request_id": "req-0123456789"}
         assert event["environment"] == "course-test"
+        for query, count in (("request_id:req-0123456789", 1), ("no such key", 1),
+                             ("request_id:req-another", 0)):
+            assert len(errortracker.search(port, project, query)) == count, query
+        with pytest.raises(errortracker.ServiceError, match="not a DSN"):
+            errortracker.address("http://key@127.0.0.1:8290/")
 
         again = _course(env, "up", "errortracker")  # set up once: a second start is quick
         assert again.returncode == 0 and "setting up Bugsink" not in again.stdout
