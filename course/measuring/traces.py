@@ -15,6 +15,7 @@ name, kind, start and end, attributes, and the process's ``service.name``.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -156,6 +157,18 @@ def depth(span: Span, spans: list[Span]) -> int:
     return levels
 
 
+FROM_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?([\w.]+)"?', re.IGNORECASE)
+
+
+def label(span: Span) -> str:
+    """What a span did, short: a statement's verb and first table, a command, a route."""
+    statement = str(span.attributes.get("db.statement") or "")
+    if statement and span.attributes.get("db.system") != "redis":
+        table = FROM_TABLE.search(statement)
+        return f"{statement.split(None, 1)[0]} {table.group(1) if table else ''}".strip()
+    return statement or span.name
+
+
 def rows(trace: list[Span]) -> list[dict[str, Any]]:
     """A trace as a table: each span's offset from the first, its time, kind and what it did."""
     if not trace:
@@ -187,7 +200,9 @@ def waterfall(trace: list[Span], title: str = "", limit: int = 60) -> Any:
                   color=colours[services.index(span.service) % len(colours)])
         axes.text(row["starts_at_ms"] + row["ms"], index, f"  {row['ms']:g} ms", va="center",
                   fontsize=7)
-    axes.set_yticks(range(len(table)), [row["span"][:48] for row in table], fontsize=7)
+    axes.set_yticks(range(len(table)),
+                    [("· " * depth(span, trace)) + label(span)[:44] for span in trace],
+                    fontsize=7)
     axes.invert_yaxis()
     axes.set_xlabel("ms since the request arrived"
                     + (f" ({left_out} later spans not drawn)" if left_out else ""))

@@ -54,6 +54,12 @@ def test_a_request_its_statement_and_a_task_read_back_as_one_tree(tmp_path: Path
         "GET products/", "  SELECT", "  apply_async/task", "    run/task"]
     assert [row["starts_at_ms"] for row in table] == [0, 10, 320, 340]
     assert table[1]["detail"] == "SELECT 1" and table[1]["kind"] == "client"
+    statement = traces.Span("t", "s", "", "SELECT", traces.CLIENT, 0, 1, "shop", {
+        "db.system": "sqlite", "db.statement": 'SELECT "shop_review"."id" FROM "shop_review"'})
+    command = traces.Span("t", "r", "", "GET", traces.CLIENT, 0, 1, "shop",
+                          {"db.system": "redis", "db.statement": "GET ?"})
+    assert [traces.label(statement), traces.label(command), traces.label(server)] == [
+        "SELECT shop_review", "GET ?", "GET products/"]
 
 
 def test_a_parent_loop_does_not_hang_the_reader() -> None:
