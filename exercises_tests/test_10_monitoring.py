@@ -799,10 +799,9 @@ def _arrived(tracker, query: str, within: float = ARRIVES_WITHIN) -> list[dict]:
 
 
 def _tag(event: dict, name: str = "request_id") -> str | None:
-    tags = event.get("data", {}).get("tags") or {}
-    if isinstance(tags, list):  # Sentry's protocol also allows [[key, value], …]
-        tags = {pair[0]: pair[1] for pair in tags if len(pair) == 2}
-    return tags.get(name)
+    from course.services.plugins.errortracker import tags
+
+    return tags(event).get(name)
 
 
 def _tagged(event: dict, wanted: str, what: str) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from course.measuring import metrics_watch, visits
+from course.services.plugins import errortracker
 
 BUG_FILE = "shop/views/product_detail.py"
 BUG_AFTER = '.select_related("customer").order_by("-created_at")\n'
@@ -40,13 +41,11 @@ class ErrorWatchError(Exception):
 def tracker() -> tuple[str, int, int]:
     """The course's error tracker: its DSN, port and project number, once it runs."""
     from course import envfile
-    from course.services.plugins.errortracker import address
-
     dsn = envfile.read().get("SENTRY_DSN", "")
     if not dsn:
         raise ErrorWatchError("the error tracker is not running: "
                               "`python3 -m course services up errortracker`")
-    return (dsn, *address(dsn))
+    return (dsn, *errortracker.address(dsn))
 
 
 @contextmanager
@@ -86,13 +85,6 @@ def visit(target: Path, paths: list[str]) -> list[dict[str, Any]]:
     return answers
 
 
-def _tags(data: dict[str, Any]) -> dict[str, str]:
-    tags = data.get("tags") or {}
-    if isinstance(tags, list):  # Sentry's protocol also allows [[key, value], …]
-        tags = {pair[0]: pair[1] for pair in tags if len(pair) == 2}
-    return tags
-
-
 def _title(data: dict[str, Any]) -> str:
     values = (data.get("exception") or {}).get("values") or []
     if values:
@@ -104,14 +96,12 @@ def events_of(request_ids: list[str], *, within: float = ARRIVES_WITHIN
               ) -> dict[str, list[dict[str, Any]]]:
     """The tracker's events tagged with each of ``request_ids``, waiting up to ``within``
     seconds for the last to arrive."""
-    from course.services.plugins.errortracker import search
-
     _, port, project = tracker()
     found: dict[str, list[dict[str, Any]]] = {}
     deadline = time.monotonic() + within
     for request_id in request_ids:
         while True:
-            found[request_id] = search(port, project, f"request_id:{request_id}")
+            found[request_id] = errortracker.search(port, project, f"request_id:{request_id}")
             if found[request_id] or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
@@ -132,7 +122,8 @@ def issues_of(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "path": answer["path"], "request_id": answer["request_id"],
                 "issue": event.get("issue", "(no event)"),
                 "title": _title(data)[:70],
-                "tags": ", ".join(f"{k}={v}" for k, v in sorted(_tags(data).items())),
+                "tags": ", ".join(f"{key}={value}"
+                                  for key, value in sorted(errortracker.tags(event).items())),
                 "breadcrumbs": len((data.get("breadcrumbs") or {}).get("values") or []),
                 "user": bool(data.get("user")),
                 "cookies": bool(request.get("cookies")),

@@ -236,4 +236,13 @@ def search(port: int, project: int, query: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda event: event.get("ingested_at", ""), reverse=True)
 
 
+def tags(event: dict[str, Any]) -> dict[str, str]:
+    """An event's tags (from :func:`events` or :func:`search`) as a dict: Sentry's protocol
+    allows a dict or a list of ``[key, value]`` pairs."""
+    found = event.get("data", {}).get("tags") or {}
+    if isinstance(found, list):
+        found = {pair[0]: pair[1] for pair in found if len(pair) == 2}
+    return found
+
+
 SERVICE = ErrorTracker()
