@@ -294,8 +294,8 @@ VARIANTS = ("br", "br", "gzip", "gzip", "identity", "identity")
 def test_07_4_a_cdn_keeps_the_static_files(project, target_dir, measured, tmp_path):
     from course.services import ServiceError, free_port, nginx
 
-    sources = nginx.templates(target_dir)
-    assert sources, f"{nginx.TEMPLATES}/ holds no *.conf.template for nginx"
+    sources = nginx.templates(target_dir, "cdn")
+    assert sources, f"{nginx.TEMPLATES}/cdn.conf.template, the CDN's nginx template, is missing"
     port = free_port()
     cdn = f"http://127.0.0.1:{port}"
     log = tmp_path / "app-access.log"

@@ -353,7 +353,7 @@ def serve_behind_cdn(target: Path, *, workers: int = 2, db: str | None = None
                               extra_env={"STATIC_URL": f"{cdn}/static/"}) as app:
             values = {"CDN_PORT": str(port), "APP_ADDRESS": app.removeprefix("http://"),
                       "CACHE_DIR": str(Path(tmp) / "cache")}
-            with nginx.running(nginx.templates(target), values, Path(tmp) / "nginx", port,
+            with nginx.running(nginx.templates(target, "cdn"), values, Path(tmp) / "nginx", port,
                                project=target):
                 yield {"app": app, "cdn": cdn, "app_log": app_log}
 

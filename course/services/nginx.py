@@ -3,8 +3,8 @@ project writes its ``server`` blocks.
 
 The project's files are templates, ``starter_project/deploy/nginx/<name>.conf.template``,
 filled in the way the official nginx container image fills its templates: each
-``${NAME}`` the course defines (``CDN_PORT``, ``APP_ADDRESS``, ``CACHE_DIR`` …) is
-replaced, and everything else, nginx's own ``$variables`` included, is left as
+``${NAME}`` the course defines (``CDN_PORT`` or ``LB_PORT``, ``APP_ADDRESS``,
+``APP_SERVERS``, ``CACHE_DIR`` …) is replaced, and everything else, nginx's own ``$variables`` included, is left as
 written. The rendered files are included inside the ``http`` block, so a template
 may hold ``server``, ``upstream`` and ``proxy_cache_path`` directives.
 
@@ -75,9 +75,10 @@ def binary() -> str:
                            "`brew install nginx`)") from None
 
 
-def templates(project: Path = paths.STARTER) -> list[Path]:
-    """The project's nginx templates, in name order."""
-    return sorted((project / TEMPLATES).glob("*.conf.template"))
+def templates(project: Path = paths.STARTER, name: str = "*") -> list[Path]:
+    """The project's nginx templates called ``name`` (``cdn``, ``lb``; all of them by
+    default), in name order."""
+    return sorted((project / TEMPLATES).glob(f"{name}.conf.template"))
 
 
 def render(text: str, values: Mapping[str, str], source: str = "template") -> str:
@@ -176,25 +177,36 @@ def access_log(folder: Path) -> list[str]:
     return path.read_text(errors="replace").splitlines() if path.exists() else []
 
 
-def _app_address() -> str:
-    """host:port of the first app server (``APP_URLS`` in ``.course/env``)."""
+def app_values(urls: list[str]) -> dict[str, str]:
+    """What a template may say about the app servers at ``urls``: ``${APP_ADDRESS}``, the
+    first one's host:port (for a single ``proxy_pass``), and ``${APP_SERVERS}``, one
+    ``server host:port;`` line for each (for an ``upstream`` block)."""
+    addresses = [url.removeprefix("http://").rstrip("/") for url in urls]
+    return {"APP_ADDRESS": addresses[0],
+            "APP_SERVERS": "\n    ".join(f"server {address};" for address in addresses)}
+
+
+def _app_urls() -> list[str]:
+    """The running app servers' addresses (``APP_URLS`` in ``.course/env``)."""
     from course import envfile
 
     urls = [url for url in envfile.read().get("APP_URLS", "").split(",") if url]
     if not urls:
         raise ServiceError("no app server is running: `python3 -m course services up appserver`")
-    return urls[0].removeprefix("http://").rstrip("/")
+    return urls
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m course.services.nginx --port P --folder F --template NAME …``: render the
-    project's templates in front of the running app server, check them, and become nginx
-    (what supervisord runs)."""
+    """``python -m course.services.nginx --port P --listen-as NAME --folder F --template NAME
+    …``: render the project's templates in front of the running app servers (the port
+    fills in ``${NAME}``), check them, and become nginx (what supervisord runs)."""
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(prog="python -m course.services.nginx")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--listen-as", default="CDN_PORT",
+                        help="the template's name for the port: CDN_PORT, LB_PORT")
     parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("--template", action="append", required=True,
                         help="a file name under starter_project/deploy/nginx/")
@@ -205,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
                    if not source.is_file()]
         if missing:
             raise ServiceError(f"starter_project/{missing[0]} does not exist")
-        values = {"CDN_PORT": str(args.port), "APP_ADDRESS": _app_address(),
+        values = {args.listen_as: str(args.port), **app_values(_app_urls()),
                   "CACHE_DIR": str(args.folder / "cache")}
         main_config = write_config(args.folder, sources, values)
         check_config(main_config, sources)
