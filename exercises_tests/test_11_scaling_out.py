@@ -16,6 +16,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from procfile_server import procfile_server
 
 from course.measuring import balancing
@@ -103,7 +104,12 @@ def _check_connections(upstreams: list[balancing.RecordingUpstream]) -> int:
 
 
 def test_11_1_nginx_spreads_the_load(project, target_dir, measured, tmp_path):
-    upstreams, statuses = _recorded(target_dir, tmp_path)
+    from course.services import ServiceError
+
+    try:
+        upstreams, statuses = _recorded(target_dir, tmp_path)
+    except ServiceError as error:
+        pytest.fail(f"{error} [hint 1]", pytrace=False)
     seen = [request for upstream in upstreams for request in upstream.requests]
     assert len(seen) == REQUESTS and set(statuses) == {200}, (
         f"of {REQUESTS} requests to the balancer, {len(seen)} reached an instance; the "

@@ -135,7 +135,7 @@ def check_config(main: Path, sources: list[Path], project: Path = paths.STARTER)
         return
     lines = [line for line in result.stderr.strip().splitlines() if "[emerg]" in line
              or "[crit]" in line] or result.stderr.strip().splitlines() or ["no output"]
-    message = re.sub(r"^nginx: \[\w+\] ", "", lines[0].strip())
+    message = re.sub(r"^(nginx: |\S+ \S+ )\[\w+\] (\d+#\d+: )?", "", lines[0].strip())
     for source in sources:
         rendered = str(main.parent / "conf.d" / source.name.removesuffix(".template"))
         message = message.replace(rendered, _shown(source, project))
@@ -179,11 +179,12 @@ def access_log(folder: Path) -> list[str]:
 
 def app_values(urls: list[str]) -> dict[str, str]:
     """What a template may say about the app servers at ``urls``: ``${APP_ADDRESS}``, the
-    first one's host:port (for a single ``proxy_pass``), and ``${APP_SERVERS}``, one
-    ``server host:port;`` line for each (for an ``upstream`` block)."""
+    first one's host:port (for a single ``proxy_pass``), and ``${APP_SERVERS}``, a
+    ``server host:port;`` directive for each, on one line (for an ``upstream`` block; a
+    comment that names it stays one line)."""
     addresses = [url.removeprefix("http://").rstrip("/") for url in urls]
     return {"APP_ADDRESS": addresses[0],
-            "APP_SERVERS": "\n    ".join(f"server {address};" for address in addresses)}
+            "APP_SERVERS": " ".join(f"server {address};" for address in addresses)}
 
 
 def _app_urls() -> list[str]:
