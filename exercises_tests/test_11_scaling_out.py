@@ -124,6 +124,7 @@ def test_11_1_nginx_spreads_the_load(project, target_dir, measured, tmp_path):
     opened = _check_connections(upstreams)
 
     instances = []
+    project.collect_static()  # what a release does before the instances start
     with procfile_server(project, SETTINGS, 1, "/products/") as first, \
             procfile_server(project, SETTINGS, 1, "/products/") as second:
         from course.services import free_port
