@@ -10,6 +10,7 @@ keep asking while one instance is killed, and none of them may get an error.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -20,7 +21,6 @@ import pytest
 from procfile_server import procfile_server
 
 from course.measuring import balancing
-from course.measuring.visits import fetch
 
 SETTINGS = "config.settings.production"
 
@@ -47,10 +47,16 @@ def _recorded(target_dir: Path, tmp_path: Path) -> tuple[list[balancing.Recordin
     statuses = []
     with upstreams[0].serving(), upstreams[1].serving(), balancing.balancer(
             target_dir, port, [f"http://{u.address}" for u in upstreams], tmp_path / "nginx"):
-        for _ in range(REQUESTS):
-            page = fetch(f"http://127.0.0.1:{port}/products/", timeout=10,
-                         headers={"Host": VISITOR_HOST, "X-Forwarded-For": FORGED_ADDRESS})
-            statuses.append(page.status)
+        visitor = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:  # one browser: its requests one after another on one kept-open connection
+            for _ in range(REQUESTS):
+                visitor.request("GET", "/products/", headers={
+                    "Host": VISITOR_HOST, "X-Forwarded-For": FORGED_ADDRESS})
+                response = visitor.getresponse()
+                response.read()
+                statuses.append(response.status)
+        finally:
+            visitor.close()
     return upstreams, statuses
 
 
