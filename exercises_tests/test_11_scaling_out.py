@@ -98,8 +98,8 @@ def _check_connections(upstreams: list[balancing.RecordingUpstream]) -> int:
         cause = ("nginx spoke HTTP/1.0 to them, which closes the connection after each "
                  "answer: proxy_http_version 1.1")
     elif closing:
-        cause = (f"{closing} requests came with Connection: close, which nginx sends unless "
-                 "told otherwise: proxy_set_header Connection \"\"")
+        cause = (f"{closing} requests came with Connection: close, which asks the instance "
+                 "to close it after answering: proxy_set_header Connection \"\"")
     else:
         cause = ("nginx kept none open for the next request: a keepalive line in the "
                  "upstream block")
