@@ -11,9 +11,7 @@ keep asking while one instance is killed, and none of them may get an error.
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -133,18 +131,11 @@ def test_11_1_nginx_spreads_the_load(project, target_dir, measured, tmp_path):
     project.collect_static()  # what a release does before the instances start
     with procfile_server(project, SETTINGS, 1, "/products/") as first, \
             procfile_server(project, SETTINGS, 1, "/products/") as second:
-        from course.services import free_port
-
-        port = free_port()
         urls = [first[0], second[0]]
-        with balancing.balancer(target_dir, port, urls, tmp_path / "balancer") as folder:
-            victim = second[1]
-            outcome = balancing.steady_load(
-                f"http://127.0.0.1:{port}", "/products/", users=LOAD_USERS,
-                seconds=LOAD_SECONDS, at=KILL_AT,
-                action=lambda: os.killpg(victim.pid, signal.SIGKILL))
-            answered = balancing.answered_by(folder)
-            instances = [answered.get(url.removeprefix("http://"), 0) for url in urls]
+        outcome, answered = balancing.load_while_killing(
+            target_dir, urls, second[1], tmp_path / "balancer", users=LOAD_USERS,
+            seconds=LOAD_SECONDS, at=KILL_AT)
+        instances = [answered.get(url.removeprefix("http://"), 0) for url in urls]
     measured(f"{outcome.lost} of {outcome.sent} failed; {opened} connections for "
              f"{REQUESTS} requests", target="0 failed, at most 8 connections",
              unit="while an instance died")

@@ -11,19 +11,26 @@ few seconds, and can kill something in the middle, counting every answer that wa
 from __future__ import annotations
 
 import http.client
+import os
 import re
+import signal
+import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from course.services import nginx
+from course.services import free_port, nginx
 from course.services.base import ServiceError
+
+TEMPLATE = nginx.TEMPLATES / "lb.conf.template"
+PAGE = "/products/"
 
 
 @dataclass
@@ -102,7 +109,7 @@ def balancer(project: Path, port: int, urls: list[str], folder: Path) -> Iterato
     ``port``; yields its folder (its ``access.log`` names the instance of each request)."""
     sources = nginx.templates(project, "lb")
     if not sources:
-        raise ServiceError(f"{nginx.TEMPLATES}/lb.conf.template does not exist")
+        raise ServiceError(f"{TEMPLATE} does not exist")
     with nginx.running(sources, balancer_values(port, urls), folder, port,
                        project=project) as running:
         yield running
@@ -181,3 +188,138 @@ def steady_load(base: str, path: str, *, users: int = 8, seconds: float = 4.0,
         thread.join(timeout=seconds + 30)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def load_while_killing(project: Path, urls: list[str], victim: subprocess.Popen[bytes],
+                       folder: Path, *, users: int, seconds: float, at: float
+                       ) -> tuple[LoadOutcome, Counter[str]]:
+    """``project``'s balancer in front of the instances at ``urls``, :func:`steady_load` on
+    :data:`PAGE` through it, and ``victim`` (an instance started in a session of its own)
+    killed with everything it started ``at`` seconds in: what the visitors saw, and how
+    many requests each instance's address answered."""
+    port = free_port()
+    with balancer(project, port, urls, folder) as running:
+        outcome = steady_load(f"http://127.0.0.1:{port}", PAGE, users=users, seconds=seconds,
+                              at=at, action=lambda: os.killpg(victim.pid, signal.SIGKILL))
+        return outcome, answered_by(running)
+
+
+# For the notebook: the same measurements, on project states and variants of their template.
+
+@contextmanager
+def template_variant(project: Path, replacements: dict[str, str]) -> Iterator[Path]:
+    """A folder holding ``project``'s ``lb.conf.template`` with each text of
+    ``replacements`` replaced (one missing is an error): a balancer configured otherwise."""
+    text = (Path(project) / TEMPLATE).read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        if old not in text:
+            raise ValueError(f"{Path(project) / TEMPLATE} has no {old!r} to replace")
+        text = text.replace(old, new)
+    with tempfile.TemporaryDirectory(prefix="course-lb-") as scratch:
+        (Path(scratch) / TEMPLATE).parent.mkdir(parents=True)
+        (Path(scratch) / TEMPLATE).write_text(text, encoding="utf-8")
+        yield Path(scratch)
+
+
+def what_instances_see(templates: dict[str, Path], *, requests: int = 60) -> list[dict[str, Any]]:
+    """For each balancer (a folder holding an ``lb.conf.template``): ``requests`` from one
+    visitor, on one kept-open connection, to two recording upstreams behind it; a row of
+    where they went, over how many connections, and what the instances were told."""
+    rows = []
+    for name, project in templates.items():
+        upstreams = [RecordingUpstream("first"), RecordingUpstream("second")]
+        port = free_port()
+        with tempfile.TemporaryDirectory(prefix="course-lb-") as scratch, \
+                upstreams[0].serving(), upstreams[1].serving(), \
+                balancer(project, port, [f"http://{u.address}" for u in upstreams],
+                         Path(scratch)):
+            visitor = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                for _ in range(requests):
+                    visitor.request("GET", PAGE, headers={
+                        "Host": "shop.example.com", "X-Forwarded-For": "203.0.113.9"})
+                    visitor.getresponse().read()
+            finally:
+                visitor.close()
+        seen = [request for upstream in upstreams for request in upstream.requests]
+        first = seen[0].headers if seen else {}
+        ids = {request.headers.get("x-request-id") for request in seen} - {None}
+        rows.append({
+            "balancer": name,
+            "requests per instance": " / ".join(str(len(u.requests)) for u in upstreams),
+            "connections opened": sum(u.connections for u in upstreams),
+            "HTTP version": ", ".join(sorted({request.version for request in seen})),
+            "Host": first.get("host", "—"),
+            "X-Forwarded-For": first.get("x-forwarded-for", "—"),
+            "X-Forwarded-Proto": first.get("x-forwarded-proto", "—"),
+            "distinct request ids": len(ids),
+        })
+    return rows
+
+
+@contextmanager
+def instances(target: Path, count: int, *, workers: int = 1
+              ) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """``count`` instances of ``target``, each started from its Procfile with ``workers``
+    workers, sharing one migrated copy of your data: their base URLs and processes."""
+    from course.measuring import bench, procfile, visits
+
+    with tempfile.TemporaryDirectory(prefix="course-instances-") as scratch, \
+            bench.migrated_copy(Path(target)) as env:
+        env = visits.production_env(env, Path(scratch) / "static")
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the Procfile gives each its own
+        visits.collect_static(Path(target), env)
+        with ExitStack() as stack:
+            yield [stack.enter_context(procfile.serve(Path(target), env, workers=workers,
+                                                      probe_path=PAGE))
+                   for _ in range(count)]
+
+
+def kill_one(target: Path, templates: dict[str, Path], *, users: int = 8,
+             seconds: float = 6.0, kill_at: float = 2.0) -> list[dict[str, Any]]:
+    """For each balancer: two instances of ``target`` behind it, ``users`` visitors on
+    :data:`PAGE` for ``seconds``, and the second instance killed (SIGKILL, as a crash or a
+    lost host) ``kill_at`` seconds in; a row of what the visitors saw."""
+    rows = []
+    for name, project in templates.items():
+        print(f"  {name}: two instances, {users} visitors, one instance killed "
+              f"{kill_at:g} s in …", flush=True)
+        with instances(target, 2) as served, \
+                tempfile.TemporaryDirectory(prefix="course-lb-") as scratch:
+            urls = [base for base, _ in served]
+            outcome, answered = load_while_killing(project, urls, served[1][1], Path(scratch),
+                                                   users=users, seconds=seconds, at=kill_at)
+        rows.append({"balancer": name, "requests": outcome.sent, "failed": outcome.lost,
+                     "failed_per_1000": round(1000 * outcome.lost / max(outcome.sent, 1), 1),
+                     "answered by the survivor": answered.get(
+                         urls[0].removeprefix("http://"), 0),
+                     "answered by the killed one": answered.get(
+                         urls[1].removeprefix("http://"), 0)})
+    return rows
+
+
+def throughput_by_instances(target: Path, template_from: Path, counts: list[int], *,
+                            workers: int = 2, users: int = 16, seconds: int = 8
+                            ) -> list[dict[str, Any]]:
+    """Requests per second through the balancer in front of 1, 2, 4 … instances of
+    ``target`` (``workers`` each), in one run: a row per count, with its ratio to the
+    first."""
+    from course.measuring import load
+
+    rows: list[dict[str, Any]] = []
+    for count in counts:
+        print(f"  {count} instance{'s' if count > 1 else ''} × {workers} workers …", flush=True)
+        with instances(target, count, workers=workers) as served, \
+                tempfile.TemporaryDirectory(prefix="course-lb-") as scratch:
+            port = free_port()
+            with balancer(template_from, port, [base for base, _ in served], Path(scratch)):
+                result = load.locust(f"http://127.0.0.1:{port}", PAGE, users=users,
+                                     seconds=seconds)
+        rows.append({"instances": count, "processes": count * workers,
+                     "cores": os.cpu_count(), "req_per_s": result["req_per_s"],
+                     "median_ms": result["median_ms"], "p95_ms": result["p95_ms"],
+                     "failures": result["failures"]})
+    for row in rows:
+        row["vs_one"] = round(row["req_per_s"] / rows[0]["req_per_s"], 2) \
+            if rows[0]["req_per_s"] else None
+    return rows
