@@ -45,6 +45,7 @@ _SHORT_NAMES = {
     "health_probe": "course.measuring.health_probe",
     "error_watch": "course.measuring.error_watch",
     "traces": "course.measuring.traces",
+    "balancing": "course.measuring.balancing",
 }
 
 

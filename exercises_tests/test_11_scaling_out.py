@@ -10,7 +10,6 @@ keep asking while one instance is killed, and none of them may get an error.
 
 from __future__ import annotations
 
-import http.client
 import re
 from collections import Counter
 from pathlib import Path
@@ -24,8 +23,8 @@ SETTINGS = "config.settings.production"
 
 # 11.1 ---------------------------------------------------------------------------------------
 
-VISITOR_HOST = "shop.example.com"
-FORGED_ADDRESS = "203.0.113.9"  # what a client claims in its own X-Forwarded-For
+VISITOR_HOST = balancing.VISITOR_HOST
+FORGED_ADDRESS = balancing.FORGED_ADDRESS
 REQUESTS = 60
 MOST_CONNECTIONS = 8  # kept open: a handful at most; one per request without keep-alive
 SPREAD_AT_LEAST = 0.25  # each of two instances answers at least a quarter
@@ -34,28 +33,11 @@ KILL_AT = 1.5
 LOAD_USERS = 8
 
 
-def _recorded(target_dir: Path, tmp_path: Path) -> tuple[list[balancing.RecordingUpstream],
-                                                         list[int]]:
+def _recorded(target_dir: Path) -> tuple[list[balancing.RecordingUpstream], list[int]]:
     """Two recording upstreams behind the project's balancer, after ``REQUESTS`` requests
-    from one address: the upstreams and the statuses the visitor saw."""
-    from course.services import free_port
-
+    from one visitor: the upstreams and the statuses the visitor saw."""
     upstreams = [balancing.RecordingUpstream("first"), balancing.RecordingUpstream("second")]
-    port = free_port()
-    statuses = []
-    with upstreams[0].serving(), upstreams[1].serving(), balancing.balancer(
-            target_dir, port, [f"http://{u.address}" for u in upstreams], tmp_path / "nginx"):
-        visitor = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:  # one browser: its requests one after another on one kept-open connection
-            for _ in range(REQUESTS):
-                visitor.request("GET", "/products/", headers={
-                    "Host": VISITOR_HOST, "X-Forwarded-For": FORGED_ADDRESS})
-                response = visitor.getresponse()
-                response.read()
-                statuses.append(response.status)
-        finally:
-            visitor.close()
-    return upstreams, statuses
+    return upstreams, balancing.one_visitor(target_dir, upstreams, REQUESTS)
 
 
 def _check_headers(seen: list[balancing.Seen]) -> None:
@@ -111,7 +93,7 @@ def test_11_1_nginx_spreads_the_load(project, target_dir, measured, tmp_path):
     from course.services import ServiceError
 
     try:
-        upstreams, statuses = _recorded(target_dir, tmp_path)
+        upstreams, statuses = _recorded(target_dir)
     except ServiceError as error:
         pytest.fail(f"{error} [hint 1]", pytrace=False)
     seen = [request for upstream in upstreams for request in upstream.requests]

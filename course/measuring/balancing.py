@@ -31,6 +31,8 @@ from course.services.base import ServiceError
 
 TEMPLATE = nginx.TEMPLATES / "lb.conf.template"
 PAGE = "/products/"
+VISITOR_HOST = "shop.example.com"
+FORGED_ADDRESS = "203.0.113.9"  # what a client claims in its own X-Forwarded-For
 
 
 @dataclass
@@ -221,6 +223,32 @@ def template_variant(project: Path, replacements: dict[str, str]) -> Iterator[Pa
         yield Path(scratch)
 
 
+def one_visitor(project: Path, upstreams: list[RecordingUpstream], requests: int
+                ) -> list[int]:
+    """``project``'s balancer in front of ``upstreams``, and ``requests`` from one visitor
+    (one kept-open connection, as a browser's) that claims an address of its own in
+    X-Forwarded-For: the statuses it got."""
+    port = free_port()
+    statuses = []
+    with ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-lb-"))
+        for upstream in upstreams:
+            stack.enter_context(upstream.serving())
+        stack.enter_context(balancer(project, port, [f"http://{u.address}" for u in upstreams],
+                                     Path(scratch)))
+        visitor = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for _ in range(requests):
+                visitor.request("GET", PAGE, headers={"Host": VISITOR_HOST,
+                                                      "X-Forwarded-For": FORGED_ADDRESS})
+                response = visitor.getresponse()
+                response.read()
+                statuses.append(response.status)
+        finally:
+            visitor.close()
+    return statuses
+
+
 def what_instances_see(templates: dict[str, Path], *, requests: int = 60) -> list[dict[str, Any]]:
     """For each balancer (a folder holding an ``lb.conf.template``): ``requests`` from one
     visitor, on one kept-open connection, to two recording upstreams behind it; a row of
@@ -228,24 +256,16 @@ def what_instances_see(templates: dict[str, Path], *, requests: int = 60) -> lis
     rows = []
     for name, project in templates.items():
         upstreams = [RecordingUpstream("first"), RecordingUpstream("second")]
-        port = free_port()
-        with tempfile.TemporaryDirectory(prefix="course-lb-") as scratch, \
-                upstreams[0].serving(), upstreams[1].serving(), \
-                balancer(project, port, [f"http://{u.address}" for u in upstreams],
-                         Path(scratch)):
-            visitor = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            try:
-                for _ in range(requests):
-                    visitor.request("GET", PAGE, headers={
-                        "Host": "shop.example.com", "X-Forwarded-For": "203.0.113.9"})
-                    visitor.getresponse().read()
-            finally:
-                visitor.close()
+        try:
+            one_visitor(project, upstreams, requests)
+        except ServiceError as error:  # the template as it is now: nginx refuses it
+            rows.append({"name": name, "problem": str(error)})
+            continue
         seen = [request for upstream in upstreams for request in upstream.requests]
         first = seen[0].headers if seen else {}
         ids = {request.headers.get("x-request-id") for request in seen} - {None}
         rows.append({
-            "balancer": name,
+            "name": name,
             "requests per instance": " / ".join(str(len(u.requests)) for u in upstreams),
             "connections opened": sum(u.connections for u in upstreams),
             "HTTP version": ", ".join(sorted({request.version for request in seen})),
@@ -289,7 +309,7 @@ def kill_one(target: Path, templates: dict[str, Path], *, users: int = 8,
             urls = [base for base, _ in served]
             outcome, answered = load_while_killing(project, urls, served[1][1], Path(scratch),
                                                    users=users, seconds=seconds, at=kill_at)
-        rows.append({"balancer": name, "requests": outcome.sent, "failed": outcome.lost,
+        rows.append({"name": name, "requests": outcome.sent, "failed": outcome.lost,
                      "failed_per_1000": round(1000 * outcome.lost / max(outcome.sent, 1), 1),
                      "answered by the survivor": answered.get(
                          urls[0].removeprefix("http://"), 0),
@@ -298,28 +318,32 @@ def kill_one(target: Path, templates: dict[str, Path], *, users: int = 8,
     return rows
 
 
-def throughput_by_instances(target: Path, template_from: Path, counts: list[int], *,
-                            workers: int = 2, users: int = 16, seconds: int = 8
-                            ) -> list[dict[str, Any]]:
-    """Requests per second through the balancer in front of 1, 2, 4 … instances of
-    ``target`` (``workers`` each), in one run: a row per count, with its ratio to the
-    first."""
+def throughput_by_layout(target: Path, template_from: Path, layouts: list[tuple[int, int]], *,
+                         users: int = 16, seconds: int = 5, rounds: int = 3
+                         ) -> list[dict[str, Any]]:
+    """Requests per second on :data:`PAGE` through ``template_from``'s balancer in front of
+    each layout, (instances, workers per instance), of ``target``, in one run: a row per
+    layout with the medians of ``rounds`` load runs, and its ratio to the first."""
+    from statistics import median
+
     from course.measuring import load
 
     rows: list[dict[str, Any]] = []
-    for count in counts:
-        print(f"  {count} instance{'s' if count > 1 else ''} × {workers} workers …", flush=True)
+    for count, workers in layouts:
+        print(f"  {count} instance{'s' if count > 1 else ''} × {workers} "
+              f"worker{'s' if workers > 1 else ''} …", flush=True)
         with instances(target, count, workers=workers) as served, \
                 tempfile.TemporaryDirectory(prefix="course-lb-") as scratch:
             port = free_port()
             with balancer(template_from, port, [base for base, _ in served], Path(scratch)):
-                result = load.locust(f"http://127.0.0.1:{port}", PAGE, users=users,
-                                     seconds=seconds)
-        rows.append({"instances": count, "processes": count * workers,
-                     "cores": os.cpu_count(), "req_per_s": result["req_per_s"],
-                     "median_ms": result["median_ms"], "p95_ms": result["p95_ms"],
-                     "failures": result["failures"]})
+                runs = [load.locust(f"http://127.0.0.1:{port}", PAGE, users=users,
+                                    seconds=seconds) for _ in range(rounds)]
+        rows.append({"name": f"{count} × {workers}", "instances": count,
+                     "processes": count * workers, "cores": os.cpu_count(),
+                     **{key: median(run[key] or 0 for run in runs)
+                        for key in ("req_per_s", "median_ms", "p95_ms")},
+                     "failures": sum(run["failures"] or 0 for run in runs)})
     for row in rows:
-        row["vs_one"] = round(row["req_per_s"] / rows[0]["req_per_s"], 2) \
+        row["vs_first"] = round(row["req_per_s"] / rows[0]["req_per_s"], 2) \
             if rows[0]["req_per_s"] else None
     return rows
