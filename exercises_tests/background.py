@@ -145,3 +145,26 @@ class Workers:
     def stop_all(self) -> None:
         for worker in self.started:
             worker.stop()
+
+
+def graders_broker_env(**extra: str) -> dict[str, str]:
+    """The graders' broker and result store, for the web process and the worker alike."""
+    from conftest import _graders_broker
+
+    return {"CELERY_BROKER_URL": _graders_broker(), "CELERY_RESULT_BACKEND": _graders_broker(),
+            **extra}
+
+
+def start_project_worker(project, workers, env: dict[str, str]):
+    """A real worker under the production settings plus the graders' tasks (worker_settings),
+    on the project's database and the graders' broker."""
+    import pytest
+
+    from course.services.celery_process import WorkerError
+
+    env = {**workers.env(), **project.env("worker_settings", project.seeded_database()), **env}
+    try:
+        return workers.start_with(env)
+    except WorkerError as error:
+        pytest.fail(f"{error}. This grader runs a real Celery worker with the shop's Celery "
+                    "app, which chapter 06 sets up (config/celery.py)", pytrace=False)

@@ -14,7 +14,7 @@ import signal
 import time
 
 import pytest
-from background import _wait
+from background import _wait, graders_broker_env, start_project_worker
 from procfile_server import procfile_server
 
 from course.measuring.visits import fetch
@@ -433,30 +433,9 @@ def _task_line(worker, label: str, what: str) -> dict:
     return parsed[0]
 
 
-def _broker_env(**extra: str) -> dict[str, str]:
-    """The graders' broker and result store, for the web process and the worker alike."""
-    from conftest import _graders_broker
-
-    return {"CELERY_BROKER_URL": _graders_broker(), "CELERY_RESULT_BACKEND": _graders_broker(),
-            **extra}
-
-
-def _start_worker(project, workers, env: dict[str, str]):
-    """A real worker under the production settings plus the graders' tasks (worker_settings),
-    on the project's database and the graders' broker."""
-    from course.services.celery_process import WorkerError
-
-    env = {**workers.env(), **project.env("worker_settings", project.seeded_database()), **env}
-    try:
-        return workers.start_with(env)
-    except WorkerError as error:
-        pytest.fail(f"{error}. This grader runs a real Celery worker with the shop's Celery "
-                    "app, which chapter 06 sets up (config/celery.py)", pytrace=False)
-
-
 def test_10_3_request_id_follows_the_task(project, workers, broker, measured):
-    broker_env = _broker_env()
-    worker = _start_worker(project, workers, broker_env)
+    broker_env = graders_broker_env()
+    worker = start_project_worker(project, workers, broker_env)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **broker_env}) as (base, _):
         status, answered = _send(base, "/course-task/?label=sent", request_id=TASK_REQUEST_ID)
@@ -498,8 +477,8 @@ def _sql_lines(lines: list[dict], request_id: str) -> list[dict]:
 
 
 def test_10_4_slow_queries_logged_with_their_sql(project, workers, broker, measured):
-    broker_env = _broker_env(SLOW_QUERY_MS=str(SLOW_MS))
-    worker = _start_worker(project, workers, broker_env)
+    broker_env = graders_broker_env(SLOW_QUERY_MS=str(SLOW_MS))
+    worker = start_project_worker(project, workers, broker_env)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **broker_env}) as (base, _):
         status, _ = _send(base, f"/course-slow-query/?seconds={SLOW_SECONDS}",
@@ -856,8 +835,8 @@ def test_10_7_errors_reach_the_tracker(project, workers, broker, measured):
     quiet = {f"proxy-{run}-missing": "a page not found (404)",
              f"proxy-{run}-slow": "a slow statement's warning (10.4)",
              f"proxy-{run}-host": "a request with a forged Host header (answered 400)"}
-    env = _broker_env(SENTRY_DSN=tracker[0], SLOW_QUERY_MS=str(SLOW_MS))
-    worker = _start_worker(project, workers, env)
+    env = graders_broker_env(SENTRY_DSN=tracker[0], SLOW_QUERY_MS=str(SLOW_MS))
+    worker = start_project_worker(project, workers, env)
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **env}) as (base, _):
         customer = project.probe(SETTINGS, SIGNED_IN_PROBE)  # the server's start empties the
@@ -985,8 +964,8 @@ def test_10_8_one_request_as_a_trace(project, workers, broker, tmp_path, measure
     web, worker_spans = tmp_path / "web-spans", tmp_path / "worker-spans"
     # The SDK's batch processor writes every 5 s unless told otherwise; the grader says
     # half a second, as an operator can (a processor built with no arguments honours it).
-    env = _broker_env(OTEL_BSP_SCHEDULE_DELAY="500")
-    worker = _start_worker(project, workers, {**env, "TRACES_DIR": str(worker_spans)})
+    env = graders_broker_env(OTEL_BSP_SCHEDULE_DELAY="500")
+    worker = start_project_worker(project, workers, {**env, "TRACES_DIR": str(worker_spans)})
     with procfile_server(project, "timed_settings", 2, "/products/",
                          extra_env={**_metrics_env(), **env, "TRACES_DIR": str(web)}) as (
             base, _):

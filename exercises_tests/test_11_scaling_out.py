@@ -6,11 +6,18 @@ them: 60 requests from one address must reach both, over a few kept-open HTTP/1.
 connections, each carrying the visitor's Host, address, scheme and a fresh request id.
 Then in front of two real instances of the shop, started from its Procfile: visitors
 keep asking while one instance is killed, and none of them may get an error.
+
+11.2 runs a Celery worker and two app servers as if on three machines, each with a disk of
+its own, all sharing the database, Redis and the object store: reports asked of one app
+server must be ready, and downloadable, through the other, kept in the private bucket only.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -132,3 +139,143 @@ def test_11_1_nginx_spreads_the_load(project, target_dir, measured, tmp_path):
         "instances was killed: the requests it held, and those sent to it before nginx "
         "noticed, were answered with an error instead of being tried on the other. Let nginx "
         "retry a failed GET on the next instance (proxy_next_upstream's default) [hint 3]")
+
+
+# 11.2 ---------------------------------------------------------------------------------------
+
+REPORT_FORMATS = ("csv", "pdf")
+READY_WITHIN = 40  # seconds, for both reports (the worker pauses at each progress step)
+
+
+class _Visitor:
+    """A browser: cookies kept (the CSRF cookie), redirects followed, errors as answers."""
+
+    def __init__(self) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def ask(self, url: str, data: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+        """(status, body, the URL that answered) of a GET, or a POST of ``data``."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body)
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read(), response.url
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.url
+
+
+def _ask_for_report(visitor: _Visitor, base: str, fmt: str) -> str:
+    """Ask ``base`` for a report job as the sales page's form does: its status URL."""
+    status, page, _ = visitor.ask(f"{base}/reports/sales/")
+    assert status == 200, f"the sales report page answered {status}"
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token, "the sales report page has no form with a CSRF token"
+    status, body, _ = visitor.ask(f"{base}/reports/sales/jobs/",
+                                  {"format": fmt, "csrfmiddlewaretoken": token[1].decode()})
+    assert status == 202, f"asking for a {fmt} report answered {status}: {body[:200]!r}"
+    return json.loads(body)["status"]
+
+
+def _wait_until_done(visitor: _Visitor, url: str) -> dict:
+    deadline = time.monotonic() + READY_WITHIN
+    state: dict = {}
+    while time.monotonic() < deadline:
+        status, body, _ = visitor.ask(url)
+        state = json.loads(body) if status == 200 else {"state": f"HTTP {status}"}
+        if state.get("state") in ("ready", "failed"):
+            break
+        time.sleep(0.2)
+    return state
+
+
+def _files_under(folders: dict[str, Path]) -> dict[str, list[str]]:
+    return {name: sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
+                         if path.is_file())
+            for name, folder in folders.items() if folder.exists()}
+
+
+def test_11_2_reports_any_instance_can_serve(project, workers, tmp_path, measured):
+    from background import graders_broker_env, start_project_worker
+
+    from course import envfile
+    from course.services.plugins import objectstore
+
+    values = envfile.read()
+    endpoint, bucket = values.get("AWS_S3_ENDPOINT_URL"), values.get("SHOP_REPORTS_BUCKET")
+    assert endpoint and bucket, (
+        "the object store is not running (python3 -m course services up objectstore): this "
+        "grader needs it")
+    disks = {name: tmp_path / f"{name}-disk" for name in ("worker", "first", "second")}
+    broker = graders_broker_env()
+    start_project_worker(project, workers, {**broker, "SHOP_REPORTS_DIR": str(disks["worker"]),
+                                            "MEDIA_ROOT": str(disks["worker"] / "media")})
+    project.collect_static()
+    visitor = _Visitor()
+    served: dict[str, tuple[bytes, bytes]] = {}
+    with procfile_server(project, SETTINGS, 1, "/products/", extra_env={
+            **broker, "SHOP_REPORTS_DIR": str(disks["first"]),
+            "MEDIA_ROOT": str(disks["first"] / "media")}) as (first, _), \
+            procfile_server(project, SETTINGS, 1, "/products/", extra_env={
+                **broker, "SHOP_REPORTS_DIR": str(disks["second"]),
+                "MEDIA_ROOT": str(disks["second"] / "media")}) as (second, _):
+        jobs = {fmt: _ask_for_report(visitor, first, fmt) for fmt in REPORT_FORMATS}
+        for fmt, status_url in jobs.items():
+            state = _wait_until_done(visitor, second + status_url)
+            assert state.get("state") == "ready", (
+                f"a {fmt} report asked of one app server is {state.get('state')!r} on the "
+                f"other after {READY_WITHIN} s, while the worker finished it: each machine "
+                "looks for the file on its own disk, where only the worker's machine has it "
+                "[hint 1]")
+            answers = {}
+            for name, base in (("the other", second), ("the same", first)):
+                status, body, where = visitor.ask(base + state["download"])
+                assert status == 200 and body, (
+                    f"the ready {fmt} report, downloaded from {name} app server, answered "
+                    f"{status}" + (f" at {where.split('?')[0]}" if not where.startswith(base)
+                                   else "") + ": a private bucket's file is read with the "
+                    "keys, by the view (or through a URL the storage signs) [hint 3]")
+                answers[name] = body
+            assert answers["the other"] == answers["the same"], (
+                f"the {fmt} report downloaded from the two app servers differs")
+            served[fmt] = (answers["the other"], answers["the same"])
+        unknown = f"/reports/jobs/{uuid.uuid4()}/download"
+        for base in (first, second):
+            status, _, _ = visitor.ask(base + unknown)
+            assert status == 404, f"the download of a job that does not exist answered {status}"
+    assert served["pdf"][0].startswith(b"%PDF") and b"," in served["csv"][0], (
+        "the downloads are not a CSV and a PDF")
+
+    on_disk = {name: files for name, files in _files_under(disks).items() if files}
+    assert not on_disk, (
+        f"the reports were also written on a machine's disk ({next(iter(on_disk))}: "
+        f"{next(iter(on_disk.values()))[0]}): a machine's disk is gone with the machine, and "
+        "fills up on each. Keep the files in the object store only [hint 2]")
+    s3 = objectstore.client(endpoint)
+    job_ids = [url.rstrip("/").rsplit("/", 1)[-1] for url in jobs.values()]
+    kept = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            if any(job in item["Key"] for job in job_ids)]
+    media = values.get("AWS_STORAGE_BUCKET_NAME") or objectstore.GRADING_BUCKET
+    public = [item["Key"] for item in s3.list_objects_v2(Bucket=media).get("Contents", [])
+              if any(job in item["Key"] for job in job_ids)]
+    assert not public, (
+        f"the report {public[0]} is in the media bucket, which anyone may read: sales figures "
+        f"for whoever guesses an address. Keep them in the private bucket, SHOP_REPORTS_BUCKET "
+        "[hint 3]")
+    assert len(kept) == len(REPORT_FORMATS), (
+        f"the private reports bucket (SHOP_REPORTS_BUCKET, {bucket}) holds {kept or 'nothing'} "
+        "of the two jobs: the files are kept somewhere else [hint 2]")
+    for key in kept:
+        status, _, _ = _Visitor().ask(f"{endpoint}/{bucket}/{key}")
+        assert status in (401, 403), (
+            f"{key} in the reports bucket answered {status} to a request without the keys "
+            "[hint 3]")
+    measured(f"{len(served)} of {len(REPORT_FORMATS)} reports served by the other app server",
+             target="both, nothing on any disk, private", unit="")

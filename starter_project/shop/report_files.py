@@ -22,6 +22,9 @@ FORMATS = {
 }
 
 
+# TODO(11.2): a report is a file on the disk of the machine whose worker wrote it. With the
+# shop on several machines (a worker here, app servers there), the app server a visitor's
+# next request reaches has no such file: the job looks failed and the download is a 404.
 def report_file(job_id, fmt):
     """Where the report of job ``job_id`` is written."""
     return Path(settings.SHOP_REPORTS_DIR) / f"{job_id}.{fmt}"
