@@ -137,7 +137,7 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
 
 def grading_env_file(folder: Path, slot: Slot) -> Path:
     """The learner's ``.course/env`` with the graders' own Celery broker and result store, and
-    their own bucket in the object store. The error tracker's DSN is kept under a name of the
+    their own buckets in the object store (none, if it was started once and is not running). The error tracker's DSN is kept under a name of the
     graders' (``GRADING_SENTRY_DSN``): the project reports there only when a grader passes it
     (10.7), so no other grader's numbers depend on whether the tracker was ever started."""
     from course import envfile, services
@@ -147,11 +147,15 @@ def grading_env_file(folder: Path, slot: Slot) -> Path:
     broker = services.redis_url(slot.broker_db)
     if broker:
         values.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
-    if values.get("AWS_STORAGE_BUCKET_NAME"):  # uploads and reports go to the graders' buckets
-        from course.services.plugins.objectstore import GRADING_BUCKET, GRADING_REPORTS_BUCKET
+    from course.services.plugins import objectstore
 
-        values["AWS_STORAGE_BUCKET_NAME"] = GRADING_BUCKET
-        values["SHOP_REPORTS_BUCKET"] = GRADING_REPORTS_BUCKET
+    if values.get("AWS_S3_ENDPOINT_URL") and not objectstore.answers(values["AWS_S3_ENDPOINT_URL"]):
+        # Started once, not running now: graded as a project without one (files on disk), not
+        # as one whose every upload and report fails.
+        values.update(dict.fromkeys(objectstore.PUBLISHED))
+    elif values.get("AWS_STORAGE_BUCKET_NAME"):  # uploads and reports: the graders' buckets
+        values["AWS_STORAGE_BUCKET_NAME"] = objectstore.GRADING_BUCKET
+        values["SHOP_REPORTS_BUCKET"] = objectstore.GRADING_REPORTS_BUCKET
     values["GRADING_SENTRY_DSN"] = values.pop("SENTRY_DSN", None)
     envfile.update(values, path)
     return path

@@ -29,6 +29,9 @@ GRADING_BUCKET = "shop-media-grading"
 REPORTS_BUCKET = "shop-reports"  # private
 GRADING_REPORTS_BUCKET = "shop-reports-grading"
 BUCKETS = (BUCKET, GRADING_BUCKET, REPORTS_BUCKET, GRADING_REPORTS_BUCKET)
+# What `services up objectstore` writes to .course/env.
+PUBLISHED = ("AWS_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+             "AWS_STORAGE_BUCKET_NAME", "SHOP_REPORTS_BUCKET")
 ACCESS_KEY = "course"
 SECRET_KEY = "course-object-store-secret"
 SIDE_PORTS = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc",
@@ -43,6 +46,15 @@ def identities() -> dict:
          "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
         {"name": "anonymous", "actions": [f"Read:{BUCKET}", f"Read:{GRADING_BUCKET}"]},
     ]}
+
+
+def answers(endpoint: str) -> bool:
+    """Whether something listens at the object store's address."""
+    from urllib.parse import urlsplit
+
+    from course.services.base import port_answers
+
+    return port_answers(urlsplit(endpoint).port or 80, timeout=0.5)
 
 
 def client(endpoint: str):

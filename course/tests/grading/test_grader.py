@@ -152,3 +152,33 @@ def test_the_project_sees_the_error_tracker_only_where_a_grader_passes_it(
     assert "SENTRY_DSN" not in env and "SENTRY_DSN" not in graders
     assert graders["GRADING_SENTRY_DSN"] == "http://key@127.0.0.1:8290/1"
     assert graders["REDIS_URL"] == "redis://x/0"
+
+
+def test_graders_use_their_own_buckets_and_none_when_the_store_is_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from course import envfile
+    from course.grading.slots import Slot
+    from course.services.plugins import objectstore
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    learners = tmp_path / "env"
+    envfile.update({"AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{listening.getsockname()[1]}",
+                    "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                    "AWS_STORAGE_BUCKET_NAME": objectstore.BUCKET,
+                    "SHOP_REPORTS_BUCKET": objectstore.REPORTS_BUCKET}, learners)
+    monkeypatch.setattr(paths, "ENV_FILE", learners)
+
+    def graders() -> dict[str, str]:
+        env = grader.grading_env(tmp_path / "target", tmp_path / "run" / "results.json", None,
+                                 Slot(0))
+        return envfile.read(Path(env["COURSE_ENV_FILE"]))
+
+    up = graders()
+    assert up["AWS_STORAGE_BUCKET_NAME"] == objectstore.GRADING_BUCKET
+    assert up["SHOP_REPORTS_BUCKET"] == objectstore.GRADING_REPORTS_BUCKET
+    listening.close()  # the store stopped: graded as a project without one
+    assert not set(objectstore.PUBLISHED) & set(graders())
