@@ -46,6 +46,7 @@ _SHORT_NAMES = {
     "error_watch": "course.measuring.error_watch",
     "traces": "course.measuring.traces",
     "balancing": "course.measuring.balancing",
+    "shared_state": "course.measuring.shared_state",
 }
 
 

@@ -141,7 +141,10 @@ def _served(target: Path, folder: Path, smtp_delay: float) -> Iterator[tuple[str
         mail.behave(delay_seconds=smtp_delay)
         env = stack.enter_context(bench.migrated_copy(target))
         env.update(COURSE_GRADING_SMTP_PORT=str(mail.port), SHOP_REPORTS_DIR=str(folder / "reports"),
-                   CELERY_BROKER_URL=broker_url, CELERY_RESULT_BACKEND=broker_url)
+                   CELERY_BROKER_URL=broker_url, CELERY_RESULT_BACKEND=broker_url,
+                   # reports on this disk, where the run counts them, even once they are kept
+                   # in the object store (chapter 11)
+                   SHOP_REPORTS_BUCKET="")
         _broker(flush=True)
         stack.callback(_broker, True)  # emptied again afterwards, whatever happens
         if services.project_has_celery_app(target):
