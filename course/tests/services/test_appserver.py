@@ -7,13 +7,11 @@ project whose WSGI app says which instance answered).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from course import envfile, paths
+from course import envfile
+from course.tests.services.stand_in import course_services, stand_in_project
 
 STAND_IN_WSGI = '''
 import os
@@ -25,20 +23,11 @@ def application(environ, start_response):
 '''
 
 
-def _course(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "course", "services", *args], cwd=paths.ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
-
 
 def test_scaled_app_servers_serve_with_their_own_ids(tmp_path: Path) -> None:
-    home, project = tmp_path / "state", tmp_path / "project"
-    (project / "config").mkdir(parents=True)
-    (project / "config" / "__init__.py").write_text("")
-    (project / "config" / "wsgi.py").write_text(STAND_IN_WSGI)
-    env = {k: v for k, v in os.environ.items() if k != "COURSE_DB"}
-    env.update(COURSE_HOME=str(home), COURSE_STARTER=str(project), PYTHONPATH=str(paths.ROOT))
+    home, project, env = stand_in_project(tmp_path, STAND_IN_WSGI)
     try:
-        started = _course(env, "up", "appserver", "--scale", "2")
+        started = course_services(env, "up", "appserver", "--scale", "2")
         assert started.returncode == 0, started.stderr
         assert "appserver-1" in started.stdout and "appserver-2" in started.stdout
         urls = envfile.read(home / "env")["APP_URLS"].split(",")
@@ -46,12 +35,12 @@ def test_scaled_app_servers_serve_with_their_own_ids(tmp_path: Path) -> None:
         answers = {urllib.request.urlopen(url, timeout=10).read().decode() for url in urls}
         assert answers == {"appserver-1", "appserver-2"}
 
-        again = _course(env, "up")  # remembered: a plain `up` keeps both instances
+        again = course_services(env, "up")  # remembered: a plain `up` keeps both instances
         assert again.returncode == 0 and "appserver-2" in again.stdout
         assert envfile.read(home / "env")["APP_URLS"].split(",") == urls
 
-        stopped = _course(env, "down", "appserver")
+        stopped = course_services(env, "down", "appserver")
         assert stopped.returncode == 0, stopped.stderr
-        assert "appserver-1" not in _course(env, "status").stdout
+        assert "appserver-1" not in course_services(env, "status").stdout
     finally:
-        _course(env, "down")
+        course_services(env, "down")

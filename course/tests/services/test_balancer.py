@@ -7,13 +7,11 @@ A stand-in project: its WSGI app answers with the id of the instance that served
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from course import envfile, paths
+from course import envfile
+from course.tests.services.stand_in import course_services, stand_in_project
 
 STAND_IN_WSGI = '''
 import os
@@ -38,10 +36,6 @@ server {
 '''
 
 
-def _course(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "course", "services", *args], cwd=paths.ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
-
 
 def _instances_answering(url: str, requests: int) -> set[str]:
     answered = set()
@@ -52,24 +46,17 @@ def _instances_answering(url: str, requests: int) -> set[str]:
 
 
 def test_balancer_spreads_over_every_instance_and_follows_the_scale(tmp_path: Path) -> None:
-    home, project = tmp_path / "state", tmp_path / "project"
-    (project / "config").mkdir(parents=True)
-    (project / "config" / "__init__.py").write_text("")
-    (project / "config" / "wsgi.py").write_text(STAND_IN_WSGI)
-    (project / "deploy" / "nginx").mkdir(parents=True)
-    (project / "deploy" / "nginx" / "lb.conf.template").write_text(TEMPLATE)
-    env = {k: v for k, v in os.environ.items() if k != "COURSE_DB"}
-    env.update(COURSE_HOME=str(home), COURSE_STARTER=str(project), PYTHONPATH=str(paths.ROOT))
+    home, project, env = stand_in_project(tmp_path, STAND_IN_WSGI, {"lb.conf.template": TEMPLATE})
     try:
-        scaled = _course(env, "up", "appserver", "--scale", "2")
+        scaled = course_services(env, "up", "appserver", "--scale", "2")
         assert scaled.returncode == 0, scaled.stderr
-        started = _course(env, "up", "balancer")
+        started = course_services(env, "up", "balancer")
         assert started.returncode == 0, started.stderr
         shop = envfile.read(home / "env")["SHOP_URL"]
         assert _instances_answering(shop, 6) == {"appserver-1", "appserver-2"}
 
-        rescaled = _course(env, "up", "appserver", "--scale", "3")
+        rescaled = course_services(env, "up", "appserver", "--scale", "3")
         assert rescaled.returncode == 0, rescaled.stderr
         assert _instances_answering(shop, 9) == {"appserver-1", "appserver-2", "appserver-3"}
     finally:
-        _course(env, "down")
+        course_services(env, "down")

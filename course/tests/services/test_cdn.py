@@ -7,13 +7,11 @@ A stand-in project: its WSGI app counts the requests it answers, and its templat
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from course import envfile, paths
+from course import envfile
+from course.tests.services.stand_in import course_services, stand_in_project
 
 STAND_IN_WSGI = '''
 import os
@@ -44,10 +42,6 @@ server {
 '''
 
 
-def _course(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "course", "services", *args], cwd=paths.ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
-
 
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
@@ -55,16 +49,9 @@ def _get(url: str) -> str:
 
 
 def test_cdn_caches_in_front_of_the_app_server(tmp_path: Path) -> None:
-    home, project = tmp_path / "state", tmp_path / "project"
-    (project / "config").mkdir(parents=True)
-    (project / "config" / "__init__.py").write_text("")
-    (project / "config" / "wsgi.py").write_text(STAND_IN_WSGI)
-    (project / "deploy" / "nginx").mkdir(parents=True)
-    (project / "deploy" / "nginx" / "cdn.conf.template").write_text(TEMPLATE)
-    env = {k: v for k, v in os.environ.items() if k != "COURSE_DB"}
-    env.update(COURSE_HOME=str(home), COURSE_STARTER=str(project), PYTHONPATH=str(paths.ROOT))
+    home, project, env = stand_in_project(tmp_path, STAND_IN_WSGI, {"cdn.conf.template": TEMPLATE})
     try:
-        started = _course(env, "up", "cdn")
+        started = course_services(env, "up", "cdn")
         assert started.returncode == 0, started.stderr
         published = envfile.read(home / "env")
         cdn, app = published["CDN_URL"], published["APP_URLS"].split(",")[0]
@@ -76,8 +63,8 @@ def test_cdn_caches_in_front_of_the_app_server(tmp_path: Path) -> None:
 
         (project / "deploy" / "nginx" / "cdn.conf.template").write_text(
             TEMPLATE.replace("proxy_cache test_files;", "proxy_cache ${NO_SUCH_VALUE};"))
-        broken = _course(env, "restart", "cdn")
-        status = _course(env, "status").stdout
+        broken = course_services(env, "restart", "cdn")
+        status = course_services(env, "status").stdout
         assert "NO_SUCH_VALUE" in broken.stdout + broken.stderr + status
     finally:
-        _course(env, "down")
+        course_services(env, "down")
