@@ -280,3 +280,107 @@ def test_11_2_reports_any_instance_can_serve(project, workers, tmp_path, measure
             "[hint 3]")
     measured(f"{len(served)} of {len(REPORT_FORMATS)} reports served by the other app server",
              target="both, nothing on any disk, private", unit="")
+
+
+# 11.3 ---------------------------------------------------------------------------------------
+
+BALANCER = "127.0.0.1"  # where the grader's requests come from: it plays the balancer
+CDN_HOP = "10.0.0.2"  # a proxy in front of the balancer, trusted too
+VISITOR = "198.51.100.7"
+FORGED = "203.0.113.9"
+API_PAGE = "/api/products/?page_size=5"  # the tiny shop has more: a next link
+LINE_WITHIN = 10.0
+
+# (what the request is, its X-Forwarded-For, the client its line must name)
+FORWARDED_CASES = [
+    ("a request with no X-Forwarded-For", None, BALANCER),
+    ("a visitor, as the balancer passes it on", VISITOR, VISITOR),
+    ("a visitor who sent a forged X-Forwarded-For, appended to", f"{FORGED}, {VISITOR}", VISITOR),
+    ("a visitor through a CDN, then the balancer", f"{VISITOR}, {CDN_HOP}", VISITOR),
+]
+
+
+def _ask(base: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                            timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _client_of(base: str, request_id: str, what: str) -> object:
+    """The ``client`` field of the JSON line of request ``request_id``."""
+    from course.measuring.metrics_watch import json_lines
+
+    deadline = time.monotonic() + LINE_WITHIN
+    lines: list[dict] = []
+    while time.monotonic() < deadline and not lines:
+        lines = [line for line in json_lines(base)
+                 if line.get("request_id") == request_id and "status" in line]
+        time.sleep(0.1)
+    assert lines, (f"{what} left no JSON line with its request id on standard output within "
+                   f"{LINE_WITHIN:g} s: 10.2's request lines are needed here")
+    assert "client" in lines[0], (
+        f"{what}: its request line has no client field (the line: "
+        f"{json.dumps(lines[0])[:240]}). Log the visitor's address as client [hint 2]")
+    return lines[0]["client"]
+
+
+def _next_link(base: str, scheme: str) -> str:
+    status, body = _ask(base, API_PAGE, {"X-Forwarded-Proto": scheme})
+    assert status == 200, f"{API_PAGE}, marked X-Forwarded-Proto: {scheme}, answered {status}"
+    link = json.loads(body).get("next") or ""
+    assert link, f"{API_PAGE} gave no next link"
+    return link
+
+
+def test_11_3_believes_only_its_proxy(project, measured):
+    project.collect_static()
+    trusted = {"TRUSTED_PROXIES": f"{BALANCER},{CDN_HOP}"}
+    with procfile_server(project, SETTINGS, 1, "/products/", extra_env=trusted) as (base, _):
+        secure, plain = _next_link(base, "https"), _next_link(base, "http")
+        assert secure.startswith("https://"), (
+            f"the balancer marked a visitor's request X-Forwarded-Proto: https, and the API's "
+            f"next link is {secure}: Django believes every request came over http, so the "
+            "links it builds send https visitors to http. Tell it which header says https "
+            "[hint 1]")
+        assert plain.startswith("http://"), (
+            f"a request marked X-Forwarded-Proto: http got the next link {plain}: take the "
+            "scheme from the header, do not write https everywhere [hint 1]")
+        clients = {}
+        for number, (what, forwarded, wanted) in enumerate(FORWARDED_CASES):
+            request_id = f"grading-forwarded-{number}-{uuid.uuid4().hex[:8]}"
+            headers = {"X-Request-ID": request_id}
+            if forwarded is not None:
+                headers["X-Forwarded-For"] = forwarded
+            status, _ = _ask(base, "/products/", headers)
+            assert status == 200, f"{what} answered {status}"
+            client = _client_of(base, request_id, what)
+            clients[what] = client
+            assert client == wanted, (
+                f"{what} (from {BALANCER}, trusted, with X-Forwarded-For: "
+                f"{forwarded or 'none'}) was logged as client {client!r}, not {wanted}: "
+                + ("the first address is the one the visitor wrote; read the list from the "
+                   "right" if client == FORGED else
+                   "a trusted proxy is a hop, not the visitor: skip each trusted address from "
+                   "the right" if client == CDN_HOP else
+                   "the visitor is the address the balancer appended") + " [hint 2]"
+                if forwarded else f"{what} was logged as client {client!r}, not {wanted}, "
+                "the address it came from [hint 2]")
+    untrusted = {"TRUSTED_PROXIES": CDN_HOP}  # the grader's address is no proxy of the shop's
+    with procfile_server(project, SETTINGS, 1, "/products/", extra_env=untrusted) as (base, _):
+        request_id = f"grading-direct-{uuid.uuid4().hex[:8]}"
+        _ask(base, "/products/", {"X-Request-ID": request_id, "X-Forwarded-For": VISITOR})
+        client = _client_of(base, request_id, "a request from an address that is no proxy")
+    measured(f"client {clients[FORWARDED_CASES[2][0]]} for a forged X-Forwarded-For; {client} "
+             f"from an untrusted address", target=f"{VISITOR}; {BALANCER}", unit="")
+    assert client == BALANCER, (
+        f"a request from {BALANCER}, which TRUSTED_PROXIES ({CDN_HOP}) does not name, claimed "
+        f"X-Forwarded-For: {VISITOR} and was logged as client {client!r}: anyone who reaches "
+        "an instance directly chooses their address. Believe X-Forwarded-For only from the "
+        "proxies' addresses [hint 3]")

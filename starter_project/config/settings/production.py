@@ -14,6 +14,11 @@ ALLOWED_HOSTS = [
 # The load balancer in front of the app servers handles HTTPS.
 CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
 
+# TODO(11.3): behind the load balancer every request reaches Django over plain http and from
+# the balancer's address: the links the API builds say http:// to visitors on https, and
+# the request lines (10.2) never say who asked. The balancer says both (X-Forwarded-Proto,
+# X-Forwarded-For); believe it, and only it (its addresses: TRUSTED_PROXIES).
+
 # TODO(08.5): on PostgreSQL each request opens a new connection to the database and closes
 # it at its end; and a query that runs away holds its worker for as long as it runs, and
 # goes on running in the database after the worker is killed.
