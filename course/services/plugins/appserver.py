@@ -52,6 +52,9 @@ class AppServer(HttpService):
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SHOP_INSTANCE": instance.id,
+                # the course's balancer (`services up balancer`) is on this machine: the one
+                # proxy whose X-Forwarded-For the shop may believe (chapter 11)
+                "TRUSTED_PROXIES": "127.0.0.1",
                 # the rest comes from the project's gunicorn.conf.py (chapter 08), which
                 # takes its worker count from here: a laptop runs several instances
                 "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
