@@ -10,6 +10,11 @@ keep asking while one instance is killed, and none of them may get an error.
 11.2 runs a Celery worker and two app servers as if on three machines, each with a disk of
 its own, all sharing the database, Redis and the object store: reports asked of one app
 server must be ready, and downloadable, through the other, kept in the private bucket only.
+
+11.3 starts the project from its Procfile and plays the balancer: it sends what a balancer
+passes on (X-Forwarded-Proto, X-Forwarded-For, forged entries, a CDN hop) and reads the
+API's links and the client each request line (10.2) names; then it sends the same from an
+address that TRUSTED_PROXIES does not name.
 """
 
 from __future__ import annotations
@@ -284,58 +289,32 @@ def test_11_2_reports_any_instance_can_serve(project, workers, tmp_path, measure
 
 # 11.3 ---------------------------------------------------------------------------------------
 
-BALANCER = "127.0.0.1"  # where the grader's requests come from: it plays the balancer
-CDN_HOP = "10.0.0.2"  # a proxy in front of the balancer, trusted too
-VISITOR = "198.51.100.7"
-FORGED = "203.0.113.9"
-API_PAGE = "/api/products/?page_size=5"  # the tiny shop has more: a next link
+BALANCER = balancing.BALANCER_ADDRESS  # the grader's requests come from there: it plays it
+CDN_HOP = balancing.CDN_HOP  # a proxy in front of the balancer, trusted too
+VISITOR = balancing.VISITOR
+FORGED = balancing.FORGED_ADDRESS
+FORWARDED_CASES = balancing.FORWARDED_CASES
 LINE_WITHIN = 10.0
-
-# (what the request is, its X-Forwarded-For, the client its line must name)
-FORWARDED_CASES = [
-    ("a request with no X-Forwarded-For", None, BALANCER),
-    ("a visitor, as the balancer passes it on", VISITOR, VISITOR),
-    ("a visitor who sent a forged X-Forwarded-For, appended to", f"{FORGED}, {VISITOR}", VISITOR),
-    ("a visitor through a CDN, then the balancer", f"{VISITOR}, {CDN_HOP}", VISITOR),
-]
-
-
-def _ask(base: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
-                                            timeout=30)
-    try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+_ask = balancing.ask
 
 
 def _client_of(base: str, request_id: str, what: str) -> object:
     """The ``client`` field of the JSON line of request ``request_id``."""
-    from course.measuring.metrics_watch import json_lines
-
-    deadline = time.monotonic() + LINE_WITHIN
-    lines: list[dict] = []
-    while time.monotonic() < deadline and not lines:
-        lines = [line for line in json_lines(base)
-                 if line.get("request_id") == request_id and "status" in line]
-        time.sleep(0.1)
-    assert lines, (f"{what} left no JSON line with its request id on standard output within "
-                   f"{LINE_WITHIN:g} s: 10.2's request lines are needed here")
-    assert "client" in lines[0], (
+    line = balancing.logged_line(base, request_id, LINE_WITHIN)
+    assert line, (f"{what} left no JSON line with its request id on standard output within "
+                  f"{LINE_WITHIN:g} s: 10.2's request lines are needed here")
+    assert "client" in line, (
         f"{what}: its request line has no client field (the line: "
-        f"{json.dumps(lines[0])[:240]}). Log the visitor's address as client [hint 2]")
-    return lines[0]["client"]
+        f"{json.dumps(line)[:240]}). Log the visitor's address as client [hint 2]")
+    return line["client"]
 
 
 def _next_link(base: str, scheme: str) -> str:
-    status, body = _ask(base, API_PAGE, {"X-Forwarded-Proto": scheme})
-    assert status == 200, f"{API_PAGE}, marked X-Forwarded-Proto: {scheme}, answered {status}"
+    status, body = _ask(base, balancing.API_PAGE, {"X-Forwarded-Proto": scheme})
+    assert status == 200, (
+        f"{balancing.API_PAGE}, marked X-Forwarded-Proto: {scheme}, answered {status}")
     link = json.loads(body).get("next") or ""
-    assert link, f"{API_PAGE} gave no next link"
+    assert link, f"{balancing.API_PAGE} gave no next link"
     return link
 
 

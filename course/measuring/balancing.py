@@ -206,6 +206,80 @@ def load_while_killing(project: Path, urls: list[str], victim: subprocess.Popen[
         return outcome, answered_by(running)
 
 
+# What Django believes of the headers the balancer sends (11.3) ---------------------------
+
+BALANCER_ADDRESS = "127.0.0.1"  # where requests to an instance come from here
+CDN_HOP = "10.0.0.2"  # a proxy in front of the balancer
+VISITOR = "198.51.100.7"
+# (what the request is, its X-Forwarded-For, the client it comes from)
+FORWARDED_CASES = [
+    ("a request with no X-Forwarded-For", None, BALANCER_ADDRESS),
+    ("a visitor, as the balancer passes it on", VISITOR, VISITOR),
+    ("a visitor who sent a forged X-Forwarded-For, appended to", f"{FORGED_ADDRESS}, {VISITOR}",
+     VISITOR),
+    ("a visitor through a CDN, then the balancer", f"{VISITOR}, {CDN_HOP}", VISITOR),
+]
+API_PAGE = "/api/products/?page_size=5"  # more products than that: a next link
+
+
+def ask(base: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """GET ``path`` on ``base`` with ``headers``, as a proxy would pass a request on."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                            timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def logged_line(base: str, request_id: str, within: float = 10.0) -> dict[str, Any] | None:
+    """The JSON request line (10.2) of request ``request_id`` on the server's output."""
+    from course.measuring.metrics_watch import json_lines
+
+    deadline = time.monotonic() + within
+    while True:
+        lines = [line for line in json_lines(base)
+                 if line.get("request_id") == request_id and "status" in line]
+        if lines or time.monotonic() > deadline:
+            return lines[0] if lines else None
+        time.sleep(0.1)
+
+
+def what_django_believes(states: dict[str, Path]) -> list[dict[str, Any]]:
+    """For each state, one instance started from its Procfile behind a balancer at
+    127.0.0.1 with a CDN in front (``TRUSTED_PROXIES``), sent what they would pass on: a row
+    per request, with what the state logged as its client and the API's next link."""
+    import json
+    import uuid
+
+    rows = []
+    for name, target in states.items():
+        print(f"  {name} …", flush=True)
+        with instances(target, 1, extra_env={
+                "TRUSTED_PROXIES": f"{BALANCER_ADDRESS},{CDN_HOP}"}) as served:
+            base = served[0][0]
+            for scheme in ("https", "http"):
+                status, body = ask(base, API_PAGE, {"X-Forwarded-Proto": scheme})
+                link = json.loads(body).get("next", "") if status == 200 else f"HTTP {status}"
+                rows.append({"name": name, "request": f"API page marked {scheme}",
+                             "X-Forwarded-For": "", "expected": f"{scheme}://…",
+                             "seen": (link or "")[:40]})
+            for what, forwarded, wanted in FORWARDED_CASES:
+                request_id = f"notebook-{uuid.uuid4().hex[:12]}"
+                headers = {"X-Request-ID": request_id}
+                if forwarded:
+                    headers["X-Forwarded-For"] = forwarded
+                ask(base, PAGE, headers)
+                line = logged_line(base, request_id) or {}
+                rows.append({"name": name, "request": what, "X-Forwarded-For": forwarded or "",
+                             "expected": wanted,
+                             "seen": line.get("client", "(no client field)" if line else
+                                              "(no request line)")})
+    return rows
+
+
 # For the notebook: the same measurements, on project states and variants of their template.
 
 @contextmanager
@@ -278,15 +352,17 @@ def what_instances_see(templates: dict[str, Path], *, requests: int = 60) -> lis
 
 
 @contextmanager
-def instances(target: Path, count: int, *, workers: int = 1
+def instances(target: Path, count: int, *, workers: int = 1,
+              extra_env: dict[str, str] | None = None
               ) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
     """``count`` instances of ``target``, each started from its Procfile with ``workers``
-    workers, sharing one migrated copy of your data: their base URLs and processes."""
+    workers (and ``extra_env``), sharing one migrated copy of your data: their base URLs
+    and processes."""
     from course.measuring import bench, procfile, visits
 
     with tempfile.TemporaryDirectory(prefix="course-instances-") as scratch, \
             bench.migrated_copy(Path(target)) as env:
-        env = visits.production_env(env, Path(scratch) / "static")
+        env = {**visits.production_env(env, Path(scratch) / "static"), **(extra_env or {})}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the Procfile gives each its own
         visits.collect_static(Path(target), env)
         with ExitStack() as stack:
