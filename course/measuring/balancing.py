@@ -1,11 +1,11 @@
 """What a load balancer does, measured (chapter 11): which instance answered each request,
-how many connections it opened to them, what they were told, and what a visitor saw while
-an instance died.
+how many connections it opened to them, what they were told, what a visitor saw while an
+instance died, and what Django believes of the headers a balancer sends.
 
 :class:`RecordingUpstream` stands where an app server stands and keeps a record of every
 connection and every request nginx sent it; :func:`steady_load` keeps visitors busy for a
 few seconds, and can kill something in the middle, counting every answer that was not a
-200.
+200; :func:`what_django_believes` plays the balancer in front of one instance.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def answered_by(folder: Path) -> Counter[str]:
     retried on another instance counts for the one that answered it)."""
     counts: Counter[str] = Counter()
     for line in nginx.access_log(folder):
-        match = re.search(r"upstream=(\S+(?:, \S+)*)", line)
+        match = re.search(r"upstream=([^\s,]+(?:, [^\s,]+)*)", line)
         if match and match[1] != "-":
             counts[match[1].split(", ")[-1]] += 1
     return counts
