@@ -262,7 +262,8 @@ def what_django_believes(states: dict[str, Path]) -> list[dict[str, Any]]:
             base = served[0][0]
             for scheme in ("https", "http"):
                 status, body = ask(base, API_PAGE, {"X-Forwarded-Proto": scheme})
-                link = json.loads(body).get("next", "") if status == 200 else f"HTTP {status}"
+                link = (json.loads(body).get("next") or "(no next link)") if status == 200 \
+                    else f"HTTP {status}"
                 rows.append({"name": name, "request": f"API page marked {scheme}",
                              "X-Forwarded-For": "", "expected": f"{scheme}://…",
                              "seen": (link or "")[:40]})

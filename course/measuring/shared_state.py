@@ -15,12 +15,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from course import services
+from course import paths, services
 from course.measuring import bench, procfile, queueing, visits
 from course.services.celery_process import Worker
 from course.services.plugins.worker import project_has_celery_app
 
 PAGE = "/products/"
+COLUMNS = ("state on the second app server", "after_s", "download there", "bytes",
+           "files on the worker's disk", "files on the app servers' disks", "problem")
 
 
 def _files(folder: Path) -> int:
@@ -33,7 +35,7 @@ def report_across_machines(name: str, target: Path, *, fmt: str = "csv",
     the second: a row of what the second said, what its download answered, and how many
     files the machines' disks hold afterwards."""
     target = Path(target)
-    row: dict[str, Any] = {"name": name}
+    row: dict[str, Any] = {"name": name, **dict.fromkeys(COLUMNS, "—")}
     if not project_has_celery_app(target):
         return {**row, "problem": "no Celery app yet (chapter 06): no report jobs to follow"}
     broker = services.redis_url(queueing.BROKER_DB) or ""
@@ -41,8 +43,11 @@ def report_across_machines(name: str, target: Path, *, fmt: str = "csv",
         folder = Path(scratch)
         disks = {machine: folder / machine for machine in ("worker", "first", "second")}
         env = stack.enter_context(bench.migrated_copy(target))
+        # The course's own env file, wherever the state lives: the object store's address,
+        # keys and buckets are there once it runs (a state outside the course's folder finds
+        # no env file of its own).
         env = {**visits.production_env(env, folder / "static"), "CELERY_BROKER_URL": broker,
-               "CELERY_RESULT_BACKEND": broker}
+               "CELERY_RESULT_BACKEND": broker, "COURSE_ENV_FILE": str(paths.ENV_FILE)}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         visits.collect_static(target, env)
         queueing._broker(flush=True)
@@ -74,6 +79,7 @@ def report_across_machines(name: str, target: Path, *, fmt: str = "csv",
         download = state.get("download") or status_url.rstrip("/") + "/download"
         code, content = follower.get(download)
         row.update({
+            "problem": "",
             "state on the second app server": state.get("state"),
             "after_s": round(waited, 2),
             "download there": code,
