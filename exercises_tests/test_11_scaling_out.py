@@ -121,7 +121,6 @@ def test_11_1_nginx_spreads_the_load(project, target_dir, measured, tmp_path):
         "instance can answer anyone: spread them (round robin, nginx's default) [hint 2]")
     opened = _check_connections(upstreams)
 
-    instances = []
     project.collect_static()  # what a release does before the instances start
     with procfile_server(project, SETTINGS, 1, "/products/") as first, \
             procfile_server(project, SETTINGS, 1, "/products/") as second:
