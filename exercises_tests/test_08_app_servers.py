@@ -482,7 +482,6 @@ QUERY_PATH = "/course-query/"
 SHORT_QUERY = 1.0  # seconds a real query may take: it must complete
 RUNAWAY_QUERY = 30  # seconds: as long as gunicorn's default timeout
 CUT_WITHIN = 10.0  # the database must cancel the runaway query by then
-EXCEPTION_LINE = re.compile(r"^([\w.]*(?:Error|Exception|Configured|Canceled|Cancelled)): (.*)$")
 
 SQLITE_PROBE = """
 from django.db import connection
@@ -490,12 +489,6 @@ with connection.cursor() as cursor:
     cursor.execute('SELECT 1')
 report(vendor=connection.vendor)
 """
-
-
-def _exception_logged(base: str) -> str:
-    """The last exception the server logged (``ImproperlyConfigured: …``), or ""."""
-    found = [m for m in map(EXCEPTION_LINE.match, _server_log_lines(base)) if m]
-    return f"{found[-1].group(1).rsplit('.', 1)[-1]}: {found[-1].group(2)}"[:240] if found else ""
 
 
 def _close_their_connections() -> int:
@@ -547,7 +540,7 @@ def test_08_5_database_connections(project, shop, measured):
     from project_runner import ProjectRunError
     from shop.models import Product
 
-    from course.measuring import connections
+    from course.measuring import connections, load
 
     assert connection.vendor == "postgresql", (
         "08.5 is graded on PostgreSQL, the only database it exists on (run `python3 -m course "
@@ -572,7 +565,7 @@ def test_08_5_database_connections(project, shop, measured):
             answering = _workers_answering(found)
             assert answering, (
                 f"every request that queries failed (status {found[0][0]}; the server logged "
-                f"{_exception_logged(base) or 'nothing'}) [hint 2]")
+                f"{load.logged_exception(base) or 'nothing'}) [hint 2]")
             if len(answering) == 2:
                 break
         before = connections.sessions(url)
@@ -581,7 +574,7 @@ def test_08_5_database_connections(project, shop, measured):
         failed = [status for status, _ in found if status != 200]
         assert not failed, (
             f"{len(failed)} of {CONNECTION_REQUESTS} requests to the shop's pages failed "
-            f"(status {failed[0]}; the server logged {_exception_logged(base) or 'nothing'}) "
+            f"(status {failed[0]}; the server logged {load.logged_exception(base) or 'nothing'}) "
             "[hint 2]")
         measured(opened, target="≤ 2", unit=f"connections opened by {CONNECTION_REQUESTS} "
                                              "requests, 2 workers")
@@ -599,14 +592,14 @@ def test_08_5_database_connections(project, shop, measured):
             f"after PostgreSQL closed the {closed} connection(s) the workers kept (as a "
             f"restart, a fail-over or a proxy's idle timeout does), {len(failed)} of "
             f"{len(found)} requests failed (the server logged "
-            f"{_exception_logged(base) or 'nothing'}): a kept connection must be checked "
+            f"{load.logged_exception(base) or 'nothing'}): a kept connection must be checked "
             "before a request uses it, and replaced when it is dead [hint 2]")
         assert len(_workers_answering(found)) == 2, "both workers must answer after the restart"
 
         status, took = _timed_query(base, SHORT_QUERY, wait=CUT_WITHIN)
         assert status == 200, (
             f"a query of {SHORT_QUERY:g} s, as long as a real page's slowest, failed (status "
-            f"{status}; the server logged {_exception_logged(base) or 'nothing'}): the "
+            f"{status}; the server logged {load.logged_exception(base) or 'nothing'}): the "
             "statement timeout is too short. A number without a unit is milliseconds "
             "[hint 3]")
         status, took = _timed_query(base, RUNAWAY_QUERY, wait=CUT_WITHIN + 2)
@@ -627,4 +620,4 @@ def test_08_5_database_connections(project, shop, measured):
         found = _spread(base, [f"{QUERY_PATH}?seconds=0"] * 8)
         assert all(status == 200 for status, _ in found), (
             f"after a statement was cancelled, the next requests failed (the server logged "
-            f"{_exception_logged(base) or 'nothing'})")
+            f"{load.logged_exception(base) or 'nothing'})")

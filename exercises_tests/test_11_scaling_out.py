@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from procfile_server import procfile_server
 
-from course.measuring import balancing
+from course.measuring import balancing, load
 
 SETTINGS = "config.settings.production"
 
@@ -362,3 +362,196 @@ def test_11_3_believes_only_its_proxy(project, measured):
         f"X-Forwarded-For: {VISITOR} and was logged as client {client!r}: anyone who reaches "
         "an instance directly chooses their address. Believe X-Forwarded-For only from the "
         "proxies' addresses [hint 3]")
+
+
+# 11.4 ---------------------------------------------------------------------------------------
+
+STALE_WITHIN = 0.7  # s after a commit: the replica (1 s behind) cannot have it yet
+STALE_TRIES = 4  # a read slower than that proves nothing: try again with another product
+CAUGHT_UP_WITHIN = 20.0  # s for the replica to show what the primary has
+PIN_SECONDS = 2  # DATABASE_REPLICA_PIN_SECONDS for the graders' server
+MAIL_WITHIN = 20.0
+SQLITE_PROBE = """
+from django.db import connection
+from shop.models import Product
+report(vendor=connection.vendor, products=Product.objects.count())
+"""
+
+
+def _on_replica(primary_url: str, replica_url: str) -> str:
+    """The test database's address on the replica's server."""
+    server = replica_url.split("@", 1)[1].split("/", 1)[0]
+    return re.sub(r"@[^/]+/", f"@{server}/", primary_url, count=1)
+
+
+def _replica_has(url: str, orders: int, within: float) -> bool:
+    """Whether the replica's copy of the test database shows ``orders`` orders in time."""
+    import psycopg
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(url.replace("postgres://", "postgresql://", 1),
+                                 connect_timeout=2) as conn:
+                row = conn.execute("SELECT count(*) FROM shop_order").fetchone()
+                if row and row[0] == orders:
+                    return True
+        except psycopg.Error:
+            pass  # the test database is not on the replica yet
+        time.sleep(0.2)
+    return False
+
+
+def _new_product():
+    """A product put on sale on the primary now, committed."""
+    from shop.models import Product
+
+    model = Product.objects.order_by("pk").first()
+    tag = uuid.uuid4().hex[:10]
+    return Product.objects.create(category=model.category, name=f"Grading {tag}",
+                                  slug=f"grading-{tag}", description="", price=model.price,
+                                  stock=1)
+
+
+def _page_right_after_write(visitor: _Visitor, base: str) -> tuple[int, float]:
+    """Put a product on sale on the primary and ask for its page at once: the status, and
+    how long after the commit the answer came."""
+    product = _new_product()
+    started = time.monotonic()
+    status, _, _ = visitor.ask(f"{base}/products/{product.slug}/")
+    return status, time.monotonic() - started
+
+
+def _reads_replica(visitor: _Visitor, base: str) -> bool | None:
+    """Whether ``visitor``'s next page reads the replica: a product added on the primary a
+    moment ago is not there yet (404), and is on the primary (200). None: every try was
+    too slow to tell."""
+    for _ in range(STALE_TRIES):
+        status, took = _page_right_after_write(visitor, base)
+        assert status in (200, 404), f"a product's page answered {status}"
+        if status == 404 and took > STALE_WITHIN * 2:
+            pytest.fail(f"a product added on the primary was still missing from its page "
+                        f"{took:.1f} s later", pytrace=False)
+        if took <= STALE_WITHIN:
+            return status == 404
+    return None
+
+
+def _lag(visitor: _Visitor, base: str) -> float:
+    """Seconds from a commit on the primary until a replica read shows it."""
+    product = _new_product()
+    started = time.monotonic()
+    while time.monotonic() - started < CAUGHT_UP_WITHIN:
+        status, _, _ = visitor.ask(f"{base}/products/{product.slug}/")
+        if status == 200:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    pytest.fail(f"a product added on the primary was still not on its page after "
+                f"{CAUGHT_UP_WITHIN:g} s: the reads go to a database that replication does "
+                "not feed (DATABASE_REPLICA_URL names the replica) [hint 1]", pytrace=False)
+
+
+def _order_again(visitor: _Visitor, base: str, customer) -> tuple[int, str]:
+    """Press "Order again" on the customer's dashboard: the status and page landed on."""
+    import dashboard_page
+
+    status, page, _ = visitor.ask(f"{base}/customers/{customer.pk}/")
+    assert status == 200, f"the customer's dashboard answered {status}"
+    html = page.decode("utf-8", "replace")
+    listed = dashboard_page.shown(html).orders
+    assert listed, "the customer's dashboard lists no orders"
+    press = dashboard_page.order_again(html, listed[0][0])
+    assert press, f"the dashboard has no \"Order again\" button for order #{listed[0][0]}"
+    status, page, _ = visitor.ask(base + press.action, press.data)
+    return status, page.decode("utf-8", "replace")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_11_4_reads_from_the_replica(project, shop, workers, measured):
+    import dashboard_page
+    from background import database_env, graders_broker_env, start_project_worker
+    from conftest import graders_env
+    from django.db import connection
+    from project_runner import ProjectRunError
+    from shop.models import Order
+
+    assert connection.vendor == "postgresql", (
+        "11.4 is graded on PostgreSQL, the only database it exists on (run `python3 -m course "
+        "check 11.4`, which starts it)")
+    replica = graders_env().get("GRADING_REPLICA_URL")
+    assert replica, ("the read replica is not running (python3 -m course services up "
+                     "replica): this grader needs it")
+    try:
+        found = project.probe(SETTINGS, SQLITE_PROBE)
+    except ProjectRunError as error:
+        pytest.fail(
+            f"without a replica (on SQLite, with no DATABASE_REPLICA_URL), the production "
+            f"settings no longer work: {str(error).split(': ', 1)[-1]}. Add the replica only "
+            "when it is configured, on PostgreSQL [hint 1]", pytrace=False)
+    assert found["products"], "without a replica, the shop found no products"
+
+    shop(scale="tiny")
+    primary = database_env()["DATABASE_URL"]
+    on_replica = _on_replica(primary, replica)
+    assert _replica_has(on_replica, Order.objects.count(), CAUGHT_UP_WITHIN), (
+        f"the replica did not show the test database's orders within {CAUGHT_UP_WITHIN:g} s: "
+        "is it streaming from the course's PostgreSQL? (python3 -m course services status)")
+    customer = Order.objects.order_by("pk").first().customer
+    broker = graders_broker_env()
+    replica_env = {"DATABASE_URL": primary, "DATABASE_REPLICA_URL": on_replica,
+                   "DATABASE_REPLICA_PIN_SECONDS": str(PIN_SECONDS)}
+    worker = start_project_worker(project, workers, {**broker, **replica_env})
+    project.collect_static()
+    with procfile_server(project, SETTINGS, 1, "/products/",
+                         extra_env={**broker, **replica_env}) as (base, _):
+        stranger = _Visitor()
+        assert _reads_replica(stranger, base) is not False, (
+            "a product put on sale on the primary a moment ago was already on its page for a "
+            "visitor who had written nothing: that read went to the primary. Send reads to "
+            "the replica (a router in DATABASE_ROUTERS) [hint 2]")
+        lag = _lag(stranger, base)
+
+        customer_visitor = _Visitor()
+        status, page = _order_again(customer_visitor, base, customer)
+        wrote_at = time.monotonic()
+        assert status == 200, (
+            f"pressing \"Order again\" answered {status} (the server logged "
+            f"{load.logged_exception(base) or 'nothing'}): every write goes to the primary, the "
+            "replica refuses them [hint 2]")
+        newest = Order.objects.filter(customer=customer).order_by("-pk").first()
+        listed = [pk for pk, _, _ in dashboard_page.shown(page).orders]
+        assert newest.pk in listed, (
+            f"right after placing order #{newest.pk}, the customer landed on a dashboard "
+            f"without it (it lists {', '.join(f'#{pk}' for pk in listed[:3])} …): the page "
+            f"was read from the replica, {lag:.1f} s behind the primary. A visitor who has "
+            "just written reads the primary [hint 3]")
+        other = _Visitor()
+        assert _reads_replica(other, base) is not False, (
+            "right after one customer placed an order, another visitor's page was read from "
+            "the primary: pin the visitor who wrote, not the process [hint 3]")
+        assert _reads_replica(customer_visitor, base) is not True, (
+            "the customer who had just placed an order read their next page from the "
+            "replica: the pin must last for DATABASE_REPLICA_PIN_SECONDS, over the "
+            "following requests, not only the redirect [hint 3]")
+        time.sleep(max(0.0, PIN_SECONDS + 0.5 - (time.monotonic() - wrote_at)))
+        assert _reads_replica(customer_visitor, base) is not False, (
+            f"{PIN_SECONDS + 0.5:g} s after the order, with DATABASE_REPLICA_PIN_SECONDS="
+            f"{PIN_SECONDS}, the customer's pages were still read from the primary: the pin "
+            "never ends, and every customer who ever bought anything loads the primary "
+            "[hint 3]")
+
+    waited = time.monotonic()
+    mails = []
+    while time.monotonic() - waited < MAIL_WITHIN and not mails:
+        mails = [m for m in workers.mail.messages(customer.email)
+                 if f"#{newest.pk}" in str(m["Subject"])]
+        time.sleep(0.2)
+    measured(f"{lag:.2f} s", target="orders on the landing page; strangers on the replica",
+             unit="the replica's lag, seen by a page")
+    said = next((line.strip() for line in worker.log().splitlines()
+                 if f"order {newest.pk} " in line), "")
+    assert mails, (
+        f"the confirmation of order #{newest.pk} never reached the customer within "
+        f"{MAIL_WITHIN:g} s (the worker logged: {said or 'nothing about it'}): the task "
+        "looks for the order a moment after it was placed, and on the replica it is not "
+        "there yet. Outside a visitor's request, read the primary [hint 3]")

