@@ -451,6 +451,14 @@ def _lag(visitor: _Visitor, base: str) -> float:
                 "not feed (DATABASE_REPLICA_URL names the replica) [hint 1]", pytrace=False)
 
 
+def _message_of(line: str) -> str:
+    """A log line's message: the JSON line's (10.2), or the line itself."""
+    try:
+        return str(json.loads(line)["message"])
+    except (ValueError, KeyError, TypeError):
+        return line.strip()
+
+
 def _order_again(visitor: _Visitor, base: str, customer) -> tuple[int, str]:
     """Press "Order again" on the customer's dashboard: the status and page landed on."""
     import dashboard_page
@@ -500,7 +508,8 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
     broker = graders_broker_env()
     replica_env = {"DATABASE_URL": primary, "DATABASE_REPLICA_URL": on_replica,
                    "DATABASE_REPLICA_PIN_SECONDS": str(PIN_SECONDS)}
-    worker = start_project_worker(project, workers, {**broker, **replica_env})
+    worker = start_project_worker(project, workers, {
+        **broker, **replica_env, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(workers.mail.port)})
     project.collect_static()
     with procfile_server(project, SETTINGS, 1, "/products/",
                          extra_env={**broker, **replica_env}) as (base, _):
@@ -541,17 +550,19 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
             "[hint 3]")
 
     waited = time.monotonic()
-    mails = []
+    mails, said = [], ""
     while time.monotonic() - waited < MAIL_WITHIN and not mails:
         mails = [m for m in workers.mail.messages(customer.email)
                  if f"#{newest.pk}" in str(m["Subject"])]
+        said = next((_message_of(line) for line in worker.log().splitlines()
+                     if f"order {newest.pk} " in line), "")
+        if said:  # the task gave up on the order
+            break
         time.sleep(0.2)
     measured(f"{lag:.2f} s", target="orders on the landing page; strangers on the replica",
              unit="the replica's lag, seen by a page")
-    said = next((line.strip() for line in worker.log().splitlines()
-                 if f"order {newest.pk} " in line), "")
     assert mails, (
-        f"the confirmation of order #{newest.pk} never reached the customer within "
-        f"{MAIL_WITHIN:g} s (the worker logged: {said or 'nothing about it'}): the task "
+        f"the confirmation of order #{newest.pk} never reached the customer (the worker "
+        f"logged: {said or f'nothing about it in {MAIL_WITHIN:g} s'}): the task "
         "looks for the order a moment after it was placed, and on the replica it is not "
         "there yet. Outside a visitor's request, read the primary [hint 3]")

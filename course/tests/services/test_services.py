@@ -28,6 +28,8 @@ from course.services import supervisor
 action = sys.argv[1]
 if action == "up":
     services.up(postgres=sys.argv[2] == "pg", quiet=True); status = services.status()
+elif action == "up-replica":
+    services.up(["replica"], quiet=True); status = services.status()
 elif action == "down":
     services.down(); status = services.status()
 elif action == "stop-redis":
@@ -166,6 +168,48 @@ def test_postgres_really_runs(home: Path) -> None:
         log = home / "logs" / "postgres.log"
         tail = "\n".join(log.read_text().splitlines()[-25:]) if log.exists() else "no log"
         raise AssertionError(f"{error}\n--- postgres.log ---\n{tail}") from error
+
+
+@pytest.mark.skipif(os.environ.get("COURSE_SKIP_POSTGRES") == "1", reason="COURSE_SKIP_POSTGRES=1")
+def test_replica_streams_the_primary_a_moment_behind_and_refuses_writes(home: Path) -> None:
+    import psycopg
+
+    from course.services.plugins import replica
+
+    status = _services(home, "up-replica")
+    for name in ("postgres", "replica"):
+        state, _, healthy = status["services"][name]
+        assert state == "running" and healthy, (name, state, (home / "logs" / f"{name}.log")
+                                                .read_text()[-2000:])
+    primary = status["services"]["postgres"][1].replace("postgres://", "postgresql://")
+    copy = status["services"]["replica"][1].replace("postgres://", "postgresql://")
+    assert f"DATABASE_REPLICA_URL={status['services']['replica'][1]}" in \
+        (home / "env").read_text()
+    with psycopg.connect(primary, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS replicated (id int)")
+    deadline = time.monotonic() + 30
+    while True:  # the shop's role, made on the primary by the first `up`, replicates too
+        try:
+            standby = psycopg.connect(copy, autocommit=True)
+            break
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline, "the shop's role never reached the replica"
+            time.sleep(0.1)
+    with standby:
+        while not standby.execute("SELECT to_regclass('replicated')").fetchone()[0]:
+            assert time.monotonic() < deadline, "the table never reached the replica"
+            time.sleep(0.1)
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute("INSERT INTO replicated VALUES (1)")
+        written = time.monotonic()
+        while not standby.execute("SELECT count(*) FROM replicated").fetchone()[0]:
+            assert time.monotonic() - written < 30, "the row never reached the replica"
+            time.sleep(0.02)
+        lag = time.monotonic() - written
+        delay = float(replica.APPLY_DELAY.rstrip("s"))
+        assert lag >= delay * 0.9, f"the row was on the replica after {lag:.2f} s"
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            standby.execute("INSERT INTO replicated VALUES (2)")
 
 
 def _postgres_runs_and_bench_copies_it(home: Path) -> None:
