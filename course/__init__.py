@@ -47,6 +47,7 @@ _SHORT_NAMES = {
     "traces": "course.measuring.traces",
     "balancing": "course.measuring.balancing",
     "shared_state": "course.measuring.shared_state",
+    "replicas": "course.measuring.replicas",
 }
 
 

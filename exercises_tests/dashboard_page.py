@@ -1,5 +1,5 @@
 """A customer's dashboard as users see it: read from the page's HTML, and what it should
-show, read from the database. Shared by the graders of 02.2 and 05.9."""
+show, read from the database. Shared by the graders of 02.2, 05.9 and 11.4."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from html import unescape
-from html.parser import HTMLParser
+
+from course.measuring.dashboard_html import DASHBOARD_ORDER, Submission, order_again
 
 _SPEND = re.compile(r"lifetime spend <strong>([^<]*?) EUR</strong>")
 _ORDER_COUNT = re.compile(r"(\d+) orders? ·")
-_DASHBOARD_ORDER = re.compile(
-    r'<h3>\s*#(?P<pk>\d+) ·.*?· (?P<total>[^<]*?) EUR\s*</h3>\s*<ul>(?P<items>.*?)</ul>', re.S)
 _DASHBOARD_ITEM = re.compile(r"<li>(?P<quantity>\d+) × <a [^>]*>(?P<product>[^<]*)</a> at "
                             r"(?P<price>[^<]*)</li>")
 
@@ -57,7 +56,7 @@ def shown(html: str) -> Dashboard:
         (int(match["pk"]), match["total"], tuple(sorted(
             (int(item["quantity"]), unescape(item["product"]), item["price"])
             for item in _DASHBOARD_ITEM.finditer(match["items"]))))
-        for match in _DASHBOARD_ORDER.finditer(html))
+        for match in DASHBOARD_ORDER.finditer(html))
     return Dashboard(int(count[1]) if count else None, spend[1] if spend else None, orders)
 
 
@@ -78,55 +77,4 @@ def truth(customer, recent: int) -> Dashboard:
     return Dashboard(orders.count(), f"{spend:.2f}", listed)
 
 
-class _Forms(HTMLParser):
-    """Every form's id, action and hidden fields, and every submit button with its form."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: dict[str, dict] = {}
-        self.buttons: list[dict[str, str | None]] = []
-        self._open: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            key = values.get("id") or f"form-{len(self.forms)}"
-            self.forms[key] = {"action": values.get("action", ""), "fields": {}}
-            self._open = key
-        elif tag == "input" and values.get("type") == "hidden":
-            owner = values.get("form") or self._open
-            if owner in self.forms and values.get("name"):
-                self.forms[owner]["fields"][values["name"]] = values.get("value", "")
-        elif tag == "button" and values.get("type", "submit") == "submit":
-            self.buttons.append({"form": values.get("form") or self._open,
-                                 "name": values.get("name"), "value": values.get("value")})
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What a browser posts when the button is pressed."""
-
-    action: str
-    data: dict[str, str]
-
-
-def order_again(html: str, order_pk: int) -> Submission | None:
-    """The request a browser makes when the "Order again" button of order ``order_pk`` is
-    pressed: its form's action and fields, the button's own name and value; None when the
-    page has no such button."""
-    parser = _Forms()
-    parser.feed(html)
-    for button in parser.buttons:
-        form = parser.forms.get(button["form"] or "")
-        if form is None:
-            continue
-        data = dict(form["fields"])
-        if button["name"]:
-            data[button["name"]] = button["value"] or ""
-        if str(order_pk) in data.values():
-            return Submission(form["action"], data)
-    return None
+__all__ = ["Dashboard", "Submission", "order_again", "shown", "truth"]

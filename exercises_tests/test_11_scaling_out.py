@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 from procfile_server import procfile_server
 
-from course.measuring import balancing, load
+from course.measuring import balancing, load, replicas
+from course.measuring.visitor import Visitor
 
 SETTINGS = "config.settings.production"
 
@@ -151,32 +152,7 @@ REPORT_FORMATS = ("csv", "pdf")
 READY_WITHIN = 40  # seconds, for both reports (the worker pauses at each progress step)
 
 
-class _Visitor:
-    """A browser: cookies kept (the CSRF cookie), redirects followed, errors as answers."""
-
-    def __init__(self) -> None:
-        import http.cookiejar
-        import urllib.request
-
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def ask(self, url: str, data: dict[str, str] | None = None) -> tuple[int, bytes, str]:
-        """(status, body, the URL that answered) of a GET, or a POST of ``data``."""
-        import urllib.error
-        import urllib.parse
-        import urllib.request
-
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body)
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, response.read(), response.url
-        except urllib.error.HTTPError as error:
-            return error.code, error.read(), error.url
-
-
-def _ask_for_report(visitor: _Visitor, base: str, fmt: str) -> str:
+def _ask_for_report(visitor: Visitor, base: str, fmt: str) -> str:
     """Ask ``base`` for a report job as the sales page's form does: its status URL."""
     status, page, _ = visitor.ask(f"{base}/reports/sales/")
     assert status == 200, f"the sales report page answered {status}"
@@ -188,7 +164,7 @@ def _ask_for_report(visitor: _Visitor, base: str, fmt: str) -> str:
     return json.loads(body)["status"]
 
 
-def _wait_until_done(visitor: _Visitor, url: str) -> dict:
+def _wait_until_done(visitor: Visitor, url: str) -> dict:
     deadline = time.monotonic() + READY_WITHIN
     state: dict = {}
     while time.monotonic() < deadline:
@@ -222,7 +198,7 @@ def test_11_2_reports_any_instance_can_serve(project, workers, tmp_path, measure
     start_project_worker(project, workers, {**broker, "SHOP_REPORTS_DIR": str(disks["worker"]),
                                             "MEDIA_ROOT": str(disks["worker"] / "media")})
     project.collect_static()
-    visitor = _Visitor()
+    visitor = Visitor()
     served: dict[str, tuple[bytes, bytes]] = {}
     with procfile_server(project, SETTINGS, 1, "/products/", extra_env={
             **broker, "SHOP_REPORTS_DIR": str(disks["first"]),
@@ -278,7 +254,7 @@ def test_11_2_reports_any_instance_can_serve(project, workers, tmp_path, measure
         f"the private reports bucket (SHOP_REPORTS_BUCKET, {bucket}) holds {kept or 'nothing'} "
         "of the two jobs: the files are kept somewhere else [hint 2]")
     for key in kept:
-        status, _, _ = _Visitor().ask(f"{endpoint}/{bucket}/{key}")
+        status, _, _ = Visitor().ask(f"{endpoint}/{bucket}/{key}")
         assert status in (401, 403), (
             f"{key} in the reports bucket answered {status} to a request without the keys "
             "[hint 3]")
@@ -378,30 +354,6 @@ report(vendor=connection.vendor, products=Product.objects.count())
 """
 
 
-def _on_replica(primary_url: str, replica_url: str) -> str:
-    """The test database's address on the replica's server."""
-    server = replica_url.split("@", 1)[1].split("/", 1)[0]
-    return re.sub(r"@[^/]+/", f"@{server}/", primary_url, count=1)
-
-
-def _replica_has(url: str, orders: int, within: float) -> bool:
-    """Whether the replica's copy of the test database shows ``orders`` orders in time."""
-    import psycopg
-
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with psycopg.connect(url.replace("postgres://", "postgresql://", 1),
-                                 connect_timeout=2) as conn:
-                row = conn.execute("SELECT count(*) FROM shop_order").fetchone()
-                if row and row[0] == orders:
-                    return True
-        except psycopg.Error:
-            pass  # the test database is not on the replica yet
-        time.sleep(0.2)
-    return False
-
-
 def _new_product():
     """A product put on sale on the primary now, committed."""
     from shop.models import Product
@@ -413,7 +365,7 @@ def _new_product():
                                   stock=1)
 
 
-def _page_right_after_write(visitor: _Visitor, base: str) -> tuple[int, float]:
+def _page_right_after_write(visitor: Visitor, base: str) -> tuple[int, float]:
     """Put a product on sale on the primary and ask for its page at once: the status, and
     how long after the commit the answer came."""
     product = _new_product()
@@ -422,7 +374,7 @@ def _page_right_after_write(visitor: _Visitor, base: str) -> tuple[int, float]:
     return status, time.monotonic() - started
 
 
-def _reads_replica(visitor: _Visitor, base: str) -> bool | None:
+def _reads_replica(visitor: Visitor, base: str) -> bool | None:
     """Whether ``visitor``'s next page reads the replica: a product added on the primary a
     moment ago is not there yet (404), and is on the primary (200). None: every try was
     too slow to tell."""
@@ -437,7 +389,7 @@ def _reads_replica(visitor: _Visitor, base: str) -> bool | None:
     return None
 
 
-def _lag(visitor: _Visitor, base: str) -> float:
+def _lag(visitor: Visitor, base: str) -> float:
     """Seconds from a commit on the primary until a replica read shows it."""
     product = _new_product()
     started = time.monotonic()
@@ -459,7 +411,7 @@ def _message_of(line: str) -> str:
         return line.strip()
 
 
-def _order_again(visitor: _Visitor, base: str, customer) -> tuple[int, str]:
+def _order_again(visitor: Visitor, base: str, customer) -> tuple[int, str]:
     """Press "Order again" on the customer's dashboard: the status and page landed on."""
     import dashboard_page
 
@@ -500,8 +452,9 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
 
     shop(scale="tiny")
     primary = database_env()["DATABASE_URL"]
-    on_replica = _on_replica(primary, replica)
-    assert _replica_has(on_replica, Order.objects.count(), CAUGHT_UP_WITHIN), (
+    on_replica = replicas.on_replica(primary, replica)
+    assert replicas.replicated(on_replica, "SELECT count(*) FROM shop_order",
+                               Order.objects.count(), CAUGHT_UP_WITHIN), (
         f"the replica did not show the test database's orders within {CAUGHT_UP_WITHIN:g} s: "
         "is it streaming from the course's PostgreSQL? (python3 -m course services status)")
     customer = Order.objects.order_by("pk").first().customer
@@ -513,14 +466,14 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
     project.collect_static()
     with procfile_server(project, SETTINGS, 1, "/products/",
                          extra_env={**broker, **replica_env}) as (base, _):
-        stranger = _Visitor()
+        stranger = Visitor()
         assert _reads_replica(stranger, base) is not False, (
             "a product put on sale on the primary a moment ago was already on its page for a "
             "visitor who had written nothing: that read went to the primary. Send reads to "
             "the replica (a router in DATABASE_ROUTERS) [hint 2]")
         lag = _lag(stranger, base)
 
-        customer_visitor = _Visitor()
+        customer_visitor = Visitor()
         status, page = _order_again(customer_visitor, base, customer)
         wrote_at = time.monotonic()
         assert status == 200, (
@@ -534,7 +487,7 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
             f"without it (it lists {', '.join(f'#{pk}' for pk in listed[:3])} …): the page "
             f"was read from the replica, {lag:.1f} s behind the primary. A visitor who has "
             "just written reads the primary [hint 3]")
-        other = _Visitor()
+        other = Visitor()
         assert _reads_replica(other, base) is not False, (
             "right after one customer placed an order, another visitor's page was read from "
             "the primary: pin the visitor who wrote, not the process [hint 3]")

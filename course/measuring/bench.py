@@ -146,6 +146,9 @@ def migrated_copy(target: Path, *, database: Path | None = None, db: str | None 
     """
     with _database_for(db or commands.learner_db(), database, database_url) as extra:
         extra.update(_scratch_redis())
+        # The replica (11.4) copies the learner's database, not this scratch copy: none here
+        # unless a measurement passes the copy's own (``replicas``).
+        extra["DATABASE_REPLICA_URL"] = ""
         if not database_url:
             try:  # quietly: the project's own logging (slow statements …) is not news here
                 commands.manage("migrate", "--no-input", "-v0", target=target, capture=True,
