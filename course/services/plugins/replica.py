@@ -86,14 +86,7 @@ class Replica(Service):
     requires = ("postgres",)
 
     def doctor(self) -> list[Finding]:
-        try:
-            binary = postgres.bin_dir() / "pg_basebackup"
-        except ServiceError as error:
-            return [Finding("fix", self.name, str(error))]
-        if not binary.exists():
-            return [Finding("fix", self.name, f"{binary} is missing: reinstall with "
-                                              "`python3 -m course lab`")]
-        return [Finding("ok", self.name, str(binary))]
+        return postgres.binary_finding(self.name, "pg_basebackup")
 
     def prepare(self, quiet: bool) -> None:
         """The replica's folder, owned by the user the servers run as."""
@@ -109,30 +102,18 @@ class Replica(Service):
         script.write_text(start_script(instance.port, primary_port(), postgres.bin_dir(), home),
                           encoding="utf-8")
         script.chmod(0o755)
-        return Program(
-            f"/bin/sh {script}",
-            user=postgres.SYSTEM_USER if postgres.as_root() else None,
-            stop_signal="INT",
-            stop_wait_seconds=30,
-        )
+        return postgres.server_program(f"/bin/sh {script}")
 
     def publishes(self, instances: Sequence[Instance]) -> dict[str, str]:
         return {"DATABASE_REPLICA_URL": self.url(instances[0])}
 
     def url(self, instance: Instance) -> str:
-        return f"postgres://shop:shop@127.0.0.1:{instance.port}/shop"
+        return postgres.SERVICE.url(instance)
 
     def healthy(self, instance: Instance) -> bool:
         """Answering as a standby: in recovery, and so read-only."""
-        try:
-            import psycopg
-
-            with psycopg.connect(f"postgresql://postgres@127.0.0.1:{instance.port}/postgres",
-                                 connect_timeout=2) as conn:
-                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
-                return bool(row and row[0])
-        except Exception:  # noqa: BLE001 - any failure means "not answering yet"
-            return False
+        return instance.port is not None and \
+            postgres.asked(instance.port, "SELECT pg_is_in_recovery()") is True
 
     def problem(self, instance: Instance) -> str:
         if instance.port and not self.healthy(instance):
