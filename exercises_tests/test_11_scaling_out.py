@@ -525,3 +525,151 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
         f"logged: {said or f'nothing about it in {MAIL_WITHIN:g} s'}): the task "
         "looks for the order a moment after it was placed, and on the replica it is not "
         "there yet. Outside a visitor's request, read the primary [hint 3]")
+
+
+# 11.5 ---------------------------------------------------------------------------------------
+
+# The Services that stand for what runs here beside the app servers (names from the starter's
+# TODO): each selects pods of the manifests, or names a managed one (type ExternalName).
+BACKING_SERVICES = {"redis": "Redis", "postgres": "PostgreSQL",
+                    "postgres-replica": "the read replica (11.4)",
+                    "objectstore": "the object store (07.5, 11.2)"}
+SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "DATABASE_URL")
+SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN")
+UNREACHABLE_DATABASE = "postgres://shop:shop@127.0.0.1:9/shop"  # nothing listens on port 9
+HEALTH_PROBE = """
+from django.test import Client
+client = Client()
+report(**{path: client.get(path).status_code for path in %s})
+"""
+
+
+def _succeeds(status: int) -> bool:
+    """What the kubelet takes for a passing HTTP probe."""
+    return 200 <= status < 400
+
+
+def _the_container(workload: dict, what: str) -> dict:
+    from course.measuring import manifests
+
+    found = manifests.containers(workload)
+    assert found, f"{what} has no container"
+    return found[0]
+
+
+def _workload_running(resources, words: tuple[str, ...]) -> dict | None:
+    from course.measuring import manifests
+
+    return next((workload for workload in resources.of_kind(*manifests.WORKLOADS)
+                 if any(all(word in manifests.command_line(container).split()
+                            for word in words)
+                        for container in manifests.containers(workload))), None)
+
+
+def _check_topology(resources) -> tuple[dict, dict]:
+    """The web and worker containers, once every piece of the topology is there."""
+    web = resources.named("Deployment", "web")
+    assert web, "there is no Deployment named web: the app servers [hint 1]"
+    service = resources.named("Service", "web")
+    assert service and web in resources.selected_by(service), (
+        "no Service named web selects the web Deployment's pods: nothing in the cluster can "
+        "reach them [hint 1]")
+    assert "web" in resources.ingress_services(), (
+        "no Ingress sends visitors to the web Service: the balancer of 11.1 has no "
+        "counterpart, and the shop is unreachable from outside the cluster [hint 1]")
+    worker = _workload_running(resources, ("celery", "worker"))
+    assert worker, (
+        "no Deployment runs `celery -A config worker`: the orders' emails and the reports "
+        "(chapter 06) would wait in the queue forever [hint 1]")
+    for name, what in BACKING_SERVICES.items():
+        backing = resources.named("Service", name)
+        assert backing, (f"there is no Service named {name}, for {what}: the shop's "
+                         "settings reach each backing service by such a name [hint 1]")
+        if backing.get("spec", {}).get("type") == "ExternalName":
+            continue
+        assert resources.selected_by(backing), (
+            f"the Service {name} ({what}) selects no pods of the manifests: its selector "
+            f"{backing.get('spec', {}).get('selector')} matches no workload's pod labels. "
+            "Describe the workload, or name a managed one (type: ExternalName) [hint 1]")
+    replicas = web.get("spec", {}).get("replicas", 1)
+    assert replicas >= 2, (
+        f"the web Deployment runs {replicas} replica: a node that fails, or a rolling "
+        "update, leaves the shop without an app server [hint 2]")
+    return _the_container(web, "the web Deployment"), _the_container(worker, "the worker")
+
+
+def _check_settings(resources, web: dict, worker: dict) -> None:
+    from course.measuring import manifests
+
+    kept = [item["metadata"].get("name") for item in resources.of_kind("Secret")
+            if item.get("data") or item.get("stringData")]
+    assert not kept, (
+        f"the manifests hold the Secret {kept[0]} with its values: anyone who can read the "
+        "repository reads them. Make the Secret on the cluster, and refer to it [hint 2]")
+    for what, container in (("web", web), ("worker", worker)):
+        written = [name for name, _ in manifests.written_values(container)
+                   if name in SECRET_VARIABLES or any(word in name for word in SECRET_WORDS)]
+        assert not written, (
+            f"the {what} container's {written[0]} is written in the manifest: anyone who can "
+            "read the repository has it. Take it from a Secret (valueFrom.secretKeyRef) "
+            "[hint 2]")
+    for name in SECRET_VARIABLES:
+        assert manifests.from_secret(web, name), (
+            f"the web container does not get {name} from a Secret [hint 2]")
+    for name in ("TRUSTED_PROXIES", "DATABASE_REPLICA_URL"):
+        assert manifests.configured(web, resources, name), (
+            f"the web container is not given {name}, which the production settings read "
+            f"({'11.3' if name == 'TRUSTED_PROXIES' else '11.4'}) [hint 2]")
+    for what, container in (("web", web), ("worker", worker)):
+        requests = (container.get("resources") or {}).get("requests") or {}
+        missing = [kind for kind in ("cpu", "memory") if kind not in requests]
+        assert not missing, (
+            f"the {what} container requests no {missing[0]}: the scheduler places its pods "
+            "blind, and they are the first evicted when a node runs short [hint 3]")
+
+
+def test_11_5_describes_the_topology(project, target_dir, measured):
+    from course.measuring import manifests
+
+    try:
+        errors = manifests.validate(target_dir)
+        resources = manifests.read(target_dir)
+    except manifests.ManifestError as error:
+        pytest.fail(f"{error} [hint 1]", pytrace=False)
+    assert not errors, (
+        f"kubernetes-validate --strict (Kubernetes {manifests.KUBERNETES_VERSION}) rejects "
+        f"{len(errors)} resource{'s' if len(errors) > 1 else ''}: {errors[0]} [hint 1]")
+    web, worker = _check_topology(resources)
+    _check_settings(resources, web, worker)
+
+    paths = {probe: manifests.probe_path(web, probe)
+             for probe in ("readinessProbe", "livenessProbe")}
+    for probe, path in paths.items():
+        assert path and manifests.probe_port_served(web, probe), (
+            f"the web container has no {probe} that asks one of its ports over HTTP: the "
+            "cluster cannot tell " + ("whether a pod may get traffic" if probe ==
+                                      "readinessProbe" else "whether a pod must be restarted")
+            + " [hint 3]")
+    ready, alive = paths["readinessProbe"], paths["livenessProbe"]
+    project.collect_static()
+    with procfile_server(project, SETTINGS, 1, "/products/") as (base, _):
+        for probe, path in paths.items():
+            status, _ = _ask(base, path, {})
+            assert _succeeds(status), (
+                f"the {probe} asks {path}, which the shop answers {status}: the cluster would "
+                + ("never send the pods traffic" if probe == "readinessProbe" else
+                   "restart every pod, again and again") + " [hint 3]")
+    without_database = project.probe(SETTINGS, HEALTH_PROBE % repr([ready, alive]),
+                                     DATABASE_URL=UNREACHABLE_DATABASE)
+    measured(f"{len(resources.items)} resources valid; with the database unreachable, "
+             f"{ready} {without_database[ready]} and {alive} {without_database[alive]}",
+             target="ready fails, alive passes", unit="")
+    assert _succeeds(without_database[alive]), (
+        f"with the database unreachable, the livenessProbe's {alive} answers "
+        f"{without_database[alive]}: during a database outage the cluster would restart every "
+        "pod, which helps nothing and adds a stampede of new connections when it is back. "
+        "Liveness asks only whether the process answers (10.6's /healthz) [hint 3]")
+    assert not _succeeds(without_database[ready]), (
+        f"with the database unreachable, the readinessProbe's {ready} answers "
+        f"{without_database[ready]}: the cluster keeps sending visitors to pods that can only "
+        "fail them. Readiness asks what no page can do without (10.6's /readyz) [hint 3]")

@@ -113,16 +113,8 @@ def _bin(name: str) -> Path:
 
 def ensure_installed(quiet: bool = False) -> None:
     """Bugsink's own virtual environment, made or brought up to date from its pinned list."""
-    if venvs.venv_is_current(TOOLS, REQUIREMENTS):
-        return
-    if not quiet:
-        print(f"course: Bugsink, the error tracker, gets a virtual environment of its own "
-              f"({TOOLS}), once per machine", flush=True)
-    TOOLS.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if not python().exists():
-            venvs.create_venv(TOOLS)
-        venvs.install_requirements(TOOLS, REQUIREMENTS, what="Bugsink")
+        venvs.ensure_tool(TOOLS, REQUIREMENTS, "Bugsink", quiet=quiet)
     except venvs.VenvError as error:
         raise ServiceError(f"Bugsink could not be installed: {error}") from None
 
