@@ -48,6 +48,7 @@ _SHORT_NAMES = {
     "balancing": "course.measuring.balancing",
     "shared_state": "course.measuring.shared_state",
     "replicas": "course.measuring.replicas",
+    "manifests": "course.measuring.manifests",
 }
 
 

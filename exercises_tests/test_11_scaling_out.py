@@ -535,8 +535,9 @@ BACKING_SERVICES = {"redis": "Redis", "postgres": "PostgreSQL",
                     "postgres-replica": "the read replica (11.4)",
                     "objectstore": "the object store (07.5, 11.2)"}
 SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "DATABASE_URL")
-SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN")
-UNREACHABLE_DATABASE = "postgres://shop:shop@127.0.0.1:9/shop"  # nothing listens on port 9
+# A database file in a folder that does not exist: every connection fails at once (a
+# PostgreSQL that does not answer fails too, but only after the pool's timeout).
+UNREACHABLE_DATABASE = "/nonexistent-course-folder/shop.sqlite3"
 HEALTH_PROBE = """
 from django.test import Client
 client = Client()
@@ -608,7 +609,7 @@ def _check_settings(resources, web: dict, worker: dict) -> None:
         "repository reads them. Make the Secret on the cluster, and refer to it [hint 2]")
     for what, container in (("web", web), ("worker", worker)):
         written = [name for name, _ in manifests.written_values(container)
-                   if name in SECRET_VARIABLES or any(word in name for word in SECRET_WORDS)]
+                   if any(word in name for word in manifests.SECRET_WORDS)]
         assert not written, (
             f"the {what} container's {written[0]} is written in the manifest: anyone who can "
             "read the repository has it. Take it from a Secret (valueFrom.secretKeyRef) "
@@ -660,7 +661,7 @@ def test_11_5_describes_the_topology(project, target_dir, measured):
                 + ("never send the pods traffic" if probe == "readinessProbe" else
                    "restart every pod, again and again") + " [hint 3]")
     without_database = project.probe(SETTINGS, HEALTH_PROBE % repr([ready, alive]),
-                                     DATABASE_URL=UNREACHABLE_DATABASE)
+                                     COURSE_SQLITE_PATH=UNREACHABLE_DATABASE)
     measured(f"{len(resources.items)} resources valid; with the database unreachable, "
              f"{ready} {without_database[ready]} and {alive} {without_database[alive]}",
              target="ready fails, alive passes", unit="")

@@ -168,3 +168,39 @@ def probe_port_served(container: dict[str, Any], probe: str) -> bool:
     port = ((container.get(probe) or {}).get("httpGet") or {}).get("port")
     declared = container.get("ports") or []
     return any(port in (entry.get("containerPort"), entry.get("name")) for entry in declared)
+
+
+BACKING_SERVICES = ("redis", "postgres", "postgres-replica", "objectstore")
+SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "DATABASE_URL")
+
+
+def summary(name: str, project: Path) -> dict[str, Any]:
+    """One row for the notebook: what the project's manifests describe, and what a cluster
+    (and its schema) would say about them."""
+    try:
+        errors = validate(project)
+        found = read(project)
+    except ManifestError as error:
+        return {"name": name, "resources": 0, "schema_errors": str(error)}
+    web = found.named("Deployment", "web")
+    container = (containers(web) or [{}])[0] if web else {}
+    described = {
+        "balancer (Ingress)": "web" in found.ingress_services(),
+        "app servers": web is not None,
+        "worker": any("celery" in command_line(c).split()
+                      for workload in found.of_kind(*WORKLOADS) for c in containers(workload)),
+        **{service: bool(found.named("Service", service)) for service in BACKING_SERVICES},
+    }
+    written = [variable for workload in found.of_kind(*WORKLOADS)
+               for c in containers(workload) for variable, _ in written_values(c)
+               if any(word in variable for word in SECRET_WORDS)]
+    return {
+        "name": name,
+        "resources": len(found.items),
+        "schema_errors": len(errors),
+        "web_replicas": (web or {}).get("spec", {}).get("replicas", 1) if web else 0,
+        "missing": ", ".join(part for part, there in described.items() if not there) or "none",
+        "secrets_written": ", ".join(written) or "none",
+        "probes": " / ".join(probe_path(container, probe) or "none"
+                             for probe in ("readinessProbe", "livenessProbe")),
+    }
