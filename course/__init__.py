@@ -49,6 +49,7 @@ _SHORT_NAMES = {
     "shared_state": "course.measuring.shared_state",
     "replicas": "course.measuring.replicas",
     "manifests": "course.measuring.manifests",
+    "connection_budget": "course.measuring.connection_budget",
 }
 
 
