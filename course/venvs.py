@@ -172,13 +172,16 @@ class _Progress:
 
 def ensure_tool(venv: Path, requirements: Path, what: str, *, quiet: bool = False) -> Path:
     """A tool's own virtual environment (``what``: its name for humans), made or brought up to
-    date from its pinned list the first time it is needed: its Python."""
-    if not venv_is_current(venv, requirements):
-        if not quiet:
-            print(f"course: {what} gets a virtual environment of its own ({venv}), once per "
-                  "machine", flush=True)
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        if not paths.venv_python(venv).exists():
-            create_venv(venv)
-        install_requirements(venv, requirements, what=what)
+    date from its pinned list the first time it is needed: its Python. Two processes that
+    need it at once (graders side by side) install it once: the second waits."""
+    from course import statefiles
+
+    with statefiles.locked(venv.parent / f".{venv.name}.lock"):
+        if not venv_is_current(venv, requirements):
+            if not quiet:
+                print(f"course: {what} gets a virtual environment of its own ({venv}), once "
+                      "per machine", flush=True)
+            if not paths.venv_python(venv).exists():
+                create_venv(venv)
+            install_requirements(venv, requirements, what=what)
     return paths.venv_python(venv)
