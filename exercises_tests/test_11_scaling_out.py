@@ -387,9 +387,6 @@ def _reads_replica(visitor: Visitor, base: str) -> bool | None:
     for _ in range(STALE_TRIES):
         status, took = _page_right_after_write(visitor, base)
         assert status in (200, 404), f"a product's page answered {status}"
-        if status == 404 and took > STALE_WITHIN * 2:
-            pytest.fail(f"a product added on the primary was still missing from its page "
-                        f"{took:.1f} s later", pytrace=False)
         if took <= STALE_WITHIN:
             return status == 404
     return None
