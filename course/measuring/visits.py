@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -358,10 +359,23 @@ def serve_behind_cdn(target: Path, *, workers: int = 2, db: str | None = None
                 yield {"app": app, "cdn": cdn, "app_log": app_log}
 
 
-def requests_logged(log: Path, path: str) -> int:
-    """How many requests for ``path`` an access log (gunicorn's or nginx's) records."""
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return sum(1 for line in text.splitlines() if f"GET {path} " in line)
+def requests_logged(log: Path, path: str, *, settle: float = 0.0) -> int:
+    """How many requests for ``path`` an access log (gunicorn's or nginx's) records. With
+    ``settle``, once the count has not moved for that many seconds (at most ten times as
+    long): right after a load run, the server is still logging the requests it was
+    answering when the clients stopped."""
+    def count() -> int:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return sum(1 for line in text.splitlines() if f"GET {path} " in line)
+
+    last, since = count(), time.monotonic()
+    deadline = since + 10 * settle
+    while settle and time.monotonic() - since < settle and time.monotonic() < deadline:
+        time.sleep(min(0.1, settle))
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def compare_visits(states: dict[str, Path], paths: list[str], *, later: float = 3600,

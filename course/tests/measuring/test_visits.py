@@ -1,11 +1,13 @@
 """The model browser revalidates what it keeps: a page answered 304 is shown from its copy,
-and what that copy names is still loaded (or taken from the browser's cache)."""
+and what that copy names is still loaded (or taken from the browser's cache). And an access
+log is counted once the server has logged what it was still answering."""
 
 from __future__ import annotations
 
 import http.server
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +60,23 @@ def test_a_page_answered_304_is_shown_from_its_copy_with_what_it_names(site: str
     assert [(row["kind"], row["answer"]) for row in repeat] == [
         ("page", "304"), ("stylesheet", "browser cache")]
     assert repeat[0]["bytes"] < first[0]["bytes"] and repeat[1]["bytes"] == 0  # no body, no request
+
+
+def test_a_settled_count_waits_for_the_lines_still_being_logged(tmp_path: Path) -> None:
+    import time
+
+    from course.measuring.visits import requests_logged
+
+    log = tmp_path / "access.log"
+    log.write_text('"GET /static/a.css HTTP/1.1" 200\n')
+
+    def late_lines() -> None:
+        time.sleep(0.2)
+        with log.open("a") as handle:
+            handle.write('"GET /static/a.css HTTP/1.1" 200\n"GET /other HTTP/1.1" 200\n')
+
+    writer = threading.Thread(target=late_lines)
+    writer.start()
+    assert requests_logged(log, "/static/a.css") == 1  # at once: only what is there
+    assert requests_logged(log, "/static/a.css", settle=0.5) == 2
+    writer.join()
