@@ -442,7 +442,7 @@ def test_08_4_production_server(project, measured):
     env = project.env("floor_settings", project.seeded_database())
     port = free_port()
     sync_command = load.gunicorn_command("config.wsgi:application", port, workers=2)
-    ratios, rates = [], {"yours": [], "sync": []}
+    rates: dict[str, list[float]] = {"yours": [], "sync": []}
     with load.serve_command(sync_command, env, cwd=project.target, port=port) as (sync, _), \
             procfile_server(project, "floor_settings", 2, "/") as (yours, _):
         _serves_the_trivial_view(yours)
@@ -459,16 +459,17 @@ def test_08_4_production_server(project, measured):
                 f"under load, {found['yours']['failures']} of {found['yours']['requests']} "
                 f"requests to the trivial view failed (the server's log: "
                 f"{load.server_log(yours)})")
-            slow = found["sync"]["req_per_s"]
-            ratios.append(found["yours"]["req_per_s"] / slow if slow else float("inf"))
-    ratio = statistics.median(ratios)
+    # The ratio of the two medians: a run that another process on the machine slowed down
+    # (the suite runs two parts at once) moves one median a little, where it would make its
+    # pair's ratio an outlier and, with four pairs, the median of the ratios too.
     fast, slow = statistics.median(rates["yours"]), statistics.median(rates["sync"])
+    ratio = fast / slow if slow else float("inf")
     measured(f"{ratio:.1f}× ({fast:.0f} vs {slow:.0f} req/s)", target=f"≥ {FASTER_BY:g}×",
              unit="trivial view, 2 workers each")
     assert ratio >= FASTER_BY, (
         f"on the trivial view, with 2 workers each and {SERVER_USERS} users, the Procfile's "
         f"web server served {fast:.0f} requests/s and gunicorn's sync workers {slow:.0f}: "
-        f"{ratio:.2f}× (the median of {SERVER_PAIRS} runs side by side), under "
+        f"{ratio:.2f}× (medians of {SERVER_PAIRS} runs each, side by side), under "
         f"{FASTER_BY:g}×. Measure the candidates in the notebook and pick one that is faster "
         "at what every request pays (parsing HTTP, calling Django): an ASGI server runs a "
         "sync view in a thread per request, which costs more than it saves here [hint 1]")
