@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from procfile_server import procfile_server
 
-from course.measuring import balancing, load, replicas
+from course.measuring import balancing, load, manifests, replicas
 from course.measuring.visitor import Visitor
 
 SETTINGS = "config.settings.production"
@@ -526,11 +526,11 @@ def test_11_4_reads_from_the_replica(project, shop, workers, measured):
 
 # 11.5 ---------------------------------------------------------------------------------------
 
-# The Services that stand for what runs here beside the app servers (names from the starter's
-# TODO): each selects pods of the manifests, or names a managed one (type ExternalName).
-BACKING_SERVICES = {"redis": "Redis", "postgres": "PostgreSQL",
-                    "postgres-replica": "the read replica (11.4)",
-                    "objectstore": "the object store (07.5, 11.2)"}
+# What each of manifests.BACKING_SERVICES stands for here: each must select pods of the
+# manifests, or name a managed one (type ExternalName).
+BACKING_ROLES = {"redis": "Redis", "postgres": "PostgreSQL",
+                 "postgres-replica": "the read replica (11.4)",
+                 "objectstore": "the object store (07.5, 11.2)"}
 SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "DATABASE_URL")
 # A database file in a folder that does not exist: every connection fails at once (a
 # PostgreSQL that does not answer fails too, but only after the pool's timeout).
@@ -548,20 +548,9 @@ def _succeeds(status: int) -> bool:
 
 
 def _the_container(workload: dict, what: str) -> dict:
-    from course.measuring import manifests
-
     found = manifests.containers(workload)
     assert found, f"{what} has no container"
     return found[0]
-
-
-def _workload_running(resources, words: tuple[str, ...]) -> dict | None:
-    from course.measuring import manifests
-
-    return next((workload for workload in resources.of_kind(*manifests.WORKLOADS)
-                 if any(all(word in manifests.command_line(container).split()
-                            for word in words)
-                        for container in manifests.containers(workload))), None)
 
 
 def _check_topology(resources) -> tuple[dict, dict]:
@@ -575,11 +564,12 @@ def _check_topology(resources) -> tuple[dict, dict]:
     assert "web" in resources.ingress_services(), (
         "no Ingress sends visitors to the web Service: the balancer of 11.1 has no "
         "counterpart, and the shop is unreachable from outside the cluster [hint 1]")
-    worker = _workload_running(resources, ("celery", "worker"))
+    worker = resources.running("celery", "worker")
     assert worker, (
         "no Deployment runs `celery -A config worker`: the orders' emails and the reports "
         "(chapter 06) would wait in the queue forever [hint 1]")
-    for name, what in BACKING_SERVICES.items():
+    for name in manifests.BACKING_SERVICES:
+        what = BACKING_ROLES[name]
         backing = resources.named("Service", name)
         assert backing, (f"there is no Service named {name}, for {what}: the shop's "
                          "settings reach each backing service by such a name [hint 1]")
@@ -597,8 +587,6 @@ def _check_topology(resources) -> tuple[dict, dict]:
 
 
 def _check_settings(resources, web: dict, worker: dict) -> None:
-    from course.measuring import manifests
-
     kept = [item["metadata"].get("name") for item in resources.of_kind("Secret")
             if item.get("data") or item.get("stringData")]
     assert not kept, (
@@ -627,8 +615,6 @@ def _check_settings(resources, web: dict, worker: dict) -> None:
 
 
 def test_11_5_describes_the_topology(project, target_dir, measured):
-    from course.measuring import manifests
-
     try:
         errors = manifests.validate(target_dir)
         resources = manifests.read(target_dir)

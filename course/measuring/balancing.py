@@ -283,15 +283,22 @@ def what_django_believes(states: dict[str, Path]) -> list[dict[str, Any]]:
 
 # For the notebook: the same measurements, on project states and variants of their template.
 
+def replaced_text(path: Path, replacements: dict[str, str]) -> str:
+    """The text of ``path`` with each text of ``replacements`` replaced (one missing is an
+    error): a file of a project as it would be with one change."""
+    text = path.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        if old not in text:
+            raise ValueError(f"{path} has no {old!r} to replace")
+        text = text.replace(old, new)
+    return text
+
+
 @contextmanager
 def template_variant(project: Path, replacements: dict[str, str]) -> Iterator[Path]:
     """A folder holding ``project``'s ``lb.conf.template`` with each text of
     ``replacements`` replaced (one missing is an error): a balancer configured otherwise."""
-    text = (Path(project) / TEMPLATE).read_text(encoding="utf-8")
-    for old, new in replacements.items():
-        if old not in text:
-            raise ValueError(f"{Path(project) / TEMPLATE} has no {old!r} to replace")
-        text = text.replace(old, new)
+    text = replaced_text(Path(project) / TEMPLATE, replacements)
     with tempfile.TemporaryDirectory(prefix="course-lb-") as scratch:
         (Path(scratch) / TEMPLATE).parent.mkdir(parents=True)
         (Path(scratch) / TEMPLATE).write_text(text, encoding="utf-8")

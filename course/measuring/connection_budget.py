@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from course.measuring import bench, connections, load, procfile, visits
+from course.measuring import connections, load, procfile, visits
 
 PAGE = "/orders/"  # a page that queries on every visit (the catalogue is served from copies)
 MARK = "@@course-connections@@"
@@ -124,10 +123,7 @@ class _Watch:
 def _instances(target: Path, url: str, count: int, workers: int
                ) -> Iterator[tuple[list[str], dict[str, str]]]:
     """``count`` instances of ``target`` from its Procfile, on the database at ``url``."""
-    with tempfile.TemporaryDirectory(prefix="course-static-") as scratch, \
-            bench.migrated_copy(target, database_url=url) as env, ExitStack() as stack:
-        env = visits.production_env(env, Path(scratch))
-        visits.collect_static(target, env)
+    with visits.production_ready(target, database_url=url) as env, ExitStack() as stack:
         bases = [stack.enter_context(procfile.serve(target, env, workers=workers,
                                                     probe_path=PAGE, within=60))[0]
                  for _ in range(count)]

@@ -27,6 +27,10 @@ KUBERNETES_VERSION = "1.37.0"
 REQUIREMENTS = Path(__file__).resolve().parent / "kubernetes-requirements.txt"
 TOOLS = paths.ROOT / ".course" / "tools" / "kubernetes-validate"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+# The Services that stand for what runs beside the app servers (the starter's TODO names them).
+BACKING_SERVICES = ("redis", "postgres", "postgres-replica", "objectstore")
+# A container variable whose name has one of these holds a secret.
+SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "DATABASE_URL")
 
 
 class ManifestError(Exception):
@@ -71,6 +75,12 @@ class Resources:
 
     def of_kind(self, *kinds: str) -> list[dict[str, Any]]:
         return [item for item in self.items if item.get("kind") in kinds]
+
+    def running(self, *words: str) -> dict[str, Any] | None:
+        """The first workload with a container whose command line has each of ``words``."""
+        return next((workload for workload in self.of_kind(*WORKLOADS)
+                     if any(set(words) <= set(command_line(container).split())
+                            for container in containers(workload))), None)
 
     def selected_by(self, service: dict[str, Any]) -> list[dict[str, Any]]:
         """The workloads whose pods ``service`` sends traffic to."""
@@ -170,9 +180,6 @@ def probe_port_served(container: dict[str, Any], probe: str) -> bool:
     return any(port in (entry.get("containerPort"), entry.get("name")) for entry in declared)
 
 
-BACKING_SERVICES = ("redis", "postgres", "postgres-replica", "objectstore")
-SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "DATABASE_URL")
-
 
 def summary(name: str, project: Path) -> dict[str, Any]:
     """One row for the notebook: what the project's manifests describe, and what a cluster
@@ -187,8 +194,7 @@ def summary(name: str, project: Path) -> dict[str, Any]:
     described = {
         "balancer (Ingress)": "web" in found.ingress_services(),
         "app servers": web is not None,
-        "worker": any("celery" in command_line(c).split()
-                      for workload in found.of_kind(*WORKLOADS) for c in containers(workload)),
+        "worker": found.running("celery", "worker") is not None,
         **{service: bool(found.named("Service", service)) for service in BACKING_SERVICES},
     }
     written = [variable for workload in found.of_kind(*WORKLOADS)

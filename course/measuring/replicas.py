@@ -147,19 +147,12 @@ def _new_product(url: str) -> str:
     return slug
 
 
-def _customer_with_orders(url: str) -> int:
+def _first_value(url: str, query: str, params: list[Any] | None = None) -> Any:
+    """What ``query`` answers first on the database at ``url``."""
     import psycopg
 
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
-        return conn.execute("SELECT customer_id FROM shop_order ORDER BY id LIMIT 1").fetchone()[0]
-
-
-def _newest_order(url: str, customer: int) -> int:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
-        return conn.execute("SELECT max(id) FROM shop_order WHERE customer_id = %s",
-                            [customer]).fetchone()[0]
+        return conn.execute(query, params).fetchone()[0]
 
 
 def _order_again(base: str, customer: int) -> tuple[int, str, float]:
@@ -191,16 +184,13 @@ def _pages_of(target: Path, orders: int, strangers: int,
     _, replica_url = urls()
     with connections.scratch_database(target) as url:
         copy = on_replica(url, replica_url)
-        import psycopg
-
-        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
-            orders_now = conn.execute("SELECT count(*) FROM shop_order").fetchone()[0]
+        orders_now = _first_value(url, "SELECT count(*) FROM shop_order")
         if not replicated(copy, "SELECT count(*) FROM shop_order", orders_now):
             raise ReplicaError("the replica never showed the scratch database's orders")
         broker = services.redis_url(queueing.BROKER_DB) or ""
         env = {"DATABASE_REPLICA_URL": copy, "CELERY_BROKER_URL": broker,
                "CELERY_RESULT_BACKEND": broker}
-        customer = _customer_with_orders(url)
+        customer = _first_value(url, "SELECT customer_id FROM shop_order ORDER BY id LIMIT 1")
         missed = failed = 0
         seconds = []
         stale = 0
@@ -212,7 +202,9 @@ def _pages_of(target: Path, orders: int, strangers: int,
                     failed += 1
                     continue
                 seconds.append(took)
-                missed += _newest_order(url, customer) not in listed_orders(html)
+                newest = _first_value(url, "SELECT max(id) FROM shop_order WHERE "
+                                      "customer_id = %s", [customer])
+                missed += newest not in listed_orders(html)
             for _ in range(strangers):
                 slug = _new_product(url)
                 status, _, _ = Visitor().ask(f"{base}/products/{slug}/")
@@ -227,12 +219,10 @@ def _pages_of(target: Path, orders: int, strangers: int,
 def file_variant(project: Path, rel: str, replacements: dict[str, str]) -> Iterator[Path]:
     """A copy of ``project`` whose file ``rel`` has each text of ``replacements`` replaced
     (one missing is an error): the same project with one change."""
+    from course.measuring.balancing import replaced_text
+
     source = Path(project)
-    text = (source / rel).read_text(encoding="utf-8")
-    for old, new in replacements.items():
-        if old not in text:
-            raise ValueError(f"{source / rel} has no {old!r} to replace")
-        text = text.replace(old, new)
+    text = replaced_text(source / rel, replacements)
     with tempfile.TemporaryDirectory(prefix="course-variant-") as scratch:
         copy = Path(scratch) / source.name
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns(

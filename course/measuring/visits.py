@@ -324,7 +324,24 @@ def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/prod
     module that wraps the production settings …); ``access_log`` records every request
     gunicorn answers; ``static_root`` keeps the collected files for the next call with the
     same ``target``, which then serves them without collecting again."""
-    from course.measuring import bench, load
+    from course.measuring import load
+
+    with production_ready(target, db=db, database_url=database_url, extra_env=extra_env,
+                          static_root=static_root) as env:
+        extra = ["--access-logfile", str(access_log)] if access_log else []
+        with load.gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
+                           probe_path=probe_path, extra_args=extra) as base:
+            yield base
+
+
+@contextmanager
+def production_ready(target: Path, *, db: str | None = None, database_url: str | None = None,
+                     extra_env: dict[str, str] | None = None,
+                     static_root: Path | None = None) -> Iterator[dict[str, str]]:
+    """What a release does before ``target``'s servers start, on a migrated copy of your
+    data (or on ``database_url``, already migrated): yields the environment that runs it
+    with its production settings, its static files collected (once per ``static_root``)."""
+    from course.measuring import bench
 
     with tempfile.TemporaryDirectory(prefix="course-static-") as scratch, \
             bench.migrated_copy(target, db=db, database_url=database_url) as env:
@@ -332,10 +349,7 @@ def serve_production(target: Path, *, workers: int = 2, probe_path: str = "/prod
         env = {**production_env(env, folder), **(extra_env or {})}
         if not (folder / "staticfiles.json").exists():
             collect_static(target, env)
-        extra = ["--access-logfile", str(access_log)] if access_log else []
-        with load.gunicorn("config.wsgi:application", env, cwd=target, workers=workers,
-                           probe_path=probe_path, extra_args=extra) as base:
-            yield base
+        yield env
 
 
 @contextmanager
