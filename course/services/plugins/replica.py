@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from course import envfile
-from course.services.base import Finding, Instance, Program, Service, ServiceError, data_dir
+from course.services.base import Finding, Instance, Program, Service, data_dir
 from course.services.plugins import postgres
 
 APPLY_DELAY = "1s"
@@ -30,13 +30,14 @@ def folder() -> Path:
 
 
 def primary_port() -> int:
+    """The primary's port: where `up` published it (it does so before any program is
+    written), else, before it ever ran, the port it prefers."""
     url = envfile.read().get("POSTGRES_URL") or ""
     try:
         return int(url.rsplit("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-    except (IndexError, ValueError) as error:
-        raise ServiceError("the replica needs the course's PostgreSQL, which has no address "
-                           "in .course/env: run `python3 -m course services up postgres`"
-                           ) from error
+    except (IndexError, ValueError):
+        assert postgres.SERVICE.preferred_port is not None
+        return postgres.SERVICE.preferred_port
 
 
 def start_script(port: int, primary: int, bin_dir: Path, home: Path) -> str:
@@ -86,6 +87,7 @@ class Replica(Service):
     def program(self, instance: Instance) -> Program:
         assert instance.port is not None
         home = folder()
+        home.mkdir(parents=True, exist_ok=True)  # made by prepare() before any `up`
         script = home / "start.sh"
         script.write_text(start_script(instance.port, primary_port(), postgres.bin_dir(), home),
                           encoding="utf-8")
