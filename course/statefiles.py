@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -63,6 +64,30 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class ReentrantFileLock:
+    """A lock across processes on whichever file :meth:`held` names, that the thread already
+    holding it may take again (a service start that starts another one)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextmanager
+    def held(self, path: Path) -> Iterator[None]:
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        with locked(path):
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
 
 
 # A kept entry used this recently may still be read (a grading run holds on to its collected

@@ -9,11 +9,10 @@ in ``.course/run/enabled.json`` until ``services down NAME``.
 
 from __future__ import annotations
 
-import threading
 import time
 import xmlrpc.client
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,26 +139,13 @@ def _wait_healthy(fresh: list[tuple[Service, Instance]]) -> None:
             time.sleep(0.1)
 
 
-_held = threading.local()
+_services_lock = statefiles.ReentrantFileLock()
 
 
-@contextmanager
-def _exclusive() -> Iterator[None]:
+def _exclusive() -> AbstractContextManager[None]:
     """One ``up`` or ``down`` at a time across processes (parts of the suite, a notebook and a
     check may ask at once); re-entrant within a process."""
-    if getattr(_held, "depth", 0):
-        _held.depth += 1
-        try:
-            yield
-        finally:
-            _held.depth -= 1
-        return
-    with statefiles.locked(supervisor.run_dir() / "services.lock"):
-        _held.depth = 1
-        try:
-            yield
-        finally:
-            _held.depth = 0
+    return _services_lock.held(supervisor.run_dir() / "services.lock")
 
 
 def up(names: Iterable[str] = (), *, scale: int | None = None, quiet: bool = False,
@@ -186,6 +172,22 @@ def _up(names: list[str], *, scale: int | None, quiet: bool, postgres: bool | No
     wanted = _wanted(asked)
     for service in wanted:
         service.prepare(quiet)
+    with ports.claiming():  # until the servers hold the ports chosen for them
+        instances, fresh, offsets = _start(wanted, asked, quiet)
+    for service in wanted:
+        if any(s is service for s, _ in fresh) and service.essential:
+            service.after_start(instances[service.name])
+    for service, instance in fresh:
+        if not service.essential and service.preferred_port is None:
+            service.wait_started(instance, offsets[instance.id], quiet)
+
+
+Started = tuple[dict[str, list[Instance]], list[tuple[Service, Instance]], dict[str, int]]
+
+
+def _start(wanted: list[Service], asked: Mapping[str, int], quiet: bool) -> Started:
+    """Choose ports, publish them, start what is not running and wait until each new server
+    listens; the instances, those started afresh and where their logs began."""
     supervisor_up = supervisor.running()
     states = supervisor.process_states() if supervisor_up else {}
     running = {name for name, state in states.items() if state == "RUNNING"}
@@ -220,12 +222,10 @@ def _up(names: list[str], *, scale: int | None, quiet: bool, postgres: bool | No
                 supervisor.restart_program(instance.id)
                 fresh.append((service, instance))
     _wait_healthy([(s, i) for s, i in fresh if s.essential])
-    for service in wanted:
-        if any(s is service for s, _ in fresh) and service.essential:
-            service.after_start(instances[service.name])
     for service, instance in fresh:
-        if not service.essential:
+        if not service.essential and service.preferred_port is not None:
             service.wait_started(instance, offsets[instance.id], quiet)
+    return instances, fresh, offsets
 
 
 def _scalable() -> list[str]:

@@ -3,11 +3,20 @@
 Each instance keeps its port across restarts (``.course/run/ports.json``), so
 the addresses in ``.course/env`` stay the same; a port that something else
 took meanwhile is replaced by a free one, and the learner is told.
+
+Several course homes on one machine (two checkouts, the parts of ``course
+test``) may start services at the same moment: :func:`claiming` makes the
+moments from choosing ports to the servers holding them one at a time across
+the machine, so two homes never both find a port free and both take it.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 from course import paths, statefiles
 
@@ -58,3 +67,18 @@ def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, 
         taken.add(port)
     statefiles.write_json(_ports_file(), {**known, **chosen})
     return chosen
+
+
+
+_claims = statefiles.ReentrantFileLock()
+
+
+def claims_lock() -> Path:
+    """The machine-wide lock file, one per user (every course home of that user shares it)."""
+    return Path(tempfile.gettempdir()) / f"django-under-load-{os.getuid()}" / "ports.lock"
+
+
+def claiming() -> AbstractContextManager[None]:
+    """Hold the machine's port claims for the block: from choosing ports until the servers
+    listen on them."""
+    return _claims.held(claims_lock())

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from course import envfile, paths, services
+from course.services import ports
 
 SCRIPT = """
 import json, sys
@@ -158,6 +159,31 @@ def test_busy_port_is_avoided_and_stale_state_is_healed(home: Path) -> None:
     assert (home / "run" / "supervisor.sock").exists()
     healed = _services(home, "up")
     assert healed["supervisor"] is True and healed["services"]["redis"][2]
+
+
+def test_two_homes_starting_at_once_never_share_a_port(home: Path) -> None:
+    """Two checkouts (or two parts of the suite) that start services at the same moment both
+    find the same port free: the second to claim must see the first holding it."""
+    other = home.parent / "other"
+    wanted = {name: ports.free_port() for name in ("redis", "smtp", "quotes")}
+    for state in (home, other):
+        (state / "run").mkdir(parents=True)
+        (state / "run" / "ports.json").write_text(json.dumps(wanted))
+    env = {key: value for key, value in os.environ.items() if key != "COURSE_DB"}
+    starts = [subprocess.Popen([sys.executable, "-c", SCRIPT, "up", "-"],
+                               env={**env, "PYTHONPATH": str(paths.ROOT), "COURSE_HOME": str(state)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for state in (home, other)]
+    try:
+        results = [start.communicate(timeout=180) for start in starts]
+    finally:
+        _services(other, "down")
+    for start, (_out, err) in zip(starts, results, strict=True):
+        assert start.returncode == 0, err[-2000:]
+    statuses = [json.loads(out.strip().splitlines()[-1])["services"] for out, _ in results]
+    for name in wanted:
+        assert all(status[name][0] == "running" and status[name][2] for status in statuses)
+        assert _port(statuses[0][name][1]) != _port(statuses[1][name][1]), name
 
 
 @pytest.mark.skipif(os.environ.get("COURSE_SKIP_POSTGRES") == "1", reason="COURSE_SKIP_POSTGRES=1")
