@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from grading_env import graders_env
+from pictures import noisy_png
 from project_runner import ProjectRunError
 
 from course.measuring.visits import (
@@ -355,19 +356,6 @@ def _object_store() -> tuple[str, str]:
     return endpoint, bucket
 
 
-def _picture(seed: int, size: tuple[int, int] = (1200, 900)) -> bytes:
-    """A PNG that compresses poorly (a photo's weight, not a flat colour's)."""
-    import io
-    import random
-
-    from PIL import Image
-
-    noise = random.Random(seed).randbytes(size[0] * size[1] * 3)
-    output = io.BytesIO()
-    Image.frombytes("RGB", size, noise).save(output, "PNG", compress_level=1)
-    return output.getvalue()
-
-
 def _admin(django_user_model):
     from django.test import Client
 
@@ -420,7 +408,7 @@ def test_07_5_pictures_in_the_object_store(shop, django_user_model, measured):
     browser = _admin(django_user_model)
     first, second = Product.objects.order_by("pk")[:2]
     name = f"grader-{uuid.uuid4().hex[:10]}.png"
-    pictures = {first.pk: _picture(1), second.pk: _picture(2)}
+    pictures = {first.pk: noisy_png(1), second.pk: noisy_png(2)}
     _upload(browser, first, name, pictures[first.pk])
     stored = first.image.name
     keys = _keys(endpoint, bucket)
@@ -518,7 +506,7 @@ def test_07_6_thumbnails_made_by_a_worker(shop, django_user_model, workers, meas
     worker = workers.start()  # waiting already, as in production: a task sent early runs early
     browser = _admin(django_user_model)
     product = Product.objects.order_by("pk").first()
-    picture = _picture(6, (1600, 1000))
+    picture = noisy_png(6, (1600, 1000))
     started = time.monotonic()
     with transaction.atomic():  # the admin's save commits when this block does
         _upload(browser, product, f"grader-{uuid.uuid4().hex[:10]}.png", picture)

@@ -36,7 +36,7 @@ import pytest
 from procfile_server import procfile_server
 
 from course.measuring import balancing, load, manifests, replicas
-from course.measuring.visitor import Visitor
+from course.measuring.visitor import Upload, Visitor, csrf_token
 
 SETTINGS = "config.settings.production"
 
@@ -162,10 +162,10 @@ def _ask_for_report(visitor: Visitor, base: str, fmt: str) -> str:
     """Ask ``base`` for a report job as the sales page's form does: its status URL."""
     status, page, _ = visitor.ask(f"{base}/reports/sales/")
     assert status == 200, f"the sales report page answered {status}"
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    token = csrf_token(page)
     assert token, "the sales report page has no form with a CSRF token"
     status, body, _ = visitor.ask(f"{base}/reports/sales/jobs/",
-                                  {"format": fmt, "csrfmiddlewaretoken": token[1].decode()})
+                                  {"format": fmt, "csrfmiddlewaretoken": token})
     assert status == 202, f"asking for a {fmt} report answered {status}: {body[:200]!r}"
     return json.loads(body)["status"]
 
@@ -657,3 +657,180 @@ def test_11_5_describes_the_topology(project, target_dir, measured):
         f"with the database unreachable, the readinessProbe's {ready} answers "
         f"{without_database[ready]}: the cluster keeps sending visitors to pods that can only "
         "fail them. Readiness asks what no page can do without (10.6's /readyz) [hint 3]")
+
+
+# 11.6 ---------------------------------------------------------------------------------------
+
+FAILURES_ALLOWED = 3  # SHOP_SIGN_IN_FAILURES_ALLOWED for the graders' instances
+LOCKOUT_SECONDS = 6  # SHOP_SIGN_IN_LOCKOUT_SECONDS for them
+STAFF_PASSWORD = "grading-right-password"
+
+
+def _staff(username: str):
+    """A staff member whose password the production settings' hasher can check, and checks
+    fast (few iterations): the graders' own settings hash with MD5, which production refuses."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.contrib.auth.models import User
+
+    hasher = PBKDF2PasswordHasher()
+    return User.objects.create(username=username, is_staff=True, is_superuser=True,
+                               password=hasher.encode(STAFF_PASSWORD, hasher.salt(), 1000))
+
+
+def _address() -> str:
+    """A visitor's address of its own (TEST-NET-3), never one an earlier run counted."""
+    return f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+
+
+def _instance_env(disk: Path, shared: dict[str, str]) -> dict[str, str | None]:
+    """One instance, as if on a machine of its own: its own disk and temporary folder."""
+    for folder in ("media", "reports", "tmp"):
+        (disk / folder).mkdir(parents=True, exist_ok=True)
+    return {**shared, "MEDIA_ROOT": str(disk / "media"), "SHOP_REPORTS_DIR": str(disk / "reports"),
+            "TMPDIR": str(disk / "tmp")}
+
+
+def _check_one_session(first: str, second: str, username: str) -> Visitor:
+    staff = Visitor({"X-Forwarded-For": _address()})
+    signed = staff.sign_in(first, username, STAFF_PASSWORD)
+    assert signed.status == 200 and signed.path == "/admin/", (
+        f"signing in to the admin with the right password answered {signed.status} at "
+        f"{signed.path}, not the admin's index")
+    assert staff.signed_in(second), (
+        "signed in through one instance, the next request, through the other, was sent to "
+        "the sign-in page: the session is kept where only the first instance sees it (files "
+        "on its disk, or its memory). Keep sessions in Redis or the database (05.6) [hint 1]")
+    return staff
+
+
+def _check_shared_invalidation(first: str, second: str, customer) -> int:
+    import dashboard_page
+    from shop.models import Order
+
+    visitor = Visitor()
+    status, _, _ = visitor.ask(f"{second}/customers/{customer.pk}/")
+    assert status == 200, f"the customer's dashboard answered {status}"
+    status, _ = _order_again(visitor, first, customer)
+    assert status == 200, f"pressing \"Order again\" answered {status}"
+    newest = Order.objects.filter(customer=customer).order_by("-pk").first()
+    status, page, _ = visitor.ask(f"{second}/customers/{customer.pk}/")
+    listed = [pk for pk, _, _ in dashboard_page.shown(page.decode("utf-8", "replace")).orders]
+    assert newest.pk in listed, (
+        f"order #{newest.pk}, placed through one instance, is missing from the dashboard the "
+        "other instance shows: that instance cached the orders before, and the change removed "
+        "the copy only from the first one's cache. A cache in each process's memory is one "
+        "cache per process: use Redis (05.1) [hint 1]")
+    return newest.pk
+
+
+def _check_shared_pictures(first: str, second: str, staff: Visitor, product) -> None:
+    from admin_forms import form_data
+    from pictures import noisy_png
+
+    change = f"/admin/shop/product/{product.pk}/change/"
+    status, page, _ = staff.ask(first + change)
+    assert status == 200, f"the admin's change form of a product answered {status}"
+    picture = noisy_png(11, (64, 48))
+    name = f"grading-{uuid.uuid4().hex[:10]}.png"
+    saved = staff.answer(first + change, form_data(page.decode(), "product_form"),
+                         files={"image": Upload(name, picture, "image/png")})
+    assert saved.status == 200 and saved.path != change, (
+        f"saving a picture in the admin answered {saved.status} at {saved.path}")
+    status, page, _ = Visitor().ask(f"{second}/products/{product.slug}/")
+    stem = Path(name).stem
+    found = [src for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', page.decode()) if stem in src]
+    assert status == 200 and found, (
+        f"a picture uploaded through one instance is not on the product's page that the "
+        f"other shows ({status}) [hint 1]")
+    address = found[0].replace("&amp;", "&")
+    shown = Visitor().answer(address if "://" in address else second + address)
+    assert shown.status == 200 and shown.body == picture, (
+        f"a picture uploaded through one instance, linked by the other at {address}, "
+        f"answered {shown.status} there: it was kept on the first instance's disk, which the "
+        "other cannot read. Keep uploads in the object store (07.5) [hint 1]")
+
+
+def _tries(visitor: Visitor, bases: list[str], username: str, password: str) -> list:
+    return [visitor.sign_in(base, username, password) for base in bases]
+
+
+def _refused(answer) -> bool:
+    return answer.status == 429
+
+
+def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str) -> str:
+    address = _address()
+    guesser = Visitor({"X-Forwarded-For": address})
+    spread = [first, second] * FAILURES_ALLOWED
+    failures = _tries(guesser, spread[:FAILURES_ALLOWED], guessed, "a-wrong-guess")
+    started = time.monotonic()
+    assert not any(_refused(answer) for answer in failures), (
+        f"a visitor was refused after fewer than SHOP_SIGN_IN_FAILURES_ALLOWED="
+        f"{FAILURES_ALLOWED} failed sign-ins: count failures, and refuse the next try only "
+        "once there are that many [hint 2]")
+    right = _tries(guesser, [second, first], guessed, STAFF_PASSWORD)
+    let_in = [base for base, answer in zip((second, first), right, strict=True)
+              if not _refused(answer)]
+    assert not let_in, (
+        f"after {FAILURES_ALLOWED} failed sign-ins spread over two instances, the same visitor "
+        f"was let try again through {'both' if len(let_in) == 2 else 'one of them'}: each "
+        "process counts the failures it saw, so a guesser gets the limit once per process. "
+        "Keep the count in the cache every instance shares [hint 1]")
+    retry_after = right[0].headers.get("Retry-After", "")
+    assert retry_after.isdigit() and 0 < int(retry_after) <= LOCKOUT_SECONDS, (
+        f"the refusal said Retry-After: {retry_after or '(nothing)'}: say in how many seconds "
+        f"the visitor may try again (at most SHOP_SIGN_IN_LOCKOUT_SECONDS={LOCKOUT_SECONDS}) "
+        "[hint 2]")
+    forged = Visitor({"X-Forwarded-For": f"{_address()}, {address}"})
+    assert _refused(forged.sign_in(first, guessed, STAFF_PASSWORD)), (
+        "the refused visitor tried again with a made-up first entry in X-Forwarded-For, and "
+        "was let try: the count is keyed on what the client wrote. Key it on the visitor's "
+        "address, REMOTE_ADDR, which 11.3's middleware sets [hint 3]")
+    other = Visitor({"X-Forwarded-For": _address()})
+    signed = other.sign_in(first, other_user, STAFF_PASSWORD)
+    assert not _refused(signed), (
+        "while one visitor was refused, another visitor, from another address, was refused "
+        "too: count each address on its own (and the address is REMOTE_ADDR, which 11.3's "
+        "middleware sets from X-Forwarded-For) [hint 3]")
+    assert time.monotonic() - started < LOCKOUT_SECONDS, (
+        f"the sign-ins took over {LOCKOUT_SECONDS} s: the machine is too busy to tell")
+    time.sleep(max(0.0, LOCKOUT_SECONDS + 1 - (time.monotonic() - started)))
+    later = guesser.sign_in(second, guessed, STAFF_PASSWORD)
+    assert not _refused(later) and later.path == "/admin/", (
+        f"{LOCKOUT_SECONDS + 1} s after the visitor's failures, with "
+        f"SHOP_SIGN_IN_LOCKOUT_SECONDS={LOCKOUT_SECONDS}, the right password was still "
+        f"refused ({later.status}): the count never expires, and an address that once "
+        "failed is shut out for good (an office behind one address with it). Give the "
+        "count the lockout as its timeout [hint 3]")
+    return retry_after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_11_6_one_shop_on_every_instance(project, shop, tmp_path, measured):
+    from background import database_env, graders_broker_env
+    from conftest import graders_env
+    from shop.models import Order, Product
+
+    assert graders_env().get("AWS_S3_ENDPOINT_URL"), (
+        "the object store is not running (python3 -m course services up objectstore): this "
+        "grader needs it")
+    shop(scale="tiny")
+    staff_user, guessed, other_user = (_staff(f"grading-{role}-{uuid.uuid4().hex[:6]}")
+                                       for role in ("staff", "guessed", "other"))
+    customer = Order.objects.order_by("pk").first().customer
+    product = Product.objects.order_by("pk").first()
+    shared = {**graders_broker_env(), **database_env(), "TRUSTED_PROXIES": BALANCER,
+              "SHOP_SIGN_IN_FAILURES_ALLOWED": str(FAILURES_ALLOWED),
+              "SHOP_SIGN_IN_LOCKOUT_SECONDS": str(LOCKOUT_SECONDS)}
+    project.collect_static()
+    with procfile_server(project, SETTINGS, 1, "/products/",
+                         extra_env=_instance_env(tmp_path / "first", shared)) as (first, _), \
+            procfile_server(project, SETTINGS, 1, "/products/",
+                            extra_env=_instance_env(tmp_path / "second", shared)) as (second, _):
+        staff = _check_one_session(first, second, staff_user.username)
+        _check_shared_invalidation(first, second, customer)
+        _check_shared_pictures(first, second, staff, product)
+        retry_after = _check_sign_in_limit(first, second, guessed.username, other_user.username)
+    measured(f"refused on both instances after {FAILURES_ALLOWED} failures spread over them "
+             f"(Retry-After: {retry_after}); sessions, caches and pictures shared",
+             target="one count, one session, one cache", unit="")

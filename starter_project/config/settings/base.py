@@ -186,6 +186,11 @@ SHOP_REPORTS_DIR = env("SHOP_REPORTS_DIR", str((STATE_DIR or BASE_DIR) / "report
 # SHOP_REPORT_PAUSE=1 in .course/env) to watch the progress of a small shop's report.
 SHOP_REPORT_PAUSE = float(env("SHOP_REPORT_PAUSE", "0"))
 
+# Failed sign-ins allowed from one address within SIGN_IN_LOCKOUT_SECONDS; beyond them, that
+# address is refused until its oldest failure is that old (shop/sign_in_limit.py).
+SIGN_IN_FAILURES_ALLOWED = int(env("SHOP_SIGN_IN_FAILURES_ALLOWED", "5"))
+SIGN_IN_LOCKOUT_SECONDS = int(env("SHOP_SIGN_IN_LOCKOUT_SECONDS", "900"))
+
 # Background tasks (chapter 06).
 # TODO(06.1): Celery's broker and result store: the course's Redis, at CELERY_BROKER_URL and
 # CELERY_RESULT_BACKEND in the environment.
