@@ -750,45 +750,52 @@ def _check_shared_pictures(first: str, second: str, staff: Visitor, product) -> 
         "other cannot read. Keep uploads in the object store (07.5) [hint 1]")
 
 
-def _tries(visitor: Visitor, bases: list[str], username: str, password: str) -> list:
-    return [visitor.sign_in(base, username, password) for base in bases]
-
-
 def _refused(answer) -> bool:
     return answer.status == 429
 
 
+def _fail(visitor: Visitor, bases: list[str], username: str) -> None:
+    """A wrong password through each of ``bases`` in turn: none of them may be refused yet."""
+    for base in bases:
+        assert not _refused(visitor.sign_in(base, username, "a-wrong-guess")), (
+            f"a visitor was refused before SHOP_SIGN_IN_FAILURES_ALLOWED={FAILURES_ALLOWED} "
+            "sign-ins had failed: count failures only, and refuse the next try once there "
+            "are that many [hint 2]")
+
+
 def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str) -> str:
+    started = time.monotonic()
+    alone = Visitor({"X-Forwarded-For": _address()})
+    _fail(alone, [first] * FAILURES_ALLOWED, guessed)
+    refused = alone.sign_in(first, guessed, STAFF_PASSWORD)
+    assert _refused(refused), (
+        f"after SHOP_SIGN_IN_FAILURES_ALLOWED={FAILURES_ALLOWED} failed sign-ins through one "
+        f"instance, the next try, through the same one, answered {refused.status}, not 429: "
+        "one failure too many is allowed, or none is refused [hint 2]")
+    retry_after = refused.headers.get("Retry-After", "")
+    assert retry_after.isdigit() and 0 < int(retry_after) <= LOCKOUT_SECONDS, (
+        f"the refusal said Retry-After: {retry_after or '(nothing)'}: say in how many seconds "
+        f"the visitor may try again (at most SHOP_SIGN_IN_LOCKOUT_SECONDS={LOCKOUT_SECONDS}) "
+        "[hint 2]")
+
     address = _address()
     guesser = Visitor({"X-Forwarded-For": address})
-    spread = [first, second] * FAILURES_ALLOWED
-    failures = _tries(guesser, spread[:FAILURES_ALLOWED], guessed, "a-wrong-guess")
-    started = time.monotonic()
-    assert not any(_refused(answer) for answer in failures), (
-        f"a visitor was refused after fewer than SHOP_SIGN_IN_FAILURES_ALLOWED="
-        f"{FAILURES_ALLOWED} failed sign-ins: count failures, and refuse the next try only "
-        "once there are that many [hint 2]")
-    right = _tries(guesser, [second, first], guessed, STAFF_PASSWORD)
-    let_in = [base for base, answer in zip((second, first), right, strict=True)
-              if not _refused(answer)]
+    _fail(guesser, [first, second] * (FAILURES_ALLOWED // 2) + [first] * (FAILURES_ALLOWED % 2),
+          guessed)
+    let_in = [base for base in (second, first)
+              if not _refused(guesser.sign_in(base, guessed, STAFF_PASSWORD))]
     assert not let_in, (
         f"after {FAILURES_ALLOWED} failed sign-ins spread over two instances, the same visitor "
         f"was let try again through {'both' if len(let_in) == 2 else 'one of them'}: each "
         "process counts the failures it saw, so a guesser gets the limit once per process. "
         "Keep the count in the cache every instance shares [hint 1]")
-    retry_after = right[0].headers.get("Retry-After", "")
-    assert retry_after.isdigit() and 0 < int(retry_after) <= LOCKOUT_SECONDS, (
-        f"the refusal said Retry-After: {retry_after or '(nothing)'}: say in how many seconds "
-        f"the visitor may try again (at most SHOP_SIGN_IN_LOCKOUT_SECONDS={LOCKOUT_SECONDS}) "
-        "[hint 2]")
     forged = Visitor({"X-Forwarded-For": f"{_address()}, {address}"})
     assert _refused(forged.sign_in(first, guessed, STAFF_PASSWORD)), (
         "the refused visitor tried again with a made-up first entry in X-Forwarded-For, and "
         "was let try: the count is keyed on what the client wrote. Key it on the visitor's "
         "address, REMOTE_ADDR, which 11.3's middleware sets [hint 3]")
     other = Visitor({"X-Forwarded-For": _address()})
-    signed = other.sign_in(first, other_user, STAFF_PASSWORD)
-    assert not _refused(signed), (
+    assert not _refused(other.sign_in(second, other_user, STAFF_PASSWORD)), (
         "while one visitor was refused, another visitor, from another address, was refused "
         "too: count each address on its own (and the address is REMOTE_ADDR, which 11.3's "
         "middleware sets from X-Forwarded-For) [hint 3]")
