@@ -764,7 +764,6 @@ def _fail(visitor: Visitor, bases: list[str], username: str) -> None:
 
 
 def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str) -> str:
-    started = time.monotonic()
     alone = Visitor({"X-Forwarded-For": _address()})
     _fail(alone, [first] * FAILURES_ALLOWED, guessed)
     refused = alone.sign_in(first, guessed, STAFF_PASSWORD)
@@ -780,6 +779,7 @@ def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str)
 
     address = _address()
     guesser = Visitor({"X-Forwarded-For": address})
+    started = time.monotonic()  # this visitor's first failure: its lockout counts from here
     _fail(guesser, [first, second] * (FAILURES_ALLOWED // 2) + [first] * (FAILURES_ALLOWED % 2),
           guessed)
     let_in = [base for base in (second, first)
