@@ -756,11 +756,16 @@ def _refused(answer) -> bool:
 
 def _fail(visitor: Visitor, bases: list[str], username: str) -> None:
     """A wrong password through each of ``bases`` in turn: none of them may be refused yet."""
-    for base in bases:
-        assert not _refused(visitor.sign_in(base, username, "a-wrong-guess")), (
-            f"a visitor was refused before SHOP_SIGN_IN_FAILURES_ALLOWED={FAILURES_ALLOWED} "
-            "sign-ins had failed: count failures only, and refuse the next try once there "
-            "are that many [hint 2]")
+    for failed, base in enumerate(bases):
+        refused = _refused(visitor.sign_in(base, username, "a-wrong-guess"))
+        assert not (refused and failed == 0), (
+            "a visitor whose sign-ins had never failed was refused, because another visitor's "
+            "had: count each address on its own (the address is REMOTE_ADDR, which 11.3's "
+            "middleware sets from X-Forwarded-For) [hint 3]")
+        assert not refused, (
+            f"a visitor was refused after {failed} failed sign-ins, before "
+            f"SHOP_SIGN_IN_FAILURES_ALLOWED={FAILURES_ALLOWED}: count failures only, and refuse "
+            "the next try once there are that many [hint 2]")
 
 
 def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str) -> str:
