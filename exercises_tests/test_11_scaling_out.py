@@ -21,6 +21,14 @@ after the primary: the project from its Procfile and a real worker, both given t
 copy of the test database. A product put on sale on the primary a moment ago tells which
 database a page read (a 404: the replica); an order placed from a dashboard must be on the
 page the customer lands on, and the worker must find it to send its confirmation.
+
+11.5 validates the manifests against the Kubernetes release's schemas, reads the topology they
+describe, and asks the shop itself the probes' questions, with the database reachable and not.
+
+11.6 starts two instances from the Procfile as two machines (a media folder, a reports folder
+and a temporary folder each) and plays the balancer: a session, a cached dashboard and an
+uploaded picture must be the same through both, and the sign-in limit one count for both,
+per visitor address, expiring after the lockout.
 """
 
 from __future__ import annotations
