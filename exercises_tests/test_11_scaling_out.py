@@ -44,7 +44,7 @@ import pytest
 from procfile_server import procfile_server
 
 from course.measuring import balancing, load, manifests, replicas
-from course.measuring.visitor import Upload, Visitor, csrf_token
+from course.measuring.visitor import Upload, Visitor, csrf_token, random_address
 
 SETTINGS = "config.settings.production"
 
@@ -685,11 +685,6 @@ def _staff(username: str):
                                password=hasher.encode(STAFF_PASSWORD, hasher.salt(), 1000))
 
 
-def _address() -> str:
-    """A visitor's address of its own (TEST-NET-3), never one an earlier run counted."""
-    return f"203.0.113.{uuid.uuid4().int % 250 + 1}"
-
-
 def _instance_env(disk: Path, shared: dict[str, str]) -> dict[str, str | None]:
     """One instance, as if on a machine of its own: its own disk and temporary folder."""
     for folder in ("media", "reports", "tmp"):
@@ -699,7 +694,7 @@ def _instance_env(disk: Path, shared: dict[str, str]) -> dict[str, str | None]:
 
 
 def _check_one_session(first: str, second: str, username: str) -> Visitor:
-    staff = Visitor({"X-Forwarded-For": _address()})
+    staff = Visitor({"X-Forwarded-For": random_address()})
     signed = staff.sign_in(first, username, STAFF_PASSWORD)
     assert signed.status == 200 and signed.path == "/admin/", (
         f"signing in to the admin with the right password answered {signed.status} at "
@@ -777,7 +772,7 @@ def _fail(visitor: Visitor, bases: list[str], username: str) -> None:
 
 
 def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str) -> str:
-    alone = Visitor({"X-Forwarded-For": _address()})
+    alone = Visitor({"X-Forwarded-For": random_address()})
     _fail(alone, [first] * FAILURES_ALLOWED, guessed)
     refused = alone.sign_in(first, guessed, STAFF_PASSWORD)
     assert _refused(refused), (
@@ -790,7 +785,7 @@ def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str)
         f"the visitor may try again (at most SHOP_SIGN_IN_LOCKOUT_SECONDS={LOCKOUT_SECONDS}) "
         "[hint 2]")
 
-    address = _address()
+    address = random_address()
     guesser = Visitor({"X-Forwarded-For": address})
     started = time.monotonic()  # this visitor's first failure: its lockout counts from here
     _fail(guesser, [first, second] * (FAILURES_ALLOWED // 2) + [first] * (FAILURES_ALLOWED % 2),
@@ -802,12 +797,12 @@ def _check_sign_in_limit(first: str, second: str, guessed: str, other_user: str)
         f"was let try again through {'both' if len(let_in) == 2 else 'one of them'}: each "
         "process counts the failures it saw, so a guesser gets the limit once per process. "
         "Keep the count in the cache every instance shares [hint 1]")
-    forged = Visitor({"X-Forwarded-For": f"{_address()}, {address}"})
+    forged = Visitor({"X-Forwarded-For": f"{random_address()}, {address}"})
     assert _refused(forged.sign_in(first, guessed, STAFF_PASSWORD)), (
         "the refused visitor tried again with a made-up first entry in X-Forwarded-For, and "
         "was let try: the count is keyed on what the client wrote. Key it on the visitor's "
         "address, REMOTE_ADDR, which 11.3's middleware sets [hint 3]")
-    other = Visitor({"X-Forwarded-For": _address()})
+    other = Visitor({"X-Forwarded-For": random_address()})
     assert not _refused(other.sign_in(second, other_user, STAFF_PASSWORD)), (
         "while one visitor was refused, another visitor, from another address, was refused "
         "too: count each address on its own (and the address is REMOTE_ADDR, which 11.3's "

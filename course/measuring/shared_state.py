@@ -32,7 +32,7 @@ from typing import Any
 
 from course import paths, services
 from course.measuring import bench, procfile, queueing, visits
-from course.measuring.visitor import Visitor
+from course.measuring.visitor import Visitor, random_address
 from course.services.celery_process import Worker
 from course.services.plugins.worker import project_has_celery_app
 
@@ -120,14 +120,10 @@ def _staff(target: Path, env: dict[str, str]) -> str:
     return username
 
 
-def _address() -> str:
-    return f"198.51.100.{uuid.uuid4().int % 250 + 1}"
-
-
 def wrong_passwords_tried(bases: list[str], username: str, most: int) -> int:
     """Wrong passwords one address gets checked, round robin over ``bases``, before the
     first refusal (at most ``most``)."""
-    guesser = Visitor({"X-Forwarded-For": _address()})
+    guesser = Visitor({"X-Forwarded-For": random_address()})
     for tried in range(most):
         if guesser.sign_in(bases[tried % len(bases)], username, "a-wrong-guess").status == 429:
             return tried
@@ -139,7 +135,7 @@ def kept_signed_in(first: str, second: str, dies: subprocess.Popen[bytes], usern
     """Visitors signed in through ``first``, which then dies: how many ``second`` knows."""
     signed = []
     for _ in range(visitors):
-        visitor = Visitor({"X-Forwarded-For": _address()})
+        visitor = Visitor({"X-Forwarded-For": random_address()})
         if visitor.sign_in(first, username, PASSWORD).path == "/admin/":
             signed.append(visitor)
     os.killpg(dies.pid, signal.SIGKILL)

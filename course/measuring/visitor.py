@@ -103,6 +103,13 @@ class Visitor:
         return answer.status == 200 and not answer.path.startswith("/admin/login/")
 
 
+def random_address() -> str:
+    """A visitor's address of its own, for an X-Forwarded-For: one of the 16 million in
+    10.0.0.0/8, so two visitors of one run (or an earlier run's) practically never share one."""
+    number = uuid.uuid4().int
+    return f"10.{number % 256}.{number // 256 % 256}.{number // 65536 % 254 + 1}"
+
+
 def csrf_token(page: bytes) -> str | None:
     """The CSRF token a page's form carries."""
     found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)

@@ -69,7 +69,6 @@ def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, 
     return chosen
 
 
-
 _claims = statefiles.ReentrantFileLock()
 
 

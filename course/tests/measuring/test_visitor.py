@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from course.measuring.visitor import Upload, Visitor, csrf_token, multipart
+from course.measuring.visitor import Upload, Visitor, csrf_token, multipart, random_address
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -91,3 +91,11 @@ def test_multipart_boundaries_differ_and_the_csrf_token_is_found() -> None:
     page = b'<form><input type="hidden" name="csrfmiddlewaretoken" value="abc123"></form>'
     assert csrf_token(page) == "abc123"
     assert csrf_token(b"<form></form>") is None
+
+
+def test_random_addresses_are_addresses_and_differ() -> None:
+    import ipaddress
+
+    addresses = {random_address() for _ in range(200)}
+    assert len(addresses) == 200
+    assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.0.0.0/8") for a in addresses)
