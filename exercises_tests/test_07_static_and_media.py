@@ -11,7 +11,6 @@ exist (a course-owned change to a copy: the learner's files are never touched).
 from __future__ import annotations
 
 import hashlib
-import html
 import html.parser as html_parser
 import re
 import shutil
@@ -20,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import pictures
 import pytest
 from grading_env import graders_env
 from pictures import noisy_png
@@ -389,11 +389,10 @@ def _keys(endpoint: str, bucket: str) -> set[str]:
 
 
 def _picture_address(browser, product) -> str:
-    page = browser.get(product.get_absolute_url()).content.decode()
-    stem = Path(product.image.name).stem
-    found = [src for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', page) if stem in src]
+    found = pictures.shown(browser.get(product.get_absolute_url()).content.decode(),
+                           product.image.name)
     assert found, f"the product page shows no picture named like {product.image.name}"
-    return html.unescape(found[0])
+    return found[0]
 
 
 def test_07_5_pictures_in_the_object_store(shop, django_user_model, measured):

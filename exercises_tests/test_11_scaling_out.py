@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 from procfile_server import procfile_server
 
-from course.measuring import balancing, load, manifests, replicas
+from course.measuring import balancing, load, manifests, replicas, shared_state
 from course.measuring.visitor import Upload, Visitor, csrf_token, random_address
 
 SETTINGS = "config.settings.production"
@@ -685,14 +685,6 @@ def _staff(username: str):
                                password=hasher.encode(STAFF_PASSWORD, hasher.salt(), 1000))
 
 
-def _instance_env(disk: Path, shared: dict[str, str]) -> dict[str, str | None]:
-    """One instance, as if on a machine of its own: its own disk and temporary folder."""
-    for folder in ("media", "reports", "tmp"):
-        (disk / folder).mkdir(parents=True, exist_ok=True)
-    return {**shared, "MEDIA_ROOT": str(disk / "media"), "SHOP_REPORTS_DIR": str(disk / "reports"),
-            "TMPDIR": str(disk / "tmp")}
-
-
 def _check_one_session(first: str, second: str, username: str) -> Visitor:
     staff = Visitor({"X-Forwarded-For": random_address()})
     signed = staff.sign_in(first, username, STAFF_PASSWORD)
@@ -728,7 +720,7 @@ def _check_shared_invalidation(first: str, second: str, customer) -> int:
 
 def _check_shared_pictures(first: str, second: str, staff: Visitor, product) -> None:
     from admin_forms import form_data
-    from pictures import noisy_png
+    from pictures import noisy_png, shown
 
     change = f"/admin/shop/product/{product.pk}/change/"
     status, page, _ = staff.ask(first + change)
@@ -740,12 +732,11 @@ def _check_shared_pictures(first: str, second: str, staff: Visitor, product) -> 
     assert saved.status == 200 and saved.path != change, (
         f"saving a picture in the admin answered {saved.status} at {saved.path}")
     status, page, _ = Visitor().ask(f"{second}/products/{product.slug}/")
-    stem = Path(name).stem
-    found = [src for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', page.decode()) if stem in src]
+    found = shown(page.decode(), name)
     assert status == 200 and found, (
         f"a picture uploaded through one instance is not on the product's page that the "
         f"other shows ({status}) [hint 1]")
-    address = found[0].replace("&amp;", "&")
+    address = found[0]
     shown = Visitor().answer(address if "://" in address else second + address)
     assert shown.status == 200 and shown.body == picture, (
         f"a picture uploaded through one instance, linked by the other at {address}, "
@@ -839,9 +830,9 @@ def test_11_6_one_shop_on_every_instance(project, shop, tmp_path, measured):
               "SHOP_SIGN_IN_LOCKOUT_SECONDS": str(LOCKOUT_SECONDS)}
     project.collect_static()
     with procfile_server(project, SETTINGS, 1, "/products/",
-                         extra_env=_instance_env(tmp_path / "first", shared)) as (first, _), \
+                         extra_env={**shared, **shared_state.own_machine(tmp_path / "first")}) as (first, _), \
             procfile_server(project, SETTINGS, 1, "/products/",
-                            extra_env=_instance_env(tmp_path / "second", shared)) as (second, _):
+                            extra_env={**shared, **shared_state.own_machine(tmp_path / "second")}) as (second, _):
         staff = _check_one_session(first, second, staff_user.username)
         _check_shared_invalidation(first, second, customer)
         _check_shared_pictures(first, second, staff, product)

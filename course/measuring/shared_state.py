@@ -110,6 +110,15 @@ ALLOWED = 5  # SHOP_SIGN_IN_FAILURES_ALLOWED for the measured instances
 PASSWORD = "course-audit-password"
 
 
+def own_machine(disk: Path) -> dict[str, str]:
+    """What makes one instance a machine of its own: its media, report and temporary
+    folders, under ``disk`` (a session file or an upload written there is there only)."""
+    for folder in ("media", "reports", "tmp"):
+        (disk / folder).mkdir(parents=True, exist_ok=True)
+    return {"MEDIA_ROOT": str(disk / "media"), "SHOP_REPORTS_DIR": str(disk / "reports"),
+            "TMPDIR": str(disk / "tmp")}
+
+
 def _staff(target: Path, env: dict[str, str]) -> str:
     """A staff member in the copy's database (createsuperuser, as a person would): its name."""
     username = f"audit-{uuid.uuid4().hex[:8]}"
@@ -151,9 +160,7 @@ def measure_one(name: str, target: Path, *, workers: int, visitors: int) -> dict
         username = _staff(target, env)
         served = []
         for machine in ("first", "second"):
-            disk = Path(machines) / machine
-            (disk / "tmp").mkdir(parents=True)
-            own = {**env, "TMPDIR": str(disk / "tmp"), "MEDIA_ROOT": str(disk / "media")}
+            own = {**env, **own_machine(Path(machines) / machine)}
             served.append(stack.enter_context(procfile.serve(
                 target, own, workers=workers, probe_path=PAGE, within=60)))
         bases = [base for base, _ in served]
