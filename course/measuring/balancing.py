@@ -134,14 +134,18 @@ class LoadOutcome:
 
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)  # a connection error, one per request
+    # answers whose status line arrived and whose body was then cut off: the instance died
+    # while sending it, after nginx had passed its headers on, so nothing could retry it
+    cut: int = 0
     seconds: float = 0.0
 
     @property
     def sent(self) -> int:
-        return sum(self.statuses.values()) + len(self.failures)
+        return sum(self.statuses.values()) + len(self.failures) + self.cut
 
     @property
     def lost(self) -> int:
+        """Requests answered with an error or not at all (the ones a retry could save)."""
         return len(self.failures) + sum(n for status, n in self.statuses.items() if status != 200)
 
 
@@ -165,7 +169,14 @@ def steady_load(base: str, path: str, *, users: int = 8, seconds: float = 4.0,
                     connection = http.client.HTTPConnection(hostname, int(port), timeout=10)
                 connection.request("GET", path, headers={"Host": host})
                 response = connection.getresponse()
-                response.read()
+                try:
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    with lock:
+                        outcome.cut += 1
+                    connection.close()
+                    connection = None
+                    continue
                 with lock:
                     outcome.statuses[response.status] += 1
                 if response.will_close:
@@ -395,6 +406,7 @@ def kill_one(target: Path, templates: dict[str, Path], *, users: int = 8,
                                                    users=users, seconds=seconds, at=kill_at)
         rows.append({"name": name, "requests": outcome.sent, "failed": outcome.lost,
                      "failed_per_1000": round(1000 * outcome.lost / max(outcome.sent, 1), 1),
+                     "cut mid-answer": outcome.cut,
                      "answered by the survivor": answered.get(
                          urls[0].removeprefix("http://"), 0),
                      "answered by the killed one": answered.get(

@@ -84,3 +84,28 @@ def test_steady_load_counts_what_failed_after_the_action(tmp_path: Path) -> None
     stopped = balancing.steady_load(base, "/", users=2, seconds=0.3)  # nobody listens now
     assert stopped.lost == stopped.sent > 0 and stopped.failures[0].startswith(
         ("ConnectionRefusedError", "ConnectionResetError"))
+
+
+def test_an_answer_cut_off_part_way_is_counted_apart_from_the_lost() -> None:
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def half_answers() -> None:  # a status line and headers, then the process "dies"
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+
+    threading.Thread(target=half_answers, daemon=True).start()
+    try:
+        outcome = balancing.steady_load(f"http://127.0.0.1:{port}", "/", users=1, seconds=0.3)
+    finally:
+        listener.close()
+    assert outcome.cut == outcome.sent > 0 and outcome.lost == 0
