@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from course import local_secret
+
 YEAR = 365 * 24 * 3600
 BROWSER_ENCODINGS = "gzip, deflate, br"  # what Chromium and Firefox send
 
@@ -294,8 +296,7 @@ def production_env(env: dict[str, str], static_root: Path) -> dict[str, str]:
     (yours if you set one), and where collected static files go."""
     return {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY")
-            or "course-measurement-only-" + "k" * 40,
+            "DJANGO_SECRET_KEY": local_secret.secret_key(),
             "STATIC_ROOT": str(static_root)}
 
 

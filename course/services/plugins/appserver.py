@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from course import paths
+from course import local_secret, paths
 from course.services.base import Instance, Program
 from course.services.http_service import HttpService
 
@@ -51,6 +51,12 @@ class AppServer(HttpService):
                 "PYTHONPATH": os.pathsep.join([str(paths.STARTER), str(paths.ROOT)]),
                 "DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                # what a platform gives a production process, which the settings refuse to
+                # start without (chapter 12): a strong secret key kept outside the
+                # repository, and the database by name (the shop's own unless one is set)
+                "DJANGO_SECRET_KEY": local_secret.secret_key(),
+                "COURSE_SQLITE_PATH": os.environ.get("COURSE_SQLITE_PATH")
+                or str(paths.STATE / "shop.sqlite3"),
                 "SHOP_INSTANCE": instance.id,
                 # the course's balancer (`services up balancer`) is on this machine: the one
                 # proxy whose X-Forwarded-For the shop may believe (chapter 11)

@@ -3,8 +3,18 @@
 from .base import *  # noqa: F403
 from .base import LOGGING, env
 
-DEBUG = False
+# TODO(12.2): platforms write their settings into the environment as text, and most write a
+# switch as DJANGO_DEBUG=false or DJANGO_DEBUG=0: a shop deployed so shows every visitor who
+# meets an error a traceback, with the code, the request and the settings.
+# Set DJANGO_DEBUG=1 to see what went wrong.
+DEBUG = bool(env("DJANGO_DEBUG", ""))
 
+# TODO(12.1): every value here has a default, and so have the database's and Redis's
+# addresses in base.py: a server started without its environment (a variable misspelt in the
+# platform's settings, a secret not made yet) starts all the same, signing sessions with the
+# development key written in base.py, answering as shop.example.com, on an empty SQLite file
+# beside manage.py and a Redis on its own machine. Refuse to start instead, with one line
+# that names what is missing.
 # Comma-separated, e.g. DJANGO_ALLOWED_HOSTS=shop.example.com,www.shop.example.com
 ALLOWED_HOSTS = [
     host.strip() for host in env("DJANGO_ALLOWED_HOSTS", "shop.example.com").split(",")

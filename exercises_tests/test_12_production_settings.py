@@ -1,0 +1,256 @@
+"""Chapter 12: production settings and the common mistakes. Each grader starts the project
+as a platform does (the production settings, only what the environment gives, no env file)
+and reads what really happens: whether it starts, what its last line says, what a visitor
+sees when a page fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from grading_env import graders_env
+from procfile_server import procfile_server
+from project_runner import ProjectRunError
+
+SETTINGS = "config.settings.production"
+TIMED = "timed_settings"  # the production settings with /course-error/, a view that fails
+
+# 12.1 ----------------------------------------------------------------------------------------
+
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
+            "CELERY_BROKER_URL")
+# The other ways the shop's base settings name a database on the course's machine: without
+# DATABASE_URL, they must be gone too for the database to be missing.
+DATABASE_NAMES = ("DATABASE_URL", "COURSE_SQLITE_PATH", "COURSE_DB")
+WEAK_KEYS = {
+    "a short word": "change-me",
+    "the development key written in base.py": "django-insecure-shop-development-key-change-me",
+    "60 times the same letter": "x" * 60,
+}
+GIVEN_HOSTS = "shop.example.com,www.shop.example.com,testserver"
+START_WITHIN = 40  # seconds for the Procfile's server to give up
+
+
+def _platform_env(project, tmp_path: Path) -> dict[str, str]:
+    """What a platform gives a production process, and nothing else: every required variable
+    in the environment, and an env file that is empty (no .course/env to fall back on)."""
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    env = project.env(SETTINGS, project.seeded_database())
+    broker = graders_env().get("CELERY_BROKER_URL") or os.environ.get("CELERY_BROKER_URL")
+    env.update(COURSE_ENV_FILE=str(empty), DJANGO_ALLOWED_HOSTS=GIVEN_HOSTS,
+               REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15",
+               CELERY_BROKER_URL=broker or "redis://127.0.0.1:6379/13")
+    for name in ("DJANGO_DEBUG", "DATABASE_URL", "COURSE_DB"):
+        env.pop(name, None)
+    return env
+
+
+def _without(env: dict[str, str], name: str, blank: bool = False) -> dict[str, str]:
+    names = DATABASE_NAMES if name == "DATABASE_URL" else (name,)
+    env = {key: value for key, value in env.items() if key not in names}
+    if blank:
+        env[name] = "  "
+    return env
+
+
+def _manage(project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=project.target, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "(nothing)"
+
+
+def _refusal(completed: subprocess.CompletedProcess[str], name: str, case: str) -> None:
+    """``completed`` must have failed, its last line naming ``name`` and no other required
+    variable."""
+    last = _last_line(completed.stderr or completed.stdout)
+    if completed.returncode == 0:
+        pytest.fail(
+            f"with {case}, the production settings started (manage.py check passed): a "
+            "server would start on a default nobody chose, and nothing would say so. Refuse "
+            "to start, with one line naming the variable [hint 1]", pytrace=False)
+    others = [other for other in REQUIRED if other != name and other in last]
+    if name not in last or others:
+        pytest.fail(
+            f"with {case}, the start failed, but its last line, the one a person on call reads "
+            f"first, was {last[:200]!r}: it must name {name}"
+            + (f", and only it ({', '.join(others)} were given)" if others else "")
+            + " [hint 2]", pytrace=False)
+
+
+def _procfile_refuses(project, env: dict[str, str], name: str) -> None:
+    """The Procfile's web line, started with ``env``, must stop by itself, having said
+    ``name``; not serve, and not restart its workers for ever."""
+    import signal
+
+    from course import services
+    from course.measuring import procfile
+
+    port = services.free_port()
+    server = subprocess.Popen(
+        ["/bin/sh", "-c", procfile.command(project.target, "web")], cwd=project.target,
+        env=procfile.environment(env, port=port, workers=1), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = server.communicate(timeout=START_WITHIN)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        output, _ = server.communicate()
+        pytest.fail(
+            f"without {name}, the Procfile's server was still running after {START_WITHIN} s "
+            f"(serving, or starting workers that fail, again and again); its last line: "
+            f"{_last_line(output)[:160]!r} [hint 2]", pytrace=False)
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)  # anything it left behind
+        except ProcessLookupError:
+            pass
+    if name not in output:
+        pytest.fail(
+            f"without {name}, the Procfile's server stopped (exit {server.returncode}) "
+            f"without naming it; its last line: {_last_line(output)[:200]!r} [hint 2]",
+            pytrace=False)
+
+
+SETTINGS_PROBE = """
+from django.conf import settings
+report(secret_key=settings.SECRET_KEY, allowed_hosts=list(settings.ALLOWED_HOSTS),
+       database=str(settings.DATABASES["default"]["NAME"]),
+       cache=str(settings.CACHES["default"].get("LOCATION")),
+       broker=getattr(settings, "CELERY_BROKER_URL", ""), debug=settings.DEBUG)
+"""
+
+
+def test_12_1_refuses_to_start_wrong(project, tmp_path, measured):
+    full = _platform_env(project, tmp_path)
+    cases = [(name, _without(full, name), f"{name} not set") for name in REQUIRED]
+    cases += [(name, _without(full, name, blank=True), f"{name} set but blank")
+              for name in ("DJANGO_ALLOWED_HOSTS", "REDIS_URL")]
+    cases += [("DJANGO_SECRET_KEY", {**full, "DJANGO_SECRET_KEY": key},
+               f"DJANGO_SECRET_KEY set to {what} ({key[:24]!r})")
+              for what, key in WEAK_KEYS.items()]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        started = list(pool.map(lambda case: _manage(project, case[1], "check"), cases))
+    for (name, _, case), completed in zip(cases, started, strict=True):
+        _refusal(completed, name, case)
+
+    _procfile_refuses(project, _without(full, "DJANGO_SECRET_KEY"), "DJANGO_SECRET_KEY")
+
+    # Given everything, the settings start, and use exactly what they were given.
+    given = _manage(project, full, "check")
+    assert given.returncode == 0, (
+        f"with every variable given, the production settings did not start: "
+        f"{_last_line(given.stderr)[:200]}")
+    try:
+        seen = project.probe(SETTINGS, SETTINGS_PROBE, **{
+            key: full.get(key) for key in (*REQUIRED, "COURSE_ENV_FILE", "COURSE_DB")})
+    except ProjectRunError as error:
+        pytest.fail(f"with every variable given, {error}", pytrace=False)
+    expected = {"secret_key": full["DJANGO_SECRET_KEY"], "allowed_hosts": GIVEN_HOSTS.split(","),
+                "cache": full["REDIS_URL"], "broker": full["CELERY_BROKER_URL"]}
+    wrong = {key: seen[key] for key, value in expected.items() if seen[key] != value}
+    assert not wrong, (
+        f"given every variable, the settings did not use them all as given: {wrong} instead "
+        f"of {({key: expected[key] for key in wrong})}")
+    measured(f"{len(cases)} wrong starts refused, each naming its variable",
+             target="every one", unit="")
+
+
+# 12.2 ----------------------------------------------------------------------------------------
+
+# What platforms write for "off", and for "on": read as text, each must leave DEBUG off.
+OFF = ("", "false", "False", "0", "no", "off")
+ON = ("1", "true")
+DEBUG_SIGNS = {  # what Django's debug pages show, that production must never show
+    "a traceback": "Traceback",
+    "the exception's message": "course error debug-",
+    "the settings": "ROOT_URLCONF",
+    "the URL patterns": "Using the URLconf",
+}
+
+FAILING_PAGES = """
+from django.conf import settings
+from django.test import Client
+client = Client(raise_request_exception=False)
+failed = client.get("/course-error/?label=debug-" + %(label)r)
+missing = client.get("/course-grading/no-such-page/")
+report(debug=settings.DEBUG, failed_status=failed.status_code,
+       failed=failed.content.decode("utf-8", "replace"), missing_status=missing.status_code,
+       missing=missing.content.decode("utf-8", "replace"))
+"""
+
+
+def _shown(page: str) -> list[str]:
+    return [what for what, sign in DEBUG_SIGNS.items() if sign in page]
+
+
+def _pages_with(project, value: str | None) -> dict | str:
+    """What a visitor sees of a failing view and an unknown address with DJANGO_DEBUG set to
+    ``value`` (None: not set), or the last line of a refusal to start."""
+    try:
+        return project.probe(TIMED, FAILING_PAGES % {"label": value or "unset"},
+                             DJANGO_DEBUG=value)
+    except ProjectRunError as refused:
+        return str(refused)
+
+
+def test_12_2_never_debugs_in_production(project, measured):
+    values: list[str | None] = [None, *OFF, *ON]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        seen = dict(zip(values, pool.map(lambda value: _pages_with(project, value), values),
+                        strict=True))
+    for value in [None, *OFF]:
+        written = "not set" if value is None else f"DJANGO_DEBUG={value!r}"
+        pages = seen[value]
+        if isinstance(pages, str):
+            pytest.fail(
+                f"with {written}, as platforms write \"off\", the production settings did not "
+                f"start: {pages[:200]}. A value that means off must start the shop, with "
+                "DEBUG off [hint 2]", pytrace=False)
+        shown = _shown(pages["failed"]) + _shown(pages["missing"])
+        if pages["debug"] or shown:
+            pytest.fail(
+                f"with {written}, DEBUG was {pages['debug']}: a view that fails showed the "
+                f"visitor {', '.join(sorted(set(shown))) or 'the debug page'} (status "
+                f"{pages['failed_status']}). Read as text, every value but \"\" is true to "
+                "bool() [hint 1]", pytrace=False)
+        assert pages["failed_status"] == 500 and pages["missing_status"] == 404, (
+            f"with {written}: a failing view answered {pages['failed_status']} and an "
+            f"unknown address {pages['missing_status']}, not 500 and 404")
+    for value in ON:
+        pages = seen[value]
+        if isinstance(pages, dict) and (pages["debug"] or _shown(pages["failed"])):
+            pytest.fail(
+                f"with DJANGO_DEBUG={value!r}, the production settings debug: a failing view "
+                f"showed the visitor {', '.join(_shown(pages['failed'])) or 'the debug page'}."
+                " Anyone who can change one variable on the platform can then show every "
+                "visitor the settings: refuse it, or ignore it [hint 2]", pytrace=False)
+
+    # And through a real server, as a visitor meets it.
+    with procfile_server(project, TIMED, 1, "/products/",
+                         extra_env={"DJANGO_DEBUG": "false"}) as (base, _):
+        try:
+            with urllib.request.urlopen(f"{base}/course-error/?label=debug-served",
+                                        timeout=30) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read()
+    page = body.decode("utf-8", "replace")
+    assert status == 500 and not _shown(page), (
+        f"served by the Procfile's server with DJANGO_DEBUG='false', a failing view answered "
+        f"{status} and showed {', '.join(_shown(page)) or 'no debug page'} [hint 1]")
+    refused = sum(isinstance(seen[value], str) for value in ON)
+    measured(f"DEBUG off for {len(OFF) + 1} ways of writing off; "
+             f"{'refused' if refused else 'ignored'} for on",
+             target="no traceback, ever", unit="")
