@@ -71,15 +71,26 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(nothing)"
 
 
-def _refusal(completed: subprocess.CompletedProcess[str], name: str, case: str) -> None:
+# Why starting anyway is wrong, by the kind of case: (what the start means, hint)
+STARTED = {
+    "missing": ("a server would start on a default nobody chose, and nothing would say so. "
+                "Refuse to start, with one line naming the variable", 1),
+    "blank": ("a variable set to nothing is as missing as one not set (a platform's empty "
+              "field writes NAME=)", 3),
+    "weak": ("a key anybody can guess signs sessions and password resets that anybody can "
+             "forge: refuse the ones Django's deploy check calls weak", 3),
+}
+
+
+def _refusal(completed: subprocess.CompletedProcess[str], name: str, case: str,
+             kind: str) -> None:
     """``completed`` must have failed, its last line naming ``name`` and no other required
     variable."""
     last = _last_line(completed.stderr or completed.stdout)
     if completed.returncode == 0:
-        pytest.fail(
-            f"with {case}, the production settings started (manage.py check passed): a "
-            "server would start on a default nobody chose, and nothing would say so. Refuse "
-            "to start, with one line naming the variable [hint 1]", pytrace=False)
+        why, hint = STARTED[kind]
+        pytest.fail(f"with {case}, the production settings started (manage.py check passed): "
+                    f"{why} [hint {hint}]", pytrace=False)
     others = [other for other in REQUIRED if other != name and other in last]
     if name not in last or others:
         pytest.fail(
@@ -134,24 +145,13 @@ report(secret_key=settings.SECRET_KEY, allowed_hosts=list(settings.ALLOWED_HOSTS
 
 def test_12_1_refuses_to_start_wrong(project, tmp_path, measured):
     full = _platform_env(project, tmp_path)
-    cases = [(name, _without(full, name), f"{name} not set") for name in REQUIRED]
-    cases += [(name, _without(full, name, blank=True), f"{name} set but blank")
-              for name in ("DJANGO_ALLOWED_HOSTS", "REDIS_URL")]
-    cases += [("DJANGO_SECRET_KEY", {**full, "DJANGO_SECRET_KEY": key},
-               f"DJANGO_SECRET_KEY set to {what} ({key[:24]!r})")
-              for what, key in WEAK_KEYS.items()]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        started = list(pool.map(lambda case: _manage(project, case[1], "check"), cases))
-    for (name, _, case), completed in zip(cases, started, strict=True):
-        _refusal(completed, name, case)
-
-    _procfile_refuses(project, _without(full, "DJANGO_SECRET_KEY"), "DJANGO_SECRET_KEY")
-
     # Given everything, the settings start, and use exactly what they were given.
     given = _manage(project, full, "check")
     assert given.returncode == 0, (
-        f"with every variable given, the production settings did not start: "
-        f"{_last_line(given.stderr)[:200]}")
+        f"with every variable given, the database named as the course's machine names it "
+        f"(COURSE_SQLITE_PATH, or COURSE_DB=postgres), the production settings did not "
+        f"start: {_last_line(given.stderr)[:200]}. base.py reads DATABASE_URL first, and the "
+        "course's own names after it: refuse only when none of them is there [hint 2]")
     try:
         seen = project.probe(SETTINGS, SETTINGS_PROBE, **{
             key: full.get(key) for key in (*REQUIRED, "COURSE_ENV_FILE", "COURSE_DB")})
@@ -163,6 +163,19 @@ def test_12_1_refuses_to_start_wrong(project, tmp_path, measured):
     assert not wrong, (
         f"given every variable, the settings did not use them all as given: {wrong} instead "
         f"of {({key: expected[key] for key in wrong})}")
+
+    cases = [(name, _without(full, name), f"{name} not set", "missing") for name in REQUIRED]
+    cases += [(name, _without(full, name, blank=True), f"{name} set but blank", "blank")
+              for name in ("DJANGO_ALLOWED_HOSTS", "REDIS_URL")]
+    cases += [("DJANGO_SECRET_KEY", {**full, "DJANGO_SECRET_KEY": key},
+               f"DJANGO_SECRET_KEY set to {what} ({key[:24]!r})", "weak")
+              for what, key in WEAK_KEYS.items()]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        started = list(pool.map(lambda case: _manage(project, case[1], "check"), cases))
+    for (name, _, case, kind), completed in zip(cases, started, strict=True):
+        _refusal(completed, name, case, kind)
+
+    _procfile_refuses(project, _without(full, "DJANGO_SECRET_KEY"), "DJANGO_SECRET_KEY")
     measured(f"{len(cases)} wrong starts refused, each naming its variable",
              target="every one", unit="")
 
