@@ -50,6 +50,7 @@ _SHORT_NAMES = {
     "replicas": "course.measuring.replicas",
     "manifests": "course.measuring.manifests",
     "connection_budget": "course.measuring.connection_budget",
+    "production_settings": "course.measuring.production_settings",
 }
 
 

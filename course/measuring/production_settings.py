@@ -1,0 +1,216 @@
+"""What a project's production settings do when a platform starts them (chapter 12): with a
+variable missing, blank or weak, does the process start, and what does its last line say;
+and what ``DEBUG = True`` costs a process that runs many statements outside a request
+(a worker, a command): the statements it keeps, the memory they hold, the time per
+statement, against a web process, where each request starts with an empty list."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from course import envfile
+from course.project import commands
+
+PRODUCTION = "config.settings.production"
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
+            "CELERY_BROKER_URL")
+# The other ways the shop's base settings name a database on the course's machine.
+DATABASE_NAMES = ("DATABASE_URL", "COURSE_SQLITE_PATH", "COURSE_DB")
+MARK = "@@course-production@@"
+
+LOADED = f"""
+import json, django
+django.setup()
+from django.conf import settings
+print({MARK!r} + json.dumps({{"debug": settings.DEBUG}}))
+"""
+
+
+def platform_env(target: Path, folder: Path) -> dict[str, str]:
+    """What a platform gives ``target``'s production processes, and nothing else: a strong
+    secret key, the hosts, a database, Redis and the broker (the course's own), and an empty
+    env file, so nothing comes from ``.course/env``."""
+    empty = folder / "empty.env"
+    empty.write_text("")
+    services = envfile.read()
+    env = commands.manage_env(
+        target, DJANGO_SETTINGS_MODULE=PRODUCTION, COURSE_ENV_FILE=str(empty),
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="shop.example.com",
+        COURSE_SQLITE_PATH=str(folder / "shop.sqlite3"),
+        REDIS_URL=services.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        CELERY_BROKER_URL=services.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1"))
+    for name in ("DATABASE_URL", "COURSE_DB", "DJANGO_DEBUG"):
+        env.pop(name, None)
+    return env
+
+
+def wrong_starts() -> dict[str, dict[str, str | None]]:
+    """The starts a platform can get wrong, each as the variables it changes (None: not
+    set): every required variable missing in turn, a blank one, a weak key, a debug switch
+    written as platforms write "off"."""
+    cases: dict[str, dict[str, str | None]] = {"everything given": {}}
+    for name in REQUIRED:
+        names = DATABASE_NAMES if name == "DATABASE_URL" else (name,)
+        cases[f"{name} missing"] = dict.fromkeys(names)
+    cases["REDIS_URL blank"] = {"REDIS_URL": ""}
+    cases["DJANGO_SECRET_KEY=change-me"] = {"DJANGO_SECRET_KEY": "change-me"}
+    cases["DJANGO_DEBUG=false"] = {"DJANGO_DEBUG": "false"}
+    return cases
+
+
+def _start(target: Path, env: dict[str, str]) -> dict[str, Any]:
+    completed = subprocess.run([sys.executable, "-c", LOADED], cwd=target, env=env,
+                               capture_output=True, text=True, timeout=120)
+    found = [line for line in completed.stdout.splitlines() if line.startswith(MARK)]
+    if completed.returncode == 0 and found:
+        return {"starts": "yes", **json.loads(found[-1][len(MARK):])}
+    lines = [line.strip() for line in completed.stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else f"exit {completed.returncode}"
+    return {"starts": "no", "debug": None,
+            "says": last.removeprefix("django.core.exceptions.")[:110]}
+
+
+def starts(states: dict[str, Path]) -> list[dict[str, Any]]:
+    """For each wrong start (:func:`wrong_starts`), whether each state's production settings
+    load, with DEBUG on or off, or the last line of the refusal: a row per case, a column
+    pair per state."""
+    cases = wrong_starts()
+    print(f"  {len(cases)} starts × {len(states)} projects …", flush=True)
+    with tempfile.TemporaryDirectory(prefix="course-starts-") as scratch:
+        jobs = []
+        for name, target in states.items():
+            base = platform_env(target, Path(scratch))
+            for case, changes in cases.items():
+                env = {key: value for key, value in {**base, **changes}.items()
+                       if value is not None}
+                jobs.append((name, case, target, env))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda job: _start(job[2], job[3]), jobs))
+    rows: dict[str, dict[str, Any]] = {case: {"case": case} for case in cases}
+    for (name, case, _, _), result in zip(jobs, results, strict=True):
+        shown = ("starts, DEBUG on" if result["debug"] else "starts") \
+            if result["starts"] == "yes" else f"refused: {result['says']}"
+        rows[case][name] = shown
+    return list(rows.values())
+
+
+def refused_counts(rows: list[dict[str, Any]], states: list[str]) -> list[dict[str, Any]]:
+    """Per state, how many of the wrong starts (all but "everything given") it refused or
+    started without debugging: a row each, for a chart."""
+    wrong = [row for row in rows if row["case"] != "everything given"]
+    return [{"name": name,
+             "wrong starts stopped": sum(1 for row in wrong if row[name].startswith("refused")
+                                         or (row["case"] == "DJANGO_DEBUG=false"
+                                             and row[name] == "starts")),
+             "of": len(wrong)} for name in states]
+
+
+# What DEBUG = True keeps ---------------------------------------------------------------------
+
+KEPT = """
+import json, statistics, sys, time, tracemalloc
+import django
+django.setup()
+from django.conf import settings
+from django.db import connection, reset_queries
+from django.test import Client
+from shop.models import Product
+
+checkpoints = [int(n) for n in sys.argv[1].split(",")]
+ids = list(Product.objects.values_list("pk", flat=True)[:200])
+
+def statement(i):
+    return Product.objects.filter(pk=ids[i % len(ids)]).values_list("name", flat=True).first()
+
+rows = []
+for debug in (True, False):
+    settings.DEBUG = debug
+    reset_queries()
+    tracemalloc.start()
+    done = 0
+    for checkpoint in checkpoints:
+        while done < checkpoint:
+            statement(done)
+            done += 1
+        current, _ = tracemalloc.get_traced_memory()
+        rows.append({"DEBUG": "on" if debug else "off", "statements run": checkpoint,
+                     "statements kept": len(connection.queries),
+                     "kept MB": round(current / 1e6, 2)})
+        print(f"[DEBUG {'on' if debug else 'off'}] {checkpoint} statements", file=sys.stderr,
+              flush=True)
+    tracemalloc.stop()
+    reset_queries()
+
+timings = {}
+for _ in range(5):
+    for debug in (True, False):
+        settings.DEBUG = debug
+        reset_queries()
+        started = time.perf_counter()
+        for i in range(2000):
+            statement(i)
+        took = time.perf_counter() - started
+        timings.setdefault(debug, []).append(took / 2000 * 1e6)
+per_statement = {debug: statistics.median(values) for debug, values in timings.items()}
+
+settings.DEBUG = True
+client = Client()
+client.cookies["returning"] = "1"  # a visitor with a cookie: the page itself, not a copy (09.5)
+kept_after = []
+for i in range(200):
+    client.get("/products/")
+    kept_after.append(len(connection.queries))
+settings.DEBUG = False
+print(%(mark)r + json.dumps({"rows": rows, "us_on": per_statement[True],
+                             "us_off": per_statement[False],
+                             "web_kept_max": max(kept_after), "web_kept_last": kept_after[-1],
+                             "web_requests": len(kept_after),
+                             "cap": connection.queries_limit}))
+""".replace("%(mark)r", repr(MARK))
+
+
+def debug_keeps(target: Path, checkpoints: tuple[int, ...] = (3000, 6000, 9000, 12000)
+                ) -> dict[str, Any]:
+    """Run ``checkpoints[-1]`` small ORM statements in one process outside any request, as a
+    worker or a command does, with DEBUG on and then off, on a migrated copy of the learner's
+    data: how many statements each keeps and the memory they hold at each checkpoint; the
+    median time per statement either way; and, for contrast, how many a web process keeps
+    over 200 requests with DEBUG on (each request starts with an empty list)."""
+    from course.measuring import bench, visits
+
+    with bench.migrated_copy(target) as env, \
+            tempfile.TemporaryDirectory(prefix="course-debug-") as scratch:
+        env = visits.production_env(env, Path(scratch))
+        env["DJANGO_ALLOWED_HOSTS"] = "testserver"
+        line = bench.run_child([sys.executable, "-c", KEPT,
+                                ",".join(str(n) for n in checkpoints)], env,
+                               "counting what DEBUG keeps", MARK)
+    result = json.loads(line)
+    result["ratio"] = round(result["us_on"] / result["us_off"], 2) if result["us_off"] else None
+    return result
+
+
+def kept_chart(rows: list[dict[str, Any]], *, title: str = "") -> Any:
+    """Statements kept against statements run, a line for DEBUG on and one for off."""
+    from course.measuring import charts
+
+    figure = charts.figure(figsize=(7.5, 3.8))
+    axes = figure.subplots()
+    for debug, colour in (("on", "#c0392b"), ("off", "#2e86c1")):
+        points = [row for row in rows if row["DEBUG"] == debug]
+        axes.plot([row["statements run"] for row in points],
+                  [row["statements kept"] for row in points], marker="o", color=colour,
+                  label=f"DEBUG {debug}")
+    axes.set_xlabel("statements run in one process, outside any request")
+    axes.set_ylabel("statements kept (connection.queries)")
+    axes.set_title(title or "what DEBUG = True keeps in a worker or a command")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure
