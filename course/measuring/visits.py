@@ -17,7 +17,6 @@ The graders of chapter 07 read responses through the same functions.
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import subprocess
 import sys
