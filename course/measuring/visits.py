@@ -292,8 +292,12 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 def production_env(env: dict[str, str], static_root: Path) -> dict[str, str]:
     """``env`` (a project's, from ``bench.migrated_copy``) with what its production settings
     ask for: the settings module, the hosts the course's servers answer as, a secret key
-    (yours if you set one), and where collected static files go."""
-    return {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    (yours if you set one), where collected static files go, and the course's env file
+    (the services' addresses), which a state outside ``.course/`` would not find itself."""
+    from course import paths
+
+    return {"COURSE_ENV_FILE": str(paths.ENV_FILE), **env,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECRET_KEY": local_secret.secret_key(),
             "STATIC_ROOT": str(static_root)}
