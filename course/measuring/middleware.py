@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from course import paths
-from course.measuring import bench
+from course.measuring import bench, visits
 
 MARK = "@@course-middleware@@"
 FLOOR_PATH = "/course-floor/"
@@ -63,7 +63,7 @@ def costs(
     target = Path(target or paths.STARTER)
     medians: dict[str, list[float]] = {}
     with bench.migrated_copy(target) as env:
-        env["DJANGO_SETTINGS_MODULE"] = settings
+        env.update(visits.production_settings_env(env), DJANGO_SETTINGS_MODULE=settings)
         for kind in KINDS:  # one process each: a thread the other left behind skews it
             command = [sys.executable, "-m", "course.measuring.middleware", "--target",
                        str(target), "--kind", kind, "--rounds", str(rounds),

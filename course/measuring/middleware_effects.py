@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from course.measuring import bench
+from course.measuring import bench, visits
 
 MARK = "@@course-middleware-effects@@"
 PRODUCTION = "config.settings.production"
@@ -40,7 +40,7 @@ FETCH = "django.middleware.cache.FetchFromCacheMiddleware"
 
 def _run(target: Path, probe: str, **options: Any) -> list[dict[str, Any]]:
     with bench.migrated_copy(Path(target)) as env:
-        env["DJANGO_SETTINGS_MODULE"] = PRODUCTION
+        env.update(visits.production_settings_env(env))
         command = [sys.executable, "-m", "course.measuring.middleware_effects", "--target",
                    str(target), "--probe", probe, "--options", json.dumps(options)]
         return json.loads(bench.run_child(command, env, f"{probe} for {target}", MARK))

@@ -289,18 +289,23 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 # Serving a project state as production does ------------------------------------------------
 
-def production_env(env: dict[str, str], static_root: Path) -> dict[str, str]:
-    """``env`` (a project's, from ``bench.migrated_copy``) with what its production settings
-    ask for: the settings module, the hosts the course's servers answer as, a secret key
-    (yours if you set one), where collected static files go, and the course's env file
-    (the services' addresses), which a state outside ``.course/`` would not find itself."""
+def production_settings_env(env: dict[str, str]) -> dict[str, str]:
+    """What the production settings ask of the course's own runs of a project with ``env``:
+    the settings module, the hosts the course's servers answer as, a secret key (yours if
+    you set one), and an env file with the services' addresses (the course home's, unless
+    ``env`` names one), which a state outside ``.course/`` would not find itself."""
     from course import paths
 
-    return {"COURSE_ENV_FILE": str(paths.ENV_FILE), **env,
+    return {"COURSE_ENV_FILE": env.get("COURSE_ENV_FILE") or str(paths.ENV_FILE),
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_SECRET_KEY": local_secret.secret_key(),
-            "STATIC_ROOT": str(static_root)}
+            "DJANGO_SECRET_KEY": local_secret.secret_key()}
+
+
+def production_env(env: dict[str, str], static_root: Path) -> dict[str, str]:
+    """``env`` (a project's, from ``bench.migrated_copy``) with what its production settings
+    ask for (:func:`production_settings_env`) and where collected static files go."""
+    return {**env, **production_settings_env(env), "STATIC_ROOT": str(static_root)}
 
 
 def collect_static(target: Path, env: dict[str, str]) -> None:
