@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -267,3 +268,104 @@ def test_12_2_never_debugs_in_production(project, measured):
     measured(f"DEBUG off for {len(OFF) + 1} ways of writing off; "
              f"{'refused' if refused else 'ignored'} for on",
              target="no traceback, ever", unit="")
+
+
+# 12.3 ----------------------------------------------------------------------------------------
+
+# What makes a page the shop's own: its name, and a way back to the catalogue. Django's default
+# pages ("Not Found", "Server Error (500)") and the app server's bare "Internal Server Error",
+# shown when rendering the error page itself failed, have neither.
+SHOP_PAGE = ("Under Load Shop", 'href="/products/"')
+UNREACHABLE_DATABASE = "/nonexistent-course-folder/shop.sqlite3"
+ADMIN_ADDRESS = "shop-team@shop.example"  # the production settings' ADMINS (DJANGO_ADMIN_EMAIL)
+MAIL_WITHIN = 10.0  # seconds
+
+
+def _ask(base: str, path: str) -> tuple[int, dict[str, str], str]:
+    try:
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode(
+                "utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode("utf-8", "replace")
+
+
+def _own_page(page: str) -> bool:
+    return all(sign in page for sign in SHOP_PAGE)
+
+
+def _which_page(page: str) -> str:
+    """What a visitor got instead of the shop's page, in a few words."""
+    text = " ".join(page.split())
+    if "Internal Server Error" in text and "Under Load Shop" not in text:
+        return ("the app server's bare \"Internal Server Error\": rendering the error page "
+                "itself failed")
+    if "<h1>Not Found</h1>" in text or "<h1>Server Error (500)</h1>" in text:
+        return "Django's default page (no templates/404.html or 500.html)"
+    return f"a page without the shop's name and a link to /products/: {text[:120]!r}"
+
+
+def _mails_about(mail_server, label: str) -> list:
+    deadline = time.monotonic() + MAIL_WITHIN
+    while True:
+        found = [message for message in mail_server.messages(to=ADMIN_ADDRESS)
+                 if label in message.as_string()]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
+    import uuid
+
+    label = f"mail-{uuid.uuid4().hex[:10]}"
+    smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_server.port),
+            "DJANGO_ADMIN_EMAIL": ADMIN_ADDRESS}
+    with procfile_server(project, TIMED, 1, "/healthz", extra_env=smtp) as (base, _):
+        failed = _ask(base, f"/course-error/?label={label}")
+        missing = _ask(base, "/course-grading/no-such-page/")
+        time.sleep(0.5)  # a second mail, if the error sends two, is on its way
+        mails = _mails_about(mail_server, label)
+    for (status, _, page), what, expected in ((failed, "a view that fails", 500),
+                                              (missing, "an unknown address", 404)):
+        assert status == expected, f"{what} answered {status}, not {expected}"
+        assert _own_page(page), (
+            f"{what} answered {status} with {_which_page(page)}; a visitor should get the "
+            "shop's own page: its name, a sentence, a way back to the products [hint 2]")
+
+    dead_redis = f"redis://127.0.0.1:{_closed_port()}/0"
+    with procfile_server(project, TIMED, 1, "/healthz", extra_env={
+            **smtp, "COURSE_SQLITE_PATH": UNREACHABLE_DATABASE, "REDIS_URL": dead_redis}
+            ) as (base, _):
+        outage = {path: _ask(base, path) for path in
+                  ("/products/", "/course-grading/no-such-page/", f"/course-error/?label=o{label}")}
+    for path, (status, _, page) in outage.items():
+        assert status in (404, 500, 503) and _own_page(page), (
+            f"with the database and Redis unreachable, {path} answered {status} with "
+            f"{_which_page(page)}. An error page is shown when something failed, often the "
+            "database or the cache: it must need neither (no query, no cache, no template tag "
+            "or context processor that reaches for them) [hint 1]")
+
+    request_id = failed[1].get("X-Request-ID", "")
+    assert mails, (
+        f"a view failed with ADMINS set and DEBUG off, and no mail reached {ADMIN_ADDRESS} "
+        f"within {MAIL_WITHIN:g} s: keep the \"django\" logger's mail to ADMINS [hint 3]")
+    assert len(mails) == 1, (
+        f"one failing request sent {len(mails)} mails to ADMINS: two handlers mail the same "
+        "error (Django's own mail_admins and yours, say). Name the \"django\" logger in "
+        "LOGGING with your handler only [hint 3]")
+    subject = " ".join(str(mails[0]["Subject"]).split())
+    assert request_id and subject.rstrip(" ]").endswith(request_id), (
+        f"the mail's subject is {subject!r}: it says which page failed, not which request. "
+        f"End it with the request's id ({request_id or 'X-Request-ID, from 10.2'}), the key "
+        "to the request's log lines, trace and tracker event [hint 3]")
+    measured(f"shop's pages with everything up and down; 1 mail, subject ending "
+             f"{subject[-40:]!r}", target="the shop's page, one mail with the request id",
+             unit="")
+
+
+def _closed_port() -> int:
+    """A port where nothing listens (taken free, then let go)."""
+    from course import services
+
+    return services.free_port()
