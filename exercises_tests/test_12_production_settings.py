@@ -284,10 +284,11 @@ MAIL_WITHIN = 10.0  # seconds
 def _ask(base: str, path: str) -> tuple[int, dict[str, str], str]:
     try:
         with urllib.request.urlopen(base + path, timeout=30) as response:
-            return response.status, dict(response.headers), response.read().decode(
-                "utf-8", "replace")
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
+                response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode("utf-8", "replace")
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, \
+            error.read().decode("utf-8", "replace")
 
 
 def _own_page(page: str) -> bool:
@@ -347,7 +348,7 @@ def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
             "database or the cache: it must need neither (no query, no cache, no template tag "
             "or context processor that reaches for them) [hint 1]")
 
-    request_id = failed[1].get("X-Request-ID", "")
+    request_id = failed[1].get("x-request-id", "")
     assert mails, (
         f"a view failed with ADMINS set and DEBUG off, and no mail reached {ADMIN_ADDRESS} "
         f"within {MAIL_WITHIN:g} s: keep the \"django\" logger's mail to ADMINS [hint 3]")
