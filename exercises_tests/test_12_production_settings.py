@@ -298,6 +298,8 @@ def _own_page(page: str) -> bool:
 def _which_page(page: str) -> str:
     """What a visitor got instead of the shop's page, in a few words."""
     text = " ".join(page.split())
+    if not text:
+        return "an empty answer: rendering the error page itself failed"
     if "Internal Server Error" in text and "Under Load Shop" not in text:
         return ("the app server's bare \"Internal Server Error\": rendering the error page "
                 "itself failed")
