@@ -318,6 +318,27 @@ def _mails_about(mail_server, label: str) -> list:
         time.sleep(0.2)
 
 
+ERROR_PAGE_QUERIES = """
+from django.core.cache import cache
+from django.db import connection
+from django.http import Http404
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import get_resolver
+
+cache.clear()  # a sidebar kept in the cache would hide its query
+request = RequestFactory().get("/course-grading/no-such-page/")
+handlers = {"404": lambda view: view(request, exception=Http404("no such page")),
+            "500": lambda view: view(request)}
+ran = {}
+for status, call in handlers.items():
+    with CaptureQueriesContext(connection) as captured:
+        call(get_resolver().resolve_error_handler(int(status)))
+    ran[status] = [query["sql"][:90] for query in captured.captured_queries]
+report(**ran)
+"""
+
+
 def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
     import uuid
 
@@ -336,6 +357,14 @@ def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
         assert _own_page(page), (
             f"{what} answered {status} with {_which_page(page)}; a visitor should get the "
             "shop's own page: its name, a sentence, a way back to the products [hint 2]")
+
+    ran = project.probe(TIMED, ERROR_PAGE_QUERIES)
+    for status, queries in ran.items():
+        assert not queries, (
+            f"rendering the {status} page ran {len(queries)} queries (the first: "
+            f"{queries[0]!r}): an error page is shown when something failed, often the "
+            "database, and a query there fails in turn. No query, no cache, no template tag "
+            "or context processor that reaches for them [hint 2]")
 
     dead_redis = f"redis://127.0.0.1:{_closed_port()}/0"
     with procfile_server(project, TIMED, 1, "/healthz", extra_env={
