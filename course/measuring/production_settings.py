@@ -214,3 +214,54 @@ def kept_chart(rows: list[dict[str, Any]], *, title: str = "") -> Any:
     axes.legend()
     axes.grid(alpha=0.3)
     return figure
+
+
+# Error pages during an outage (12.3) ---------------------------------------------------------
+
+# Nothing listens on port 9 (discard) of this machine, and no folder has this name.
+UNREACHABLE = {"COURSE_SQLITE_PATH": "/nonexistent-course-folder/shop.sqlite3",
+               "REDIS_URL": "redis://127.0.0.1:9/0"}
+OUTAGE_PAGES = {"the catalogue": "/products/", "a mistyped address": "/no-such-page/"}
+SHOP_PAGE = ("Under Load Shop", 'href="/products/"')  # the shop's name, a way back
+
+
+def error_page_kind(page: str) -> str:
+    """What an error page a visitor got is: the shop's own (its name and a way back to the
+    products), or what stood in for it, in a few words."""
+    text = " ".join(page.split())
+    if all(sign in page for sign in SHOP_PAGE):
+        return "the shop's own page"
+    if not text:
+        return "an empty answer: rendering the error page itself failed"
+    if "Internal Server Error" in text and "Under Load Shop" not in text:
+        return ("the app server's bare \"Internal Server Error\": rendering the error page "
+                "itself failed")
+    if "<h1>Not Found</h1>" in text or "<h1>Server Error (500)</h1>" in text:
+        return "Django's default page (no templates/404.html or 500.html)"
+    return f"a page without the shop's name and a link to /products/: {text[:120]!r}"
+
+
+def during_an_outage(states: dict[str, Path]) -> list[dict[str, Any]]:
+    """Each state under gunicorn with its production settings, its database and Redis
+    unreachable: what a visitor gets for :data:`OUTAGE_PAGES`."""
+    import urllib.error
+    import urllib.request
+
+    from course.measuring import visits
+
+    rows = []
+    for name, target in states.items():
+        print(f"  {name}: the database and Redis unreachable …", flush=True)
+        with visits.serve_production(target, workers=1, probe_path="/healthz",
+                                     extra_env=UNREACHABLE) as base:
+            for what, path in OUTAGE_PAGES.items():
+                try:
+                    with urllib.request.urlopen(base + path, timeout=30) as response:
+                        status, body = response.status, response.read()
+                except urllib.error.HTTPError as error:
+                    status, body = error.code, error.read()
+                rows.append({"name": name, "page": what, "status": status,
+                             "the visitor got": error_page_kind(body.decode("utf-8",
+                                                                           "replace")),
+                             "bytes": len(body)})
+    return rows
