@@ -260,7 +260,7 @@ def during_an_outage(states: dict[str, Path]) -> list[dict[str, Any]]:
                         status, body = response.status, response.read()
                 except urllib.error.HTTPError as error:
                     status, body = error.code, error.read()
-                rows.append({"name": name, "page": what, "status": status,
+                rows.append({"project": name, "page": what, "status": status,
                              "the visitor got": error_page_kind(body.decode("utf-8",
                                                                            "replace")),
                              "bytes": len(body)})
