@@ -124,6 +124,8 @@ class ProjectRunner:
             COURSE_TARGET_DIR=str(self.target),
             DJANGO_SECRET_KEY="grading-only-secret-key-" + "x" * 40,
             DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+            # served over plain http on 127.0.0.1, with no proxy that ends TLS (chapter 12)
+            DJANGO_HTTPS="off",
             STATIC_ROOT=str(self.static_root),
         )
         return env

@@ -394,3 +394,107 @@ def _closed_port() -> int:
     from course import services
 
     return services.free_port()
+
+
+# 12.4 ----------------------------------------------------------------------------------------
+
+HSTS_AT_LEAST = 180 * 24 * 3600  # seconds: what browsers and scanners call a real policy
+METRICS_TOKEN = "grading-metrics-token"
+FROM_THE_BALANCER = {"X-Forwarded-Proto": "https"}  # it ended TLS for this request
+
+
+def _plain_ask(base: str, path: str, headers: dict[str, str] | None = None
+               ) -> tuple[int, dict[str, str], list[str]]:
+    """GET ``path`` without following a redirect: status, headers (lower-case names) and
+    every Set-Cookie."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                            timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
+        response = connection.getresponse()
+        response.read()
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                response.headers.get_all("Set-Cookie") or [])
+    finally:
+        connection.close()
+
+
+def _hsts_seconds(headers: dict[str, str]) -> int:
+    import re
+
+    found = re.search(r"max-age=(\d+)", headers.get("strict-transport-security", ""))
+    return int(found[1]) if found else 0
+
+
+def _secure_cookie(cookies: list[str], name: str) -> bool | None:
+    """Whether the cookie ``name`` was sent Secure (None: not sent)."""
+    for cookie in cookies:
+        if cookie.startswith(f"{name}="):
+            return any(part.strip().lower() == "secure" for part in cookie.split(";"))
+    return None
+
+
+def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
+    platform = _platform_env(project, tmp_path)
+    platform.pop("DJANGO_HTTPS", None)  # a platform says nothing: HTTPS
+    checked = _manage(project, platform, "check", "--deploy", "--fail-level", "WARNING")
+    if checked.returncode != 0:
+        import re
+
+        found = sorted(set(re.findall(r"security\.[WE]\d+", checked.stderr + checked.stdout)))
+        pytest.fail(
+            f"manage.py check --deploy --fail-level WARNING failed under the production "
+            f"settings with what a platform gives: {', '.join(found) or _last_line(checked.stderr)}"
+            " [hint 1]", pytrace=False)
+
+    project.collect_static()
+    behind = {"TRUSTED_PROXIES": "127.0.0.1", "METRICS_TOKEN": METRICS_TOKEN,
+              "DJANGO_HTTPS": None}
+    with procfile_server(project, SETTINGS, 1, "/healthz", extra_env=behind) as (base, _):
+        plain = _plain_ask(base, "/products/")
+        secure = _plain_ask(base, "/products/", FROM_THE_BALANCER)
+        sign_in = _plain_ask(base, "/admin/login/", FROM_THE_BALANCER)
+        health = _plain_ask(base, "/healthz")
+        metrics = _plain_ask(base, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+    location = plain[1].get("location", "")
+    assert plain[0] in (301, 308) and location.startswith("https://") \
+        and location.endswith("/products/"), (
+        f"a request the balancer received over plain http answered {plain[0]}"
+        + (f" to {location}" if location else "") + ": a visitor who typed the address "
+        "without https:// stays on http. Redirect it to https (SECURE_SSL_REDIRECT) [hint 2]")
+    assert secure[0] == 200, (
+        f"a request the balancer received over https answered {secure[0]} "
+        f"{secure[1].get('location', '')}: Django must take X-Forwarded-Proto: https from its "
+        "proxy for https (11.3's SECURE_PROXY_SSL_HEADER), or every redirect to https is "
+        "redirected again [hint 1]")
+    seconds = _hsts_seconds(secure[1])
+    assert seconds >= HSTS_AT_LEAST, (
+        f"an https answer carried Strict-Transport-Security max-age={seconds}: a browser "
+        f"keeps using https without asking only for that long; at least "
+        f"{HSTS_AT_LEAST // 86400} days (SECURE_HSTS_SECONDS) [hint 2]")
+    assert _secure_cookie(sign_in[2], "csrftoken") is True, (
+        f"the admin's sign-in page over https set {sign_in[2] or 'no cookie'}: the CSRF "
+        "cookie must be Secure (CSRF_COOKIE_SECURE), and the session's too [hint 2]")
+    for name, (status, _, _) in (("the health check /healthz", health),
+                                 ("Prometheus's scrape of /metrics", metrics)):
+        assert status == 200, (
+            f"{name}, over plain http from inside the network, answered {status}: the "
+            "balancer and Prometheus do not follow a redirect to https. Keep them on http "
+            "(SECURE_REDIRECT_EXEMPT) [hint 2]")
+
+    with procfile_server(project, SETTINGS, 1, "/healthz",
+                         extra_env={"DJANGO_HTTPS": "off"}) as (base, _):
+        local = _plain_ask(base, "/products/")
+        local_sign_in = _plain_ask(base, "/admin/login/")
+    assert local[0] == 200 and not _hsts_seconds(local[1]) \
+        and _secure_cookie(local_sign_in[2], "csrftoken") is False, (
+        f"with DJANGO_HTTPS=off (a server on 127.0.0.1 with nothing in front that ends TLS, as "
+        f"the course's own are), a plain request answered {local[0]} "
+        f"{local[1].get('location', '')}, HSTS {_hsts_seconds(local[1])} s, and a CSRF cookie "
+        f"{'Secure' if _secure_cookie(local_sign_in[2], 'csrftoken') else 'not Secure'}: "
+        "every page of every chapter's grader would be redirected to an https:// address "
+        "that does not exist. Make the HTTPS settings follow DJANGO_HTTPS [hint 3]")
+    measured(f"check --deploy clean; http → {plain[0]}, HSTS {seconds // 86400} days, "
+             "Secure cookies", target="301 to https, HSTS ≥ 180 days", unit="")

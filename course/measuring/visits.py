@@ -292,12 +292,14 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 def production_settings_env(env: dict[str, str]) -> dict[str, str]:
     """What the production settings ask of the course's own runs of a project with ``env``:
     the settings module, the hosts the course's servers answer as, a secret key (yours if
-    you set one), and an env file with the services' addresses (the course home's, unless
-    ``env`` names one), which a state outside ``.course/`` would not find itself."""
+    you set one), an env file with the services' addresses (the course home's, unless
+    ``env`` names one), which a state outside ``.course/`` would not find itself, and that
+    they serve plain http on this machine (no proxy in front ends TLS: ``DJANGO_HTTPS``)."""
     from course import paths
 
     return {"COURSE_ENV_FILE": env.get("COURSE_ENV_FILE") or str(paths.ENV_FILE),
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_HTTPS": "off",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECRET_KEY": local_secret.secret_key()}
 

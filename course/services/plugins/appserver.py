@@ -55,6 +55,9 @@ class AppServer(HttpService):
                 # start without (chapter 12): a strong secret key kept outside the
                 # repository, and the database by name (the shop's own unless one is set)
                 "DJANGO_SECRET_KEY": local_secret.secret_key(),
+                # plain http on this machine, the course's balancer included: nothing in
+                # front ends TLS, so no redirect to https and no Secure-only cookies
+                "DJANGO_HTTPS": "off",
                 "COURSE_SQLITE_PATH": os.environ.get("COURSE_SQLITE_PATH")
                 or str(paths.STATE / "shop.sqlite3"),
                 "SHOP_INSTANCE": instance.id,

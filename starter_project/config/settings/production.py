@@ -23,6 +23,10 @@ ALLOWED_HOSTS = [
 
 # The load balancer in front of the app servers handles HTTPS.
 CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
+# TODO(12.4): the balancer ends TLS, but nothing here says visitors must use it: one who
+# types the address without https:// stays on plain http, where the session and CSRF
+# cookies travel in clear, and so does every later visit of that browser
+# (`manage.py check --deploy` lists what is missing).
 
 # TODO(11.3): behind the load balancer every request reaches Django over plain http and from
 # the balancer's address: the links the API builds say http:// to visitors on https, and
