@@ -265,3 +265,63 @@ def during_an_outage(states: dict[str, Path]) -> list[dict[str, Any]]:
                                                                            "replace")),
                              "bytes": len(body)})
     return rows
+
+
+# HTTPS behind the balancer (12.4) ------------------------------------------------------------
+
+def deploy_check(states: dict[str, Path]) -> list[dict[str, Any]]:
+    """``manage.py check --deploy --fail-level WARNING`` under each state's production
+    settings, started as a platform starts them (:func:`platform_env`): what it reports."""
+    import re
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="course-deploy-check-") as scratch:
+        for name, target in states.items():
+            env = platform_env(target, Path(scratch))
+            completed = subprocess.run(
+                [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                cwd=target, env=env, capture_output=True, text=True, timeout=120)
+            found = sorted(set(re.findall(r"security\.[WE]\d+",
+                                          completed.stdout + completed.stderr)))
+            rows.append({"project": name, "passes": completed.returncode == 0,
+                         "warnings": len(found), "which": ", ".join(found) or "–"})
+    return rows
+
+
+def https_answers(states: dict[str, Path]) -> list[dict[str, Any]]:
+    """Each state under gunicorn with its production settings as a platform runs them (HTTPS
+    on, behind a balancer at 127.0.0.1 that ends TLS): what a request the balancer got over
+    http, and one it got over https, are answered."""
+    import http.client
+    import re
+
+    from course.measuring import visits
+
+    def ask(base: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                                timeout=30)
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response
+
+    rows = []
+    for name, target in states.items():
+        print(f"  {name}: behind a balancer that ends TLS …", flush=True)
+        with visits.serve_production(target, workers=1, probe_path="/healthz", extra_env={
+                "DJANGO_HTTPS": "on", "TRUSTED_PROXIES": "127.0.0.1"}) as base:
+            plain = ask(base, "/products/", {})
+            secure = ask(base, "/admin/login/", {"X-Forwarded-Proto": "https"})
+        hsts = re.search(r"max-age=(\d+)", secure.getheader("Strict-Transport-Security") or "")
+        cookie = next((c for c in secure.headers.get_all("Set-Cookie") or []
+                       if c.startswith("csrftoken=")), "")
+        rows.append({
+            "project": name,
+            "over http": f"{plain.status} {plain.getheader('Location') or ''}".strip(),
+            "over https": secure.status,
+            "HSTS days": int(hsts[1]) // 86400 if hsts else 0,
+            "CSRF cookie": ("Secure" if "secure" in cookie.lower().replace(" ", "").split(";")
+                            else "also over http") if cookie else "–",
+        })
+    return rows
