@@ -24,3 +24,14 @@ def test_a_start_is_stopped_when_refused_or_when_off_means_off() -> None:
         {"name": "a", "wrong starts stopped": 0, "of": 2},
         {"name": "b", "wrong starts stopped": 2, "of": 2},
     ]
+
+
+def test_an_error_page_is_told_apart_from_what_stands_in_for_it() -> None:
+    kind = production_settings.error_page_kind
+    assert kind('<h1>Under Load Shop</h1><a href="/products/">back</a>') == "the shop's own page"
+    assert kind("").startswith("an empty answer")
+    assert kind("<html><title>Internal Server Error</title></html>").startswith(
+        "the app server's bare")
+    assert kind("<h1>Not Found</h1><p>The requested resource …</p>").startswith(
+        "Django's default page")
+    assert kind("<h1>Under Load Shop</h1>").startswith("a page without")
