@@ -498,3 +498,92 @@ def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
         "that does not exist. Make the HTTPS settings follow DJANGO_HTTPS [hint 3]")
     measured(f"check --deploy clean; http → {plain[0]}, HSTS {seconds // 86400} days, "
              "Secure cookies", target="301 to https, HSTS ≥ 180 days", unit="")
+
+
+# 12.5 ----------------------------------------------------------------------------------------
+
+STAFF_EMAIL = "staffer@shop.example"
+MAKE_STAFF = f"""
+import django
+django.setup()
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.models import User
+hasher = PBKDF2PasswordHasher()
+User.objects.create(username="staffer", email={STAFF_EMAIL!r}, is_staff=True,
+                    password=hasher.encode("grading-password", hasher.salt(), 1000))
+"""
+FORGED_HOST = "shop.attacker.example"
+RESET_LINK = r"(https?://[^\s/]+)(/reset/\S+)"
+
+
+def _reset_links(mail_server, since: int) -> list[tuple[str, str]]:
+    """The reset links (site, path) in the mails to the staff member after the first
+    ``since``."""
+    import re
+
+    deadline = time.monotonic() + MAIL_WITHIN
+    while True:
+        mails = mail_server.messages(to=STAFF_EMAIL)[since:]
+        if mails or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return [found for mail in mails for found in re.findall(RESET_LINK, mail.as_string())]
+
+
+def test_12_5_links_from_the_shop_address(project, mail_server, measured):
+    import http.client
+    import uuid
+
+    from course.measuring.visitor import Visitor, csrf_token
+
+    site_host = f"shop-{uuid.uuid4().hex[:8]}.example"  # a name no code can know in advance
+    site = f"https://{site_host}"
+    database = project.seeded_database()
+    project.run(SETTINGS, ["-c", MAKE_STAFF], database)
+    env = {"COURSE_SQLITE_PATH": str(database), "SMTP_HOST": "127.0.0.1",
+           "SMTP_PORT": str(mail_server.port), "SHOP_SITE_URL": site,
+           "DJANGO_ALLOWED_HOSTS": f"{site_host},127.0.0.1,localhost"}
+    with procfile_server(project, SETTINGS, 1, "/healthz", extra_env=env) as (base, _):
+        asked = {}
+        for case, headers in (("through an instance's own address", {}),
+                              ("with a forged X-Forwarded-Host",
+                               {"X-Forwarded-Host": FORGED_HOST})):
+            before = len(mail_server.messages(to=STAFF_EMAIL))
+            visitor = Visitor(headers)
+            form = visitor.answer(f"{base}/admin/password_reset/")
+            token = csrf_token(form.body)
+            if form.status == 400:
+                asked[case] = (400, [])
+                continue
+            assert form.status == 200 and token, (
+                f"the password-reset page answered {form.status}"
+                + ("" if token else " with no form"))
+            sent = visitor.answer(f"{base}/admin/password_reset/",
+                                  {"csrfmiddlewaretoken": token, "email": STAFF_EMAIL})
+            asked[case] = (sent.status, _reset_links(mail_server, before))
+        before = len(mail_server.messages(to=STAFF_EMAIL))
+        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                                timeout=30)
+        connection.request("GET", "/admin/password_reset/", headers={"Host": FORGED_HOST})
+        forged = connection.getresponse().status
+        connection.close()
+    assert forged == 400, (
+        f"a request with Host: {FORGED_HOST}, a name not in ALLOWED_HOSTS, answered {forged}: "
+        "any page that builds a link from the Host would send it to the attacker's site. "
+        "ALLOWED_HOSTS lists the shop's names, never \"*\" [hint 1]")
+    assert len(mail_server.messages(to=STAFF_EMAIL)) == before, (
+        "a request with a forged Host sent a mail")
+    status, links = asked["through an instance's own address"]
+    assert links, (
+        f"a password reset asked for {STAFF_EMAIL} answered {status} and mailed no reset "
+        "link: keep the admin's \"Forgot your password?\" working")
+    for case, (_, found) in asked.items():
+        wrong = [f"{where}{path[:20]}…" for where, path in found if where != site]
+        assert not wrong, (
+            f"a password reset asked {case} mailed a link to {', '.join(wrong)}, not to the "
+            f"shop's own address {site} (SHOP_SITE_URL): the link is built from the request"
+            + (", over http" if any(w.startswith("http://") for w in wrong) else "")
+            + ". Build it from SITE_URL: PasswordResetView's domain_override and use_https "
+            "[hint 2]")
+    measured(f"reset links on {site}; forged Host {forged}", target="SHOP_SITE_URL, 400",
+             unit="")
