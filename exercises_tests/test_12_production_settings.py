@@ -536,6 +536,7 @@ def test_12_5_links_from_the_shop_address(project, mail_server, measured):
 
     from course.measuring.visitor import Visitor, csrf_token
 
+    project.collect_static()
     site_host = f"shop-{uuid.uuid4().hex[:8]}.example"  # a name no code can know in advance
     site = f"https://{site_host}"
     database = project.seeded_database()
