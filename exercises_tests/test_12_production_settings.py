@@ -594,7 +594,7 @@ def test_12_5_links_from_the_shop_address(project, mail_server, measured):
             f"a password reset asked {case} mailed a link to {', '.join(wrong)}, not to the "
             f"shop's own address {site} (SHOP_SITE_URL): the link is built from the request"
             + (", over http" if any(w.startswith("http://") for w in wrong) else "")
-            + ". Build it from SITE_URL: PasswordResetView's domain_override and use_https "
+            + ". Build it from SITE_URL: PasswordResetForm.save()'s domain_override and use_https "
             "[hint 2]")
     measured(f"reset links on {site}; forged Host {forged}", target="SHOP_SITE_URL, 400",
              unit="")
