@@ -18,6 +18,8 @@ from grading_env import graders_env
 from procfile_server import procfile_server
 from project_runner import ProjectRunError
 
+from course.services.mailserver import text_of
+
 SETTINGS = "config.settings.production"
 TIMED = "timed_settings"  # the production settings with /course-error/, a view that fails
 
@@ -300,21 +302,11 @@ def _which_page(page: str) -> str:
     return error_page_kind(page)
 
 
-def _text(mail) -> str:
-    """A mail's headers and every text part, decoded (a body may be base64)."""
-    parts = [str(mail["Subject"] or "")]
-    for part in mail.walk():
-        payload = part.get_payload(decode=True)
-        if payload and part.get_content_maintype() == "text":
-            parts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
-    return "\n".join(parts)
-
-
 def _mails_about(mail_server, label: str) -> list:
     deadline = time.monotonic() + MAIL_WITHIN
     while True:
         found = [message for message in mail_server.messages(to=ADMIN_ADDRESS)
-                 if label in _text(message)]
+                 if label in text_of(message)]
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
@@ -537,7 +529,7 @@ def _reset_links(mail_server, since: int) -> list[tuple[str, str]]:
         if mails or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    return [found for mail in mails for found in re.findall(RESET_LINK, _text(mail))]
+    return [found for mail in mails for found in re.findall(RESET_LINK, text_of(mail))]
 
 
 def test_12_5_links_from_the_shop_address(project, mail_server, measured):

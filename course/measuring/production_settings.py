@@ -325,3 +325,67 @@ def https_answers(states: dict[str, Path]) -> list[dict[str, Any]]:
                             else "also over http") if cookie else "–",
         })
     return rows
+
+
+# Links from the shop's own address (12.5) ----------------------------------------------------
+
+SITE_URL = "https://shop.example.com"
+MAKE_STAFF = """
+import django
+django.setup()
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.models import User
+hasher = PBKDF2PasswordHasher()
+User.objects.filter(username="course-staff").delete()
+User.objects.create(username="course-staff", email="staff@shop.example", is_staff=True,
+                    password=hasher.encode("course-password", hasher.salt(), 1000))
+"""
+
+
+def reset_links(states: dict[str, Path]) -> list[dict[str, Any]]:
+    """Each state under gunicorn with its production settings, ``SHOP_SITE_URL`` set and
+    127.0.0.1 among its allowed hosts: a staff member's password reset asked through
+    127.0.0.1, as through an instance's own address, and where the mailed link goes; and
+    what a request with a Host nobody allowed gets."""
+    import http.client
+    import re
+
+    from course.measuring import load, visitor, visits
+    from course.services.mailserver import PrivateServer, text_of
+
+    rows = []
+    for name, target in states.items():
+        print(f"  {name}: a password reset through 127.0.0.1 …", flush=True)
+        with tempfile.TemporaryDirectory(prefix="course-reset-") as scratch:
+            mail = PrivateServer(Path(scratch) / "smtp").start()
+            try:
+                with visits.production_ready(target, extra_env={
+                        "SHOP_SITE_URL": SITE_URL, "SMTP_HOST": "127.0.0.1",
+                        "SMTP_PORT": str(mail.port),
+                        "DJANGO_ALLOWED_HOSTS": "shop.example.com,127.0.0.1,localhost"}) as env:
+                    subprocess.run([sys.executable, "-c", MAKE_STAFF], cwd=target, env=env,
+                                   check=True, capture_output=True, timeout=120)
+                    with load.gunicorn("config.wsgi:application", env, cwd=target, workers=1,
+                                       probe_path="/healthz") as base:
+                        person = visitor.Visitor()
+                        form = person.answer(f"{base}/admin/password_reset/")
+                        person.answer(f"{base}/admin/password_reset/", {
+                            "csrfmiddlewaretoken": visitor.csrf_token(form.body) or "",
+                            "email": "staff@shop.example"})
+                        connection = http.client.HTTPConnection(
+                            "127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=30)
+                        connection.request("GET", "/admin/password_reset/",
+                                           headers={"Host": "shop.attacker.example"})
+                        forged = connection.getresponse().status
+                        connection.close()
+                found = [re.search(r"https?://[^\s/]+/reset/", text_of(message))
+                         for message in mail.messages()]
+            finally:
+                mail.stop()
+        links = [match[0].removesuffix("/reset/") for match in found if match]
+        rows.append({"project": name, "reset page": form.status,
+                     "link goes to": ", ".join(links) or "no mail",
+                     "on the shop's address": bool(links) and all(
+                         link == SITE_URL for link in links),
+                     "forged Host answered": forged})
+    return rows

@@ -147,6 +147,17 @@ class MailboxHandler:
         return "250 Message accepted for delivery"
 
 
+def text_of(message: EmailMessage) -> str:
+    """A mail's subject and every text part, decoded: what a person reads (a body may travel
+    as base64 or quoted-printable)."""
+    parts = [str(message["Subject"] or "")]
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and part.get_content_maintype() == "text":
+            parts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    return "\n".join(parts)
+
+
 @dataclass
 class PrivateServer:
     """This SMTP server in a process of its own, on a free port, with its own mailbox and
