@@ -44,3 +44,7 @@ class PlaceOrderForm(forms.Form):
 
 class OrderAgainForm(forms.Form):
     order_id = forms.IntegerField(min_value=1)
+
+
+# TODO(12.5): the staff's password-reset form is Django's own (config/urls.py), which builds
+# its mail's link from the address the request came to.
