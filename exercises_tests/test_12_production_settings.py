@@ -18,6 +18,7 @@ from grading_env import graders_env
 from procfile_server import procfile_server
 from project_runner import ProjectRunError
 
+from course.measuring.production_settings import SHOP_PAGE, error_page_kind
 from course.services.mailserver import text_of
 
 SETTINGS = "config.settings.production"
@@ -279,27 +280,26 @@ ADMIN_ADDRESS = "shop-team@shop.example"  # the production settings' ADMINS (DJA
 MAIL_WITHIN = 10.0  # seconds
 
 
-def _ask(base: str, path: str) -> tuple[int, dict[str, str], str]:
+def _plain_ask(base: str, path: str, headers: dict[str, str] | None = None
+               ) -> tuple[int, dict[str, str], list[str], str]:
+    """GET ``path`` without following a redirect: status, headers (lower-case names), every
+    Set-Cookie and the body."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                            timeout=30)
     try:
-        with urllib.request.urlopen(base + path, timeout=30) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
-                response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, \
-            error.read().decode("utf-8", "replace")
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                response.headers.get_all("Set-Cookie") or [], body)
+    finally:
+        connection.close()
 
 
 def _own_page(page: str) -> bool:
-    from course.measuring.production_settings import SHOP_PAGE
-
     return all(sign in page for sign in SHOP_PAGE)
-
-
-def _which_page(page: str) -> str:
-    """What a visitor got instead of the shop's page, in a few words."""
-    from course.measuring.production_settings import error_page_kind
-
-    return error_page_kind(page)
 
 
 def _mails_about(mail_server, label: str) -> list:
@@ -341,15 +341,15 @@ def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
     smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_server.port),
             "DJANGO_ADMIN_EMAIL": ADMIN_ADDRESS}
     with procfile_server(project, TIMED, 1, "/healthz", extra_env=smtp) as (base, _):
-        failed = _ask(base, f"/course-error/?label={label}")
-        missing = _ask(base, "/course-grading/no-such-page/")
+        failed = _plain_ask(base, f"/course-error/?label={label}")
+        missing = _plain_ask(base, "/course-grading/no-such-page/")
         time.sleep(0.5)  # a second mail, if the error sends two, is on its way
         mails = _mails_about(mail_server, label)
-    for (status, _, page), what, expected in ((failed, "a view that fails", 500),
-                                              (missing, "an unknown address", 404)):
+    for (status, _, _, page), what, expected in ((failed, "a view that fails", 500),
+                                                 (missing, "an unknown address", 404)):
         assert status == expected, f"{what} answered {status}, not {expected}"
         assert _own_page(page), (
-            f"{what} answered {status} with {_which_page(page)}; a visitor should get the "
+            f"{what} answered {status} with {error_page_kind(page)}; a visitor should get the "
             "shop's own page: its name, a sentence, a way back to the products [hint 2]")
 
     ran = project.probe(TIMED, ERROR_PAGE_QUERIES)
@@ -364,12 +364,12 @@ def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
     with procfile_server(project, TIMED, 1, "/healthz", extra_env={
             **smtp, "COURSE_SQLITE_PATH": UNREACHABLE_DATABASE, "REDIS_URL": dead_redis}
             ) as (base, _):
-        outage = {path: _ask(base, path) for path in
+        outage = {path: _plain_ask(base, path) for path in
                   ("/products/", "/course-grading/no-such-page/", f"/course-error/?label=o{label}")}
-    for path, (status, _, page) in outage.items():
+    for path, (status, _, _, page) in outage.items():
         assert status in (404, 500, 503) and _own_page(page), (
             f"with the database and Redis unreachable, {path} answered {status} with "
-            f"{_which_page(page)}. An error page is shown when something failed, often the "
+            f"{error_page_kind(page)}. An error page is shown when something failed, often the "
             "database or the cache: it must need neither (no query, no cache, no template tag "
             "or context processor that reaches for them) [hint 1]")
 
@@ -403,24 +403,6 @@ def _closed_port() -> int:
 HSTS_AT_LEAST = 180 * 24 * 3600  # seconds: what browsers and scanners call a real policy
 METRICS_TOKEN = "grading-metrics-token"
 FROM_THE_BALANCER = {"X-Forwarded-Proto": "https"}  # it ended TLS for this request
-
-
-def _plain_ask(base: str, path: str, headers: dict[str, str] | None = None
-               ) -> tuple[int, dict[str, str], list[str]]:
-    """GET ``path`` without following a redirect: status, headers (lower-case names) and
-    every Set-Cookie."""
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
-                                            timeout=30)
-    try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
-        response = connection.getresponse()
-        response.read()
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.headers.get_all("Set-Cookie") or [])
-    finally:
-        connection.close()
 
 
 def _hsts_seconds(headers: dict[str, str]) -> int:
@@ -479,7 +461,7 @@ def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
     assert _secure_cookie(sign_in[2], "csrftoken") is True, (
         f"the admin's sign-in page over https set {sign_in[2] or 'no cookie'}: the CSRF "
         "cookie must be Secure (CSRF_COOKIE_SECURE), and the session's too [hint 2]")
-    for name, (status, _, _) in (("the health check /healthz", health),
+    for name, (status, *_) in (("the health check /healthz", health),
                                  ("Prometheus's scrape of /metrics", metrics)):
         assert status == 200, (
             f"{name}, over plain http from inside the network, answered {status}: the "
@@ -533,7 +515,6 @@ def _reset_links(mail_server, since: int) -> list[tuple[str, str]]:
 
 
 def test_12_5_links_from_the_shop_address(project, mail_server, measured):
-    import http.client
     import uuid
 
     from course.measuring.visitor import Visitor, csrf_token
@@ -565,11 +546,7 @@ def test_12_5_links_from_the_shop_address(project, mail_server, measured):
                                   {"csrfmiddlewaretoken": token, "email": STAFF_EMAIL})
             asked[case] = (sent.status, _reset_links(mail_server, before))
         before = len(mail_server.messages(to=STAFF_EMAIL))
-        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
-                                                timeout=30)
-        connection.request("GET", "/admin/password_reset/", headers={"Host": FORGED_HOST})
-        forged = connection.getresponse().status
-        connection.close()
+        forged = _plain_ask(base, "/admin/password_reset/", {"Host": FORGED_HOST})[0]
     assert forged == 400, (
         f"a request with Host: {FORGED_HOST}, a name not in ALLOWED_HOSTS, answered {forged}: "
         "any page that builds a link from the Host would send it to the attacker's site. "
