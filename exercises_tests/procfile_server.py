@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from project_runner import ProjectRunError
 
 
 @contextmanager
@@ -19,6 +20,11 @@ def procfile_server(project, settings: str, workers: int, probe: str, *,
     adds variables; one set to None is taken away."""
     from course.measuring import load, procfile
 
+    try:  # what a release does before its servers start: the pages, and the error pages,
+        # name their static files through the manifest it writes
+        project.collect_static()
+    except ProjectRunError:
+        pass  # settings that cannot even collect: the server's own start says why
     env = {**project.env(settings, project.seeded_database()), **(extra_env or {})}
     env = {name: value for name, value in env.items() if value is not None}
     project.empty_cache()  # a page an earlier run cached under other settings (a CDN's

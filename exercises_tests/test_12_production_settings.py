@@ -336,7 +336,6 @@ report(**ran)
 def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
     import uuid
 
-    project.collect_static()  # what a release does before its servers start
     label = f"mail-{uuid.uuid4().hex[:10]}"
     smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_server.port),
             "DJANGO_ADMIN_EMAIL": ADMIN_ADDRESS}
@@ -433,7 +432,6 @@ def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
             f"settings with what a platform gives: {', '.join(found) or _last_line(checked.stderr)}"
             " [hint 1]", pytrace=False)
 
-    project.collect_static()
     behind = {"TRUSTED_PROXIES": "127.0.0.1", "METRICS_TOKEN": METRICS_TOKEN,
               "DJANGO_HTTPS": None}
     with procfile_server(project, SETTINGS, 1, "/healthz", extra_env=behind) as (base, _):
@@ -519,7 +517,6 @@ def test_12_5_links_from_the_shop_address(project, mail_server, measured):
 
     from course.measuring.visitor import Visitor, csrf_token
 
-    project.collect_static()
     site_host = f"shop-{uuid.uuid4().hex[:8]}.example"  # a name no code can know in advance
     site = f"https://{site_host}"
     database = project.seeded_database()
