@@ -18,7 +18,16 @@ from grading_env import graders_env
 from procfile_server import procfile_server
 from project_runner import ProjectRunError
 
-from course.measuring.production_settings import SHOP_PAGE, error_page_kind
+from course.measuring.production_settings import (
+    DATABASE_NAMES,
+    MAKE_STAFF,
+    REQUIRED,
+    SHOP_PAGE,
+    STAFF_EMAIL,
+    UNREACHABLE_DATABASE,
+    ask,
+    error_page_kind,
+)
 from course.services.mailserver import text_of
 
 SETTINGS = "config.settings.production"
@@ -26,11 +35,6 @@ TIMED = "timed_settings"  # the production settings with /course-error/, a view 
 
 # 12.1 ----------------------------------------------------------------------------------------
 
-REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
-            "CELERY_BROKER_URL")
-# The other ways the shop's base settings name a database on the course's machine: without
-# DATABASE_URL, they must be gone too for the database to be missing.
-DATABASE_NAMES = ("DATABASE_URL", "COURSE_SQLITE_PATH", "COURSE_DB")
 WEAK_KEYS = {
     "a short word": "change-me",
     "the development key written in base.py": "django-insecure-shop-development-key-change-me",
@@ -275,27 +279,8 @@ def test_12_2_never_debugs_in_production(project, measured):
 
 # 12.3 ----------------------------------------------------------------------------------------
 
-UNREACHABLE_DATABASE = "/nonexistent-course-folder/shop.sqlite3"
 ADMIN_ADDRESS = "shop-team@shop.example"  # the production settings' ADMINS (DJANGO_ADMIN_EMAIL)
 MAIL_WITHIN = 10.0  # seconds
-
-
-def _plain_ask(base: str, path: str, headers: dict[str, str] | None = None
-               ) -> tuple[int, dict[str, str], list[str], str]:
-    """GET ``path`` without following a redirect: status, headers (lower-case names), every
-    Set-Cookie and the body."""
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
-                                            timeout=30)
-    try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
-        response = connection.getresponse()
-        body = response.read().decode("utf-8", "replace")
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.headers.get_all("Set-Cookie") or [], body)
-    finally:
-        connection.close()
 
 
 def _own_page(page: str) -> bool:
@@ -340,8 +325,8 @@ def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
     smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_server.port),
             "DJANGO_ADMIN_EMAIL": ADMIN_ADDRESS}
     with procfile_server(project, TIMED, 1, "/healthz", extra_env=smtp) as (base, _):
-        failed = _plain_ask(base, f"/course-error/?label={label}")
-        missing = _plain_ask(base, "/course-grading/no-such-page/")
+        failed = ask(base, f"/course-error/?label={label}")
+        missing = ask(base, "/course-grading/no-such-page/")
         time.sleep(0.5)  # a second mail, if the error sends two, is on its way
         mails = _mails_about(mail_server, label)
     for (status, _, _, page), what, expected in ((failed, "a view that fails", 500),
@@ -363,7 +348,7 @@ def test_12_3_error_pages_that_cannot_fail(project, mail_server, measured):
     with procfile_server(project, TIMED, 1, "/healthz", extra_env={
             **smtp, "COURSE_SQLITE_PATH": UNREACHABLE_DATABASE, "REDIS_URL": dead_redis}
             ) as (base, _):
-        outage = {path: _plain_ask(base, path) for path in
+        outage = {path: ask(base, path) for path in
                   ("/products/", "/course-grading/no-such-page/", f"/course-error/?label=o{label}")}
     for path, (status, _, _, page) in outage.items():
         assert status in (404, 500, 503) and _own_page(page), (
@@ -435,11 +420,11 @@ def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
     behind = {"TRUSTED_PROXIES": "127.0.0.1", "METRICS_TOKEN": METRICS_TOKEN,
               "DJANGO_HTTPS": None}
     with procfile_server(project, SETTINGS, 1, "/healthz", extra_env=behind) as (base, _):
-        plain = _plain_ask(base, "/products/")
-        secure = _plain_ask(base, "/products/", FROM_THE_BALANCER)
-        sign_in = _plain_ask(base, "/admin/login/", FROM_THE_BALANCER)
-        health = _plain_ask(base, "/healthz")
-        metrics = _plain_ask(base, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+        plain = ask(base, "/products/")
+        secure = ask(base, "/products/", FROM_THE_BALANCER)
+        sign_in = ask(base, "/admin/login/", FROM_THE_BALANCER)
+        health = ask(base, "/healthz")
+        metrics = ask(base, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
     location = plain[1].get("location", "")
     assert plain[0] in (301, 308) and location.startswith("https://") \
         and location.endswith("/products/"), (
@@ -468,8 +453,8 @@ def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
 
     with procfile_server(project, SETTINGS, 1, "/healthz",
                          extra_env={"DJANGO_HTTPS": "off"}) as (base, _):
-        local = _plain_ask(base, "/products/")
-        local_sign_in = _plain_ask(base, "/admin/login/")
+        local = ask(base, "/products/")
+        local_sign_in = ask(base, "/admin/login/")
     assert local[0] == 200 and not _hsts_seconds(local[1]) \
         and _secure_cookie(local_sign_in[2], "csrftoken") is False, (
         f"with DJANGO_HTTPS=off (a server on 127.0.0.1 with nothing in front that ends TLS, as "
@@ -484,16 +469,6 @@ def test_12_4_https_only_behind_the_balancer(project, tmp_path, measured):
 
 # 12.5 ----------------------------------------------------------------------------------------
 
-STAFF_EMAIL = "staffer@shop.example"
-MAKE_STAFF = f"""
-import django
-django.setup()
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.contrib.auth.models import User
-hasher = PBKDF2PasswordHasher()
-User.objects.create(username="staffer", email={STAFF_EMAIL!r}, is_staff=True,
-                    password=hasher.encode("grading-password", hasher.salt(), 1000))
-"""
 FORGED_HOST = "shop.attacker.example"
 RESET_LINK = r"(https?://[^\s/]+)(/reset/\S+)"
 
@@ -543,7 +518,7 @@ def test_12_5_links_from_the_shop_address(project, mail_server, measured):
                                   {"csrfmiddlewaretoken": token, "email": STAFF_EMAIL})
             asked[case] = (sent.status, _reset_links(mail_server, before))
         before = len(mail_server.messages(to=STAFF_EMAIL))
-        forged = _plain_ask(base, "/admin/password_reset/", {"Host": FORGED_HOST})[0]
+        forged = ask(base, "/admin/password_reset/", {"Host": FORGED_HOST})[0]
     assert forged == 400, (
         f"a request with Host: {FORGED_HOST}, a name not in ALLOWED_HOSTS, answered {forged}: "
         "any page that builds a link from the Host would send it to the attacker's site. "

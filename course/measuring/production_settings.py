@@ -216,11 +216,31 @@ def kept_chart(rows: list[dict[str, Any]], *, title: str = "") -> Any:
     return figure
 
 
+# Asking a server as its proxy does -----------------------------------------------------------
+
+def ask(base: str, path: str, headers: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, str], list[str], str]:
+    """GET ``path`` on ``base`` (Host 127.0.0.1 unless ``headers`` say otherwise) without
+    following a redirect: status, headers (lower-case names), every Set-Cookie, the body."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
+                                            timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                response.headers.get_all("Set-Cookie") or [], body)
+    finally:
+        connection.close()
+
+
 # Error pages during an outage (12.3) ---------------------------------------------------------
 
 # Nothing listens on port 9 (discard) of this machine, and no folder has this name.
-UNREACHABLE = {"COURSE_SQLITE_PATH": "/nonexistent-course-folder/shop.sqlite3",
-               "REDIS_URL": "redis://127.0.0.1:9/0"}
+UNREACHABLE_DATABASE = "/nonexistent-course-folder/shop.sqlite3"
+UNREACHABLE = {"COURSE_SQLITE_PATH": UNREACHABLE_DATABASE, "REDIS_URL": "redis://127.0.0.1:9/0"}
 OUTAGE_PAGES = {"the catalogue": "/products/", "a mistyped address": "/no-such-page/"}
 SHOP_PAGE = ("Under Load Shop", 'href="/products/"')  # the shop's name, a way back
 
@@ -292,34 +312,23 @@ def https_answers(states: dict[str, Path]) -> list[dict[str, Any]]:
     """Each state under gunicorn with its production settings as a platform runs them (HTTPS
     on, behind a balancer at 127.0.0.1 that ends TLS): what a request the balancer got over
     http, and one it got over https, are answered."""
-    import http.client
     import re
 
     from course.measuring import visits
-
-    def ask(base: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
-        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]),
-                                                timeout=30)
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
-        response = connection.getresponse()
-        response.read()
-        connection.close()
-        return response
 
     rows = []
     for name, target in states.items():
         print(f"  {name}: behind a balancer that ends TLS …", flush=True)
         with visits.serve_production(target, workers=1, probe_path="/healthz", extra_env={
                 "DJANGO_HTTPS": "on", "TRUSTED_PROXIES": "127.0.0.1"}) as base:
-            plain = ask(base, "/products/", {})
+            plain = ask(base, "/products/")
             secure = ask(base, "/admin/login/", {"X-Forwarded-Proto": "https"})
-        hsts = re.search(r"max-age=(\d+)", secure.getheader("Strict-Transport-Security") or "")
-        cookie = next((c for c in secure.headers.get_all("Set-Cookie") or []
-                       if c.startswith("csrftoken=")), "")
+        hsts = re.search(r"max-age=(\d+)", secure[1].get("strict-transport-security", ""))
+        cookie = next((c for c in secure[2] if c.startswith("csrftoken=")), "")
         rows.append({
             "project": name,
-            "over http": f"{plain.status} {plain.getheader('Location') or ''}".strip(),
-            "over https": secure.status,
+            "over http": f"{plain[0]} {plain[1].get('location', '')}".strip(),
+            "over https": secure[0],
             "HSTS days": int(hsts[1]) // 86400 if hsts else 0,
             "CSRF cookie": ("Secure" if "secure" in cookie.lower().replace(" ", "").split(";")
                             else "also over http") if cookie else "–",
@@ -330,14 +339,16 @@ def https_answers(states: dict[str, Path]) -> list[dict[str, Any]]:
 # Links from the shop's own address (12.5) ----------------------------------------------------
 
 SITE_URL = "https://shop.example.com"
-MAKE_STAFF = """
+STAFF_EMAIL = "staff@shop.example"
+# A staff member whose password the production settings' hasher checks fast (few iterations).
+MAKE_STAFF = f"""
 import django
 django.setup()
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 hasher = PBKDF2PasswordHasher()
 User.objects.filter(username="course-staff").delete()
-User.objects.create(username="course-staff", email="staff@shop.example", is_staff=True,
+User.objects.create(username="course-staff", email={STAFF_EMAIL!r}, is_staff=True,
                     password=hasher.encode("course-password", hasher.salt(), 1000))
 """
 
@@ -347,7 +358,6 @@ def reset_links(states: dict[str, Path]) -> list[dict[str, Any]]:
     127.0.0.1 among its allowed hosts: a staff member's password reset asked through
     127.0.0.1, as through an instance's own address, and where the mailed link goes; and
     what a request with a Host nobody allowed gets."""
-    import http.client
     import re
 
     from course.measuring import load, visitor, visits
@@ -371,13 +381,9 @@ def reset_links(states: dict[str, Path]) -> list[dict[str, Any]]:
                         form = person.answer(f"{base}/admin/password_reset/")
                         person.answer(f"{base}/admin/password_reset/", {
                             "csrfmiddlewaretoken": visitor.csrf_token(form.body) or "",
-                            "email": "staff@shop.example"})
-                        connection = http.client.HTTPConnection(
-                            "127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=30)
-                        connection.request("GET", "/admin/password_reset/",
-                                           headers={"Host": "shop.attacker.example"})
-                        forged = connection.getresponse().status
-                        connection.close()
+                            "email": STAFF_EMAIL})
+                        forged = ask(base, "/admin/password_reset/",
+                                     {"Host": "shop.attacker.example"})[0]
                 found = [re.search(r"https?://[^\s/]+/reset/", text_of(message))
                          for message in mail.messages()]
             finally:
