@@ -51,6 +51,9 @@ _SHORT_NAMES = {
     "manifests": "course.measuring.manifests",
     "connection_budget": "course.measuring.connection_budget",
     "production_settings": "course.measuring.production_settings",
+    "layers": "course.measuring.layers",
+    "regressions": "course.measuring.regressions",
+    "workflow": "course.measuring.workflow",
 }
 
 

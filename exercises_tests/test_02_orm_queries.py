@@ -803,7 +803,8 @@ def test_02_9_place_order_in_bulk(client, shop, measured, mailoutbox):
     Product.objects.filter(pk=inactive.pk).update(is_active=False)
     orders, items = Order.objects.count(), OrderItem.objects.count()
     response, _, _ = _post_order(client, customer, [(products[0], 1), (inactive, 1)])
-    assert response.status_code == 404, (
+    # 404 as the shop answers it here; 409 once the shop answers it in its own words (13.2).
+    assert response.status_code in (404, 409), (
         f"an order with a product that is not on sale answered {response.status_code}, not 404")
     assert (Order.objects.count(), OrderItem.objects.count()) == (orders, items), (
         "an order with a product that is not on sale was half saved: check every product "
