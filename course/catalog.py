@@ -33,7 +33,8 @@ class Exercise:
     hints: tuple[str, ...]
     docs: str = ""
     target: str = ""  # what the grader measures, in words
-    # The one database the exercise exists on ("postgres"), or "" for every database: such
+    # The one database the exercise exists on ("postgres", or "sqlite" for a grader that runs
+    # the learner's code on SQLite whatever the course uses), or "" for every database: such
     # an exercise is graded there whatever database a check asks for.
     database: str = ""
     # Services its grader needs beyond its chapter's (names of plug-ins in
