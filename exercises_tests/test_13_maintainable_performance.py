@@ -500,7 +500,9 @@ def test_13_4_ci_workflow(target_dir, measured):
     on_fixed, on_broken = runs[0], runs[1:]
     ran = len(on_fixed.results)
     stopped = sum(1 for run in on_broken if not run.passed)
-    measured(f"{ran} steps run here ({len(on_fixed.skipped)} skipped), "
+    linted = "actionlint found nothing" if findings is not None else \
+        "no actionlint on this platform"
+    measured(f"{linted}; {ran} steps run here ({len(on_fixed.skipped)} skipped), "
              f"{'passing' if on_fixed.passed else 'failing'} on the fixed shop in "
              f"{on_fixed.seconds:.0f} s; {stopped} of {len(workflow.BROKEN)} broken shops "
              f"stopped", target=f"{len(workflow.BROKEN)} of {len(workflow.BROKEN)}")
