@@ -474,14 +474,15 @@ def test_13_4_ci_workflow(target_dir, measured):
         pytest.fail(f"there is no {workflow.WORKFLOW} in starter_project/ [hint 2]",
                     pytrace=False)
     try:
-        planned = workflow.steps(workflow.load(path))
+        written = workflow.load(path)
+        planned = workflow.steps(written)
     except workflow.WorkflowError as error:
         pytest.fail(str(error), pytrace=False)
     findings = workflow.lint(target_dir)
     if findings:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         pytest.fail(f"actionlint: {findings[0]}{more} [hint 3]", pytrace=False)
-    if not workflow.postgres_jobs(workflow.load(path)):
+    if not workflow.postgres_jobs(written):
         pytest.fail(
             "the workflow's tests run on SQLite: no job has a PostgreSQL service container "
             "with DATABASE_URL naming it in its steps' environment, and production runs "

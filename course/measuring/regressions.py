@@ -20,10 +20,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 TEST_FILE = "shop/tests/test_performance.py"
 TEST_MODULE = "shop.tests.test_performance"
 RUN_TIMEOUT = 180  # seconds for one run of the module: seeding, migrations, the tests
+R = TypeVar("R")  # what one run in a copy gives back
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def _problems(output: str) -> list[str]:
     return found
 
 
-def project_env(project: Path, database: Path) -> dict[str, str]:
+def project_env(database: Path) -> dict[str, str]:
     """The environment a test run gets: the development settings on SQLite (the test runner
     makes its database in memory), nothing from the course's env file or a replica."""
     env = {key: value for key, value in os.environ.items()
@@ -161,16 +163,23 @@ def run_module(project: Path, label: str, regression: Regression | None = None,
     try:
         completed = subprocess.run(
             [python, "manage.py", "test", TEST_MODULE, "--noinput", "-v", "1"],
-            cwd=project, env=project_env(project, project / "unused.sqlite3"),
+            cwd=project, env=project_env(project / "unused.sqlite3"),
             capture_output=True, text=True, timeout=RUN_TIMEOUT)
         output, code = completed.stdout + completed.stderr, completed.returncode
     except subprocess.TimeoutExpired as expired:
-        output = f"{expired.stdout or ''}{expired.stderr or ''}\n" \
-                 f"the tests ran for more than {RUN_TIMEOUT} s and were stopped"
-        output, code = output, -1
+        output = (f"{expired.stdout or ''}{expired.stderr or ''}\n"
+                  f"the tests ran for more than {RUN_TIMEOUT} s and were stopped")
+        code = -1
     ran = _RAN.search(output)
     return TestRun(label, regression, code, int(ran.group(1)) if ran else 0, _problems(output),
                    time.monotonic() - started, output)
+
+
+FIXED = "the fixed shop"  # the label of the run with nothing changed
+
+
+def label_of(change: Regression | None) -> str:
+    return change.name if change is not None else FIXED
 
 
 def _copy(base: Path, into: Path) -> Path:
@@ -179,36 +188,41 @@ def _copy(base: Path, into: Path) -> Path:
     return into
 
 
+def in_copies(base: Path, files: dict[str, str], changes: Iterable[Regression],
+              run: Callable[[int, Path, Regression | None], R],
+              passed: Callable[[R], bool], *, workers: int = 2,
+              progress: Callable[[R], None] | None = None) -> list[R]:
+    """``run(number, project, change)`` in copies of the shop at ``base``, each with
+    ``files`` (relative path → text) written in: first the fixed shop, alone, then, if it
+    ``passed``, one copy per change, ``workers`` at a time, in ``changes``' order. When the
+    fixed shop does not pass, its run is all there is: what fails with nothing changed tells
+    nothing about a change."""
+    with tempfile.TemporaryDirectory(prefix="course-copies-") as folder:
+        def one(number: int, change: Regression | None) -> R:
+            project = _copy(base, Path(folder) / f"shop-{number}")
+            for relative, text in files.items():
+                (project / relative).parent.mkdir(parents=True, exist_ok=True)
+                (project / relative).write_text(text)
+            if change is not None:
+                regressed(project, change)
+            result = run(number, project, change)
+            if progress is not None:
+                progress(result)
+            return result
+
+        runs = [one(0, None)]
+        if not passed(runs[0]):
+            return runs
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            runs.extend(pool.map(lambda job: one(*job), enumerate(changes, start=1)))
+        return runs
+
+
 def run_against(base: Path, tests: str, regressions: Iterable[Regression] = REGRESSIONS, *,
-                workers: int = 2, fixed_first: bool = True,
+                workers: int = 2,
                 progress: Callable[[TestRun], None] | None = None) -> list[TestRun]:
     """The test module ``tests`` (its source) run against the fixed shop at ``base`` and
-    against a copy with each regression put back, ``workers`` runs at a time. The first run
-    is the fixed shop's; the others follow ``regressions``' order. With ``fixed_first``, the
-    fixed shop runs alone first, and when its tests do not pass, that run is all there is
-    (what fails without a regression tells nothing about one)."""
-    regressions = list(regressions)
-    with tempfile.TemporaryDirectory(prefix="course-regressions-") as folder:
-        def prepared(number: int, regression: Regression | None) -> Path:
-            project = _copy(base, Path(folder) / f"shop-{number}")
-            (project / TEST_FILE).write_text(tests)
-            if regression is not None:
-                regressed(project, regression)
-            return project
-
-        def one(number: int, regression: Regression | None) -> TestRun:
-            label = regression.name if regression else "the fixed shop"
-            run = run_module(prepared(number, regression), label, regression)
-            if progress is not None:
-                progress(run)
-            return run
-
-        jobs = list(enumerate([None, *regressions]))
-        runs: list[TestRun] = []
-        if fixed_first:
-            runs.append(one(*jobs.pop(0)))
-            if not runs[0].passed:
-                return runs
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            runs.extend(pool.map(lambda job: one(*job), jobs))
-        return runs
+    against a copy with each regression put back (see ``in_copies``)."""
+    return in_copies(base, {TEST_FILE: tests}, regressions,
+                     lambda _, project, change: run_module(project, label_of(change), change),
+                     lambda run: run.passed, workers=workers, progress=progress)

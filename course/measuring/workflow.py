@@ -16,16 +16,14 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course.measuring.regressions import REGRESSIONS, Regression, regressed
+from course.measuring.regressions import FIXED, REGRESSIONS, Regression, in_copies, label_of
 
 WORKFLOW = ".github/workflows/ci.yml"
 SERVICE_ADDRESSES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
@@ -120,13 +118,14 @@ def postgres_jobs(workflow: dict[str, Any]) -> list[str]:
     """The jobs with a PostgreSQL service container, and DATABASE_URL naming PostgreSQL in
     the environment of their steps."""
     named = []
+    planned = steps(workflow)
     for job_name, job in workflow["jobs"].items():
         services = (job or {}).get("services") or {}
         images = [str((service or {}).get("image", "")) if isinstance(service, dict)
                   else str(service) for service in services.values()]
         if not any(image.split("/")[-1].startswith("postgres") for image in images):
             continue
-        urls = [step.env.get("DATABASE_URL", "") for step in steps(workflow)
+        urls = [step.env.get("DATABASE_URL", "") for step in planned
                 if step.job == job_name and step.run is not None and not step.skipped]
         if urls and all(url.startswith(("postgres://", "postgresql://")) for url in urls):
             named.append(job_name)
@@ -215,7 +214,7 @@ def base_env(python: str) -> dict[str, str]:
 
 
 def run_steps(project: Path, planned: list[Step], overrides: dict[str, str], *,
-              label: str = "the fixed shop", regression: Regression | None = None,
+              label: str = FIXED, regression: Regression | None = None,
               python: str = sys.executable) -> WorkflowRun:
     """Run the planned steps that are not skipped, in order, in ``project``; stop at the first
     that fails, as a runner does."""
@@ -316,33 +315,16 @@ def _scratch_database(database_url: str, name: str) -> Iterator[str]:
 def run_against(base: Path, workflow_text: str, breakages: Iterable[Regression] = BROKEN, *,
                 database_url: str, redis_url: str, broker_url: str, workers: int = 2,
                 progress: Callable[[WorkflowRun], None] | None = None) -> list[WorkflowRun]:
-    """The workflow's commands run in the fixed shop at ``base`` (first, alone: when they do
-    not pass there, that run is all there is) and in a copy with each breakage."""
-    breakages = list(breakages)
-    with tempfile.TemporaryDirectory(prefix="course-workflow-") as folder:
-        def one(number: int, breakage: Regression | None) -> WorkflowRun:
-            project = Path(folder) / f"shop-{number}"
-            shutil.copytree(base, project, ignore=shutil.ignore_patterns(
-                "__pycache__", ".course-state", "*.sqlite3", "media"))
-            (project / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
-            (project / WORKFLOW).write_text(workflow_text)
-            if breakage is not None:
-                regressed(project, breakage)
-            planned = steps(load(project / WORKFLOW))
-            # A database per run: the test runner makes test_<name>, so runs side by side
-            # never share one.
-            with _scratch_database(database_url, f"course_ci_{os.getpid()}_{number}") as url:
-                run = run_steps(project, planned, {"DATABASE_URL": url, "REDIS_URL": redis_url,
-                                                   "CELERY_BROKER_URL": broker_url},
-                                label=breakage.name if breakage else "the fixed shop",
-                                regression=breakage)
-            if progress is not None:
-                progress(run)
-            return run
+    """The workflow's commands run in the fixed shop at ``base`` and in a copy with each
+    breakage (see ``regressions.in_copies``)."""
+    def one(number: int, project: Path, breakage: Regression | None) -> WorkflowRun:
+        planned = steps(load(project / WORKFLOW))
+        # A database per run: the test runner makes test_<name>, so runs side by side never
+        # share one.
+        with _scratch_database(database_url, f"course_ci_{os.getpid()}_{number}") as url:
+            return run_steps(project, planned, {"DATABASE_URL": url, "REDIS_URL": redis_url,
+                                                "CELERY_BROKER_URL": broker_url},
+                             label=label_of(breakage), regression=breakage)
 
-        runs = [one(0, None)]
-        if not runs[0].passed:
-            return runs
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            runs.extend(pool.map(lambda job: one(*job), enumerate(breakages, start=1)))
-        return runs
+    return in_copies(base, {WORKFLOW: workflow_text}, breakages, one,
+                     lambda run: run.passed, workers=workers, progress=progress)
