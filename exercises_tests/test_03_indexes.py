@@ -13,12 +13,10 @@ Each grader checks four things, on SQLite and on PostgreSQL:
 
 from __future__ import annotations
 
-import io
-import re
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from declared_indexes import first_plan_line, migrations_match_models, used_index
 from django.utils import timezone
 
 from course.measuring import plans
@@ -29,37 +27,6 @@ ORDERS = 20_000
 CUSTOMERS = 1_000
 DAYS = 730
 TABLE = "shop_order"
-
-
-def _migrations_match_models() -> None:
-    out = io.StringIO()
-    try:
-        call_command("makemigrations", "shop", check=True, dry_run=True, verbosity=1,
-                     stdout=out, stderr=out)
-    except SystemExit:
-        changes = [line.strip() for line in out.getvalue().splitlines()
-                   if line.startswith("    ") and line.strip()]
-        pytest.fail("the models and the migrations disagree: `python manage.py makemigrations "
-                    "shop` would write a migration that does this:\n  "
-                    + "\n  ".join(changes or ["(see makemigrations --dry-run)"])
-                    + "\nAn index only in models.py is never built; one only in a migration is "
-                    "dropped by the next makemigrations. Change the model, then run "
-                    "makemigrations and migrate [hint 3]", pytrace=False)
-
-
-def _declared_indexes() -> dict[str, str]:
-    """The indexes Django builds for Order from its models (db_index, foreign keys,
-    Meta.indexes): name → SQL. An index made by hand-written SQL is not among them."""
-    from django.db import connection
-    from shop.models import Order
-
-    editor = connection.schema_editor(collect_sql=True)  # renders SQL only; never entered
-    declared = {}
-    for statement in editor._model_indexes_sql(Order):
-        found = re.search(r'CREATE (?:UNIQUE )?INDEX "?(\w+)"?', str(statement))
-        if found:
-            declared[found.group(1)] = str(statement)
-    return declared
 
 
 @pytest.fixture
@@ -86,73 +53,33 @@ def orders(shop):
     return customers
 
 
-def _used_index(plan: str, wanted, what: str, hint: int, declare_hint: int = 3
-                ) -> plans.IndexDetails:
-    """The index the plan reads that satisfies ``wanted(details)``, or a failure naming the plan
-    and every index of the table; the index must be one the models declare."""
-    on_table = plans.table_indexes(TABLE)
-    used = [plans.index_details(TABLE, name) for name in sorted(plans.indexes_used(plan))
-            if name in on_table]
-    for details in used:
-        if wanted(details):
-            if details.name not in _declared_indexes() and not details.name.startswith(
-                    "sqlite_autoindex"):
-                pytest.fail(
-                    f"{details.name} ({details.definition}) is in the database, but no model "
-                    "declares it: it was made by hand-written SQL (RunSQL), which Django does "
-                    "not know, and which may not suit every database. Declare it on the model "
-                    "(db_index=True or Meta.indexes) and let makemigrations write the migration "
-                    f"[hint {declare_hint}]", pytrace=False)
-            return details
-    indexes = "\n".join(f"  {plans.index_details(TABLE, name).definition}"
-                         for name in on_table if name in _database_index_names())
-    pytest.fail(f"{what}\nthe plan:\n{plan}\nindexes on {TABLE}:\n{indexes} [hint {hint}]",
-                pytrace=False)
-
-
-def _database_index_names() -> set[str]:
-    """Indexes that have a definition to show (not the primary key's)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, TABLE)
-    return {name for name, info in constraints.items()
-            if info["index"] and not info["primary_key"]}
-
-
-def _first_plan_line(plan: str) -> str:
-    """The step that reads shop_order (an index or the table), for the one-line summary."""
-    lines = [line.strip().strip("-> ") for line in plan.splitlines()]
-    return next((line for line in lines if "index" in line.lower()), lines[0])
-
-
 def test_03_1_created_at_index(orders, measured):
     from shop.models import Order, recent_since
 
-    _migrations_match_models()
+    migrations_match_models()
     since = recent_since(days=14)
     window = plans.plan_of(
         lambda: list(Order.objects.filter(created_at__gte=since).order_by("-created_at"))
     )
     newest = plans.plan_of(lambda: recent_since(days=14))
-    measured(_first_plan_line(window), target="an index on created_at, and no sort", unit="")
+    measured(first_plan_line(window), target="an index on created_at, and no sort", unit="")
     for plan, query in ((window, "the last 14 days of orders, newest first"),
                         (newest, "the newest order (recent_since)")):
-        _used_index(plan, lambda d: d.columns[:1] == ["created_at"] and not d.partial,
+        used_index(Order, plan, lambda d: d.columns[:1] == ["created_at"] and not d.partial,
                     f"{query} does not read an index on created_at", hint=2)
         assert not plans.sorts(plan), f"{query} still sorts the rows itself:\n{plan} [hint 2]"
 
 
 def test_03_2_customer_recent_orders_index(orders, measured):
     from django.db.models import Count
-    from shop.models import Customer
+    from shop.models import Customer, Order
 
-    _migrations_match_models()
+    migrations_match_models()
     customer = Customer.objects.annotate(n=Count("orders")).order_by("-n", "pk").first()
     plan = plans.plan_of(lambda: list(customer.orders.order_by("-created_at")[:10]))
-    measured(_first_plan_line(plan), target="an index on (customer, created_at), and no sort",
+    measured(first_plan_line(plan), target="an index on (customer, created_at), and no sort",
              unit="")
-    _used_index(plan, lambda d: d.columns[:2] == ["customer_id", "created_at"],
+    used_index(Order, plan, lambda d: d.columns[:2] == ["customer_id", "created_at"],
                 "a customer's newest orders do not read an index on (customer, created_at)",
                 hint=2)
     assert not plans.sorts(plan), (
@@ -164,7 +91,7 @@ def test_03_3_pending_orders_partial_index(orders, measured):
     from django.db.models import Q
     from shop.models import Order
 
-    _migrations_match_models()
+    migrations_match_models()
     pending = Order.objects.filter(status="pending").count()
     for index in Order._meta.indexes:
         if index.condition is None:
@@ -176,8 +103,8 @@ def test_03_3_pending_orders_partial_index(orders, measured):
                 f"{index.condition}): its condition should keep only the pending orders, the "
                 "very condition the count asks for [hint 2]", pytrace=False)
     plan = plans.plan_of(lambda: Order.objects.filter(status="pending").count())
-    measured(_first_plan_line(plan), target="a partial index on the pending orders", unit="")
-    details = _used_index(plan, lambda d: True,
+    measured(first_plan_line(plan), target="a partial index on the pending orders", unit="")
+    details = used_index(Order, plan, lambda d: True,
                           "counting the pending orders reads no index", hint=2,
                           declare_hint=2)
     assert details.partial, (

@@ -12,7 +12,8 @@ which stores K KiB in the project's cache and reads them back N times, the time 
 took in ``X-Cache-Ms``; and ``/course-error/?label=L``, a view that fails (GET or POST,
 with the signed-in customer's email in a local variable, as a real view's locals hold what
 it works on), and ``/course-log-error/?label=L``, one that logs an error and answers 200
-(``/course-task/?fail=L`` sends a task that fails in the worker)."""
+(``/course-task/?fail=L`` sends a task that fails in the worker); and ``/course-ok/``, the
+trivial view that answers "ok", beside the shop's pages in one URLconf."""
 
 import logging
 import os
@@ -23,7 +24,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
-from course.measuring.floor_views import pid, query
+from course.measuring.floor_views import ok, pid, query
 
 WAITED_BODY = b"waited as asked.\n"
 
@@ -96,4 +97,5 @@ urlpatterns = [path("course-wait/", wait), path("course-task/", task),
                path("course-slow-query/", slow_query),
                path("course-cache/", cache_calls), path("course-pid/", pid),
                path("course-query/", query), path("course-queries/", queries),
+               path("course-ok/", ok),
                path("", include("config.urls"))]

@@ -18,6 +18,7 @@ def shop_pages() -> dict[str, str]:
     return {
         "product list": reverse("shop:product_list"),
         "product detail": reverse("shop:product_detail", args=[product.slug]),
+        "trending": reverse("shop:trending"),
         "order list": reverse("shop:order_list"),
         "customer dashboard": reverse("shop:customer_dashboard", args=[customer.pk]),
         "sales report": reverse("shop:sales_report"),

@@ -34,14 +34,16 @@ class Regression:
     says: str  # what the regressed shop does, in a sentence's words: "the order list runs …"
     kind: str  # "an N+1", "a lost index", "a cache that no longer hits"
     edits: tuple[tuple[str, str, str], ...]  # (file, text, replacement), each text found once
-    added: tuple[tuple[str, str], ...] = ()  # (file, content) written new
+    # (file, content) written new; "{latest}" in a migration's content becomes the name of
+    # the project's newest migration, which it then follows
+    added: tuple[tuple[str, str], ...] = ()
 
 
 LOST_INDEX_MIGRATION = '''from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("shop", "0006_product_thumbnail_size")]
+    dependencies = [("shop", "{latest}")]
 
     operations = [
         migrations.RemoveIndex(model_name="order", name="order_customer_recent_idx"),
@@ -69,7 +71,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         edits=(("shop/models.py",
                 '            models.Index(fields=["customer", "-created_at"], '
                 'name="order_customer_recent_idx"),\n', ""),),
-        added=(("shop/migrations/0007_drop_order_customer_recent_idx.py",
+        added=(("shop/migrations/0999_drop_order_customer_recent_idx.py",
                 LOST_INDEX_MIGRATION),),
     ),
     Regression(
@@ -96,7 +98,19 @@ def regressed(project: Path, regression: Regression) -> None:
                 f"{regression.name}: {relative} has {source.count(text)} copies of {text!r}")
         path.write_text(source.replace(text, replacement))
     for relative, content in regression.added:
+        if "{latest}" in content:
+            content = content.replace("{latest}", latest_migration(project / relative).stem)
         (project / relative).write_text(content)
+
+
+def latest_migration(added: Path) -> Path:
+    """The newest migration beside ``added`` (by number, as makemigrations names them): the
+    one a migration written into that folder follows."""
+    numbered = sorted(path for path in added.parent.glob("[0-9][0-9][0-9][0-9]_*.py")
+                      if path != added)
+    if not numbered:
+        raise RegressionDoesNotApply(f"{added.parent} has no migration to follow")
+    return numbered[-1]
 
 
 @dataclass

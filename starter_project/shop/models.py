@@ -88,6 +88,8 @@ class Review(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     body = models.TextField(blank=True)
+    # TODO(14.2): the trending page shows the newest reviews of the whole shop, and nothing
+    # keeps the reviews in that order.
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):

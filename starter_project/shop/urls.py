@@ -11,6 +11,7 @@ from .views.product_detail import product_detail
 from .views.product_list import product_list
 from .views.sales_report import sales_report_csv, sales_report_page, sales_report_pdf
 from .views.shipping_quote import shipping_quote
+from .views.trending import trending
 
 app_name = "shop"
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("products/", product_list, name="product_list"),
     path("products/<slug:slug>/", product_detail, name="product_detail"),
     path("products/<slug:slug>/shipping/", shipping_quote, name="shipping_quote"),
+    path("trending/", trending, name="trending"),
     path("orders/", order_list, name="order_list"),
     path("orders/place/", checkout.place_order, name="place_order"),
     path("customers/<int:pk>/", customer_dashboard, name="customer_dashboard"),

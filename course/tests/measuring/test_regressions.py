@@ -78,3 +78,15 @@ def test_every_change_applies_to_the_shop_it_is_meant_for(
             assert text not in (copy / relative).read_text(), change.name
         for relative, _ in change.added:
             assert (copy / relative).is_file(), change.name
+
+
+def test_a_written_migration_follows_the_newest_one(tmp_path: Path) -> None:
+    lost = next(r for r in regressions.REGRESSIONS if r.added)
+    relative, _ = lost.added[0]
+    folder = tmp_path / Path(relative).parent
+    folder.mkdir(parents=True)
+    for name in ("0001_initial.py", "0010_later.py", "0002_more.py", "__init__.py"):
+        (folder / name).write_text("")
+    (tmp_path / "shop/models.py").write_text(lost.edits[0][1])
+    regressions.regressed(tmp_path, lost)
+    assert '("shop", "0010_later")' in (tmp_path / relative).read_text()
