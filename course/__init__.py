@@ -54,6 +54,7 @@ _SHORT_NAMES = {
     "layers": "course.measuring.layers",
     "regressions": "course.measuring.regressions",
     "workflow": "course.measuring.workflow",
+    "full_bench": "course.measuring.full_bench",
 }
 
 

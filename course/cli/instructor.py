@@ -43,16 +43,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from course.measuring import bench, measure
     from course.project import commands, states
 
+    if args.full:
+        return _full_bench(args)
     db = args.db or commands.learner_db()
     source = "the course's PostgreSQL database" if db == "postgres" else commands.learner_sqlite()
     through = args.through or states.final_chapter(catalog.load())
     print(f"Measuring starter_project/ and the reference after chapter {through} "
           f"on a copy of {source} …", flush=True)
-    rows = bench.compare_states(reference_through=through, repeat=args.repeat,
+    rows = bench.compare_states(reference_through=through, repeat=args.repeat or 3,
                                 pages=args.page, db=db)
     print(measure.table(rows))
     print("(yours = your starter_project/; reference = the reference solution; speedup = "
           "your median over the reference's)")
+    return EXIT_OK
+
+
+def _full_bench(args: argparse.Namespace) -> int:
+    import os
+
+    from course import catalog, paths
+    from course.measuring import full_bench
+    from course.project import states
+
+    if args.db:  # every part reads the learner's choice of database the same way
+        os.environ["COURSE_DB"] = args.db
+    cat = catalog.load()
+    through = args.through or states.final_chapter(cat)
+    other = ("reference", states.reference_state(cat, through)) if args.reference \
+        else ("yours", paths.STARTER)
+    print(f"Full bench: the starter as shipped against {other[0]} "
+          f"({other[1]}), on copies of {full_bench.data_described()} …", flush=True)
+    path = full_bench.run({"starter": states.reference_state(cat, "00"), other[0]: other[1]},
+                          repeat=args.repeat or 10, users=args.users, seconds=args.seconds,
+                          report=lambda line: print(line, flush=True))
+    text = path.read_text(encoding="utf-8")
+    ratios = text.split("## Ratios", 1)[1].split("\n\n", 2)[:2]
+    print("\nRatios" + "\n\n".join(ratios).rstrip())
+    print(f"\nThe report, with every table and its charts: {path}")
     return EXIT_OK
 
 
@@ -73,10 +100,21 @@ def register(verb) -> None:
 
     bench = verb("bench", cmd_bench, "measure every page: your starter_project/ vs the reference")
     bench.add_argument("--through", metavar="NN", help="reference after chapter NN (default: last)")
-    bench.add_argument("--repeat", type=int, default=3, help="timed runs per page (default 3)")
+    bench.add_argument("--repeat", type=int, default=None,
+                       help="timed runs per page (default 3; 10 with --full)")
     bench.add_argument("--page", action="append", help="only this page (repeatable)")
     bench.add_argument("--db", choices=["sqlite", "postgres"], default=None,
                        help="copy which database (default: the one your project uses)")
+    bench.add_argument("--full", action="store_true",
+                       help="the starter as shipped against yours (or --reference): pages, load "
+                       "behind nginx, visits, production checks; a Markdown report and charts "
+                       "under .course/reports/")
+    bench.add_argument("--reference", action="store_true",
+                       help="with --full: the reference (after --through) instead of yours")
+    bench.add_argument("--users", type=int, default=8,
+                       help="with --full: Locust users per load run (default 8)")
+    bench.add_argument("--seconds", type=int, default=5,
+                       help="with --full: seconds per load run (default 5)")
 
     grade = verb("grade", cmd_grade,
                  "instructors: grade several learners' checkouts into one table")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from course import paths
 from course.cli.common import EXIT_FAILED, EXIT_OK, CourseError, catalog, colour, console, target
@@ -123,6 +124,13 @@ def cmd_progress(args: argparse.Namespace) -> int:
     from course.grading import progress
 
     cat = catalog()
+    if args.scorecard:
+        from course.grading import scorecard
+
+        path, text = scorecard.write(cat, Path(args.out) if args.out else None)
+        print(text)
+        print(f"Written to {path}: paste it into an issue, a pull request or a chat.")
+        return EXIT_OK
     done = progress.load().passed
     latest = progress.latest_measurements(progress.ledger_entries())
     table = Table(title="Django Under Load — progress", title_justify="left", box=None,
@@ -191,4 +199,8 @@ def register(verb) -> None:
                        "(that work goes to the backup too)")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    verb("progress", cmd_progress, "show your progress, chapter by chapter")
+    shown = verb("progress", cmd_progress, "show your progress, chapter by chapter")
+    shown.add_argument("--scorecard", action="store_true",
+                       help="every check of the course as one Markdown table to share, from "
+                       "your last checks (written to .course/reports/scorecard.md)")
+    shown.add_argument("--out", metavar="FILE", help="with --scorecard: write it here instead")

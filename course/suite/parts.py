@@ -106,6 +106,38 @@ def shop(tally: Tally) -> None:
             tally.add(False, f"shop: the project's tests failed on the {label} state")
     _shop_tests_leave_redis_alone(tally)
     _no_n_plus_one(tally)
+    _full_bench(tally)
+
+
+# ``course bench --full`` on small data, the reference against the starter: short load runs
+# (the report's numbers are printed into the part's log, never asserted), every part present.
+BENCH_SCALE = "small"
+BENCH_ARGS = ("--repeat", "5", "--seconds", "3")
+
+
+def _full_bench(tally: Tally) -> None:
+    with tempfile.TemporaryDirectory(prefix="course-full-bench-") as tmp:
+        database = str(Path(tmp) / "bench.sqlite3")
+        commands.prepare_database(BENCH_SCALE, COURSE_SQLITE_PATH=database)
+        env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_DB="sqlite",
+                   MPLBACKEND="Agg")
+        command = [sys.executable, "-m", "course", "bench", "--full", "--reference",
+                   *BENCH_ARGS]
+        print(f"$ {' '.join(command[2:])}  (on {BENCH_SCALE} data)", flush=True)
+        completed = subprocess.run(command, cwd=paths.ROOT, env=env, capture_output=True,
+                                   text=True, check=False, timeout=1200)
+        print(completed.stdout[-6000:], completed.stderr[-2000:], sep="\n", flush=True)
+        found = re.search(r"The report, with every table and its charts: (\S+)",
+                          completed.stdout)
+        report = Path(found.group(1)) if found else None
+        text = report.read_text(encoding="utf-8") if report and report.exists() else ""
+        missing = [part for part in ("could not run", "| queries, ", "| req/s under load, ",
+                                     "| static bytes, a first visit", "| check --deploy")
+                   if (part in text) == (part == "could not run")]
+        charts = sorted(path.name for path in report.parent.glob("*.png")) if report else []
+        tally.add(completed.returncode == 0 and bool(text) and not missing and len(charts) == 3,
+                  f"bench --full: exit {completed.returncode}, report {report}, "
+                  f"missing or wrong: {missing}, charts {charts}")
 
 
 def _no_n_plus_one(tally: Tally) -> None:
