@@ -80,6 +80,10 @@ class Chapter:
     # wrong solution may be caught on one database and not the other: `course test` grades
     # this chapter's wrong solutions on PostgreSQL as well as on SQLite.
     database_bound: bool = False
+    # Each exercise's state is a partial solution of the chapter (the capstone): `course test`
+    # also grades the state after each exercise but the last, where what is solved must pass
+    # and what is left out must fail.
+    step_by_step: bool = False
 
     @property
     def all_services(self) -> tuple[str, ...]:
@@ -182,7 +186,8 @@ def parse(text: str) -> Catalog:
             Chapter(number=slug[:2], slug=slug, title=raw_chapter["title"], exercises=exercises,
                     services=tuple(raw_chapter.get("services", ())),
                     graders_in_parallel=int(raw_chapter.get("graders_in_parallel", 1)),
-                    database_bound=bool(raw_chapter.get("database_bound", False)))
+                    database_bound=bool(raw_chapter.get("database_bound", False)),
+                    step_by_step=bool(raw_chapter.get("step_by_step", False)))
         )
     return Catalog(chapters=tuple(chapters))
 

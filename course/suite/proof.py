@@ -86,12 +86,29 @@ class Outcomes:
         return self.held, self.broken
 
 
+def partial_plan(database: str | None = None) -> list[tuple[str, list[Expectation]]]:
+    """For each ``step_by_step`` chapter (the capstone), the state after each of its exercises
+    but the last, a partial solution: the exercises it solved must pass, the others fail."""
+    runs: list[tuple[str, list[Expectation]]] = []
+    for chapter in catalog_module.load().chapters:
+        if not chapter.step_by_step:
+            continue
+        for index, done in enumerate(chapter.exercises[:-1]):
+            expected = [Expectation(exercise, position <= index, done.id,
+                                    f"after {done.id}" if position <= index
+                                    else f"left out by the partial solution after {done.id}")
+                        for position, exercise in enumerate(chapter.exercises)]
+            runs.append((done.id, [x for x in expected if x.exercise.runs_on(database)]))
+    return runs
+
+
 def prove(database: str | None, report, *, together: bool = True) -> tuple[int, list[str]]:
-    """Grade every state once; ``report(line)`` gets a line per exercise. Returns how many
-    expectations held and the lines of those that did not. ``together``: see :func:`plan`."""
+    """Grade every state once (the partial solutions of :func:`partial_plan` too);
+    ``report(line)`` gets a line per exercise. Returns how many expectations held and the
+    lines of those that did not. ``together``: see :func:`plan`."""
     catalog = catalog_module.load()
     outcomes = Outcomes(report, database or "sqlite")
-    for state, expected in plan(database, together=together):
+    for state, expected in [*plan(database, together=together), *partial_plan(database)]:
         started = time.monotonic()
         target = states.reference_state(catalog, state)
         verdicts = grader.grade([x.exercise for x in expected], catalog, target=target,

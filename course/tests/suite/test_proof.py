@@ -45,6 +45,17 @@ def test_each_state_is_graded_once_in_order() -> None:
         {e.id for e in CATALOG.exercises} - only_postgres
 
 
+def test_the_capstone_is_proved_on_each_partial_solution() -> None:
+    """After 14.1, 14.2 and 14.3: what is solved passes, what is left out fails."""
+    [chapter] = [c for c in CATALOG.chapters if c.step_by_step]
+    runs = dict(proof.partial_plan())
+    assert list(runs) == [e.id for e in chapter.exercises[:-1]]
+    for index, done in enumerate(chapter.exercises[:-1]):
+        verdicts = [(x.exercise.id, x.passes) for x in runs[done.id]]
+        assert verdicts == [(e.id, position <= index)
+                            for position, e in enumerate(chapter.exercises)]
+
+
 def test_on_sqlite_the_final_state_is_left_to_the_exercises_graded_alone() -> None:
     """``proof`` on SQLite grades every exercise alone on the final state (``prove_alone``),
     so its run of the final state asks only about the last chapter; PostgreSQL's asks all."""
