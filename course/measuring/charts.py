@@ -28,6 +28,9 @@ _METRIC_LABELS = {
     "kib": "response size (KiB)",
     "req_per_s": "requests per second",
 }
+# For these, more is better: a pair's label is the second side over the first ("3.2×" more
+# requests answered); for the others, the first over the second ("3.2×" faster, fewer).
+_HIGHER_IS_BETTER = {"req_per_s"}
 _COLOUR = "#3b6fb6"
 _BEFORE_COLOUR = "#b8c0cc"
 
@@ -123,6 +126,8 @@ def bar_chart(
         axes.bar(left, before, width=0.4, color=_BEFORE_COLOUR, label=first)
         axes.bar(right, after, width=0.4, color=_COLOUR, label=second)
         for i, (old, new) in enumerate(zip(before, after, strict=True)):
+            if metric in _HIGHER_IS_BETTER:
+                old, new = new, old
             label = f"{old / new:.1f}×" if new > 0 else ("" if old <= 0 else "→ 0")
             axes.annotate(label, (i, max(old, new)), xytext=(0, 3), textcoords="offset points",
                           ha="center", va="bottom", fontsize=9, fontweight="bold")

@@ -268,7 +268,7 @@ def charts(first: Side, second: Side, folder: Path) -> dict[str, str]:
     pages, loads = page_rows(first, second), load_rows(first, second)
     wanted = [("Queries per page", pages, "queries", True, "queries.png"),
               ("Median ms per page, in process", pages, "median_ms", True, "median_ms.png"),
-              ("Requests per second under load, behind nginx", loads, "req_per_s", False,
+              ("Requests per second under load, behind nginx", loads, "req_per_s", True,
                "req_per_s.png")]
     for title, rows, metric, log, name in wanted:
         if rows:
@@ -316,7 +316,8 @@ def markdown(first: Side, second: Side, *, drawn: dict[str, str], took: float, d
             "each in processes of its own; ratios compare the two sides of this one run.",
             "- In process: Django's test client, every page once to warm up, then "
             f"{repeat} timed requests; medians and p95, queries counted as statements "
-            "(transaction control left out).",
+            "(transaction control left out). Caches are warm after the first request, as "
+            "on a busy site: a page kept whole runs no query.",
             "- Under load: one instance of each project, started from its Procfile with 2 "
             "workers and production settings, behind nginx (the same plain proxy for both: "
             "Host passed on, keepalive to the app); Locust, headless, "

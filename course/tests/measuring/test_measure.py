@@ -162,6 +162,13 @@ def test_bar_chart_pairs_before_and_after_with_ratios() -> None:
     assert [text.get_text() for text in axes.texts] == ["41.0×", "1.0×"]
 
 
+def test_a_pair_where_more_is_better_is_labelled_the_other_way_round() -> None:
+    rows = measure.Comparison([{"name": "trending", "req_per_s_before": 20.0,
+                                "req_per_s_after": 900.0}], sides=("starter", "reference"))
+    axes = measure.bar_chart(rows, metric="req_per_s").axes[0]
+    assert [text.get_text() for text in axes.texts] == ["45.0×"]
+
+
 # ------------------------------------------------------------------ with Django
 
 
