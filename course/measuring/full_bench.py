@@ -235,31 +235,6 @@ def machine() -> str:
             f"{django.get_version()}")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.1f}" if value >= 10 else f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value).replace("|", "\\|")
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "(nothing measured)\n"
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _renamed(rows: Comparison) -> list[dict[str, Any]]:
-    first, second = rows.sides
-    return [{key.replace("_before", f" ({first})").replace("_after", f" ({second})"): value
-             for key, value in row.items()} for row in rows]
-
-
 def charts(first: Side, second: Side, folder: Path) -> dict[str, str]:
     """PNG charts of the comparisons, written into ``folder``: title → file name."""
     from course.measuring.charts import bar_chart
@@ -281,13 +256,13 @@ def charts(first: Side, second: Side, folder: Path) -> dict[str, str]:
 def markdown(first: Side, second: Side, *, drawn: dict[str, str], took: float, data: str,
              repeat: int, users: int, seconds: int) -> str:
     """The report: ratios first, then each part, then how it was measured."""
-    from course.measuring import load
+    from course.measuring import load, tables
 
     out = [f"# Bench report: {second.name} against the {first.name}\n",
            f"{time.strftime('%Y-%m-%d %H:%M')} · {took:.0f} s · data: {data}  ",
            f"Machine: {machine()}\n",
            f"## Ratios ({second.name} against the {first.name}, measured in this run)\n",
-           markdown_table(summary(first, second))]
+           tables.markdown(summary(first, second))]
     problems = [f"- {side.name}, {part}: {reason}" for side in (first, second)
                 for part, reason in side.problems.items()]
     if problems:
@@ -295,18 +270,18 @@ def markdown(first: Side, second: Side, *, drawn: dict[str, str], took: float, d
     for title, name in drawn.items():
         out.append(f"![{title}]({name})\n")
     out += [f"## Every page, in process ({repeat} timed runs each)\n",
-            markdown_table(_renamed(page_rows(first, second)))]
+            tables.markdown(page_rows(first, second))]
     out += [f"## Under load: the production server behind nginx ({users} users, "
             f"{load.run_seconds(seconds)} s a page)\n",
-            markdown_table(_renamed(load_rows(first, second)))]
+            tables.markdown(load_rows(first, second))]
     visit_rows = [{"visit": when, **{f"{k} ({side.name})": side.visits.get(when, {}).get(k)
                                      for side in (first, second)
                                      for k in ("requests", "bytes", "static bytes")}}
                   for when in ("first", "repeat")]
     out += [f"## A first and a repeat visit ({', '.join(VISIT_PATHS)}, an hour apart)\n",
-            markdown_table(visit_rows)]
+            tables.markdown(visit_rows)]
     out += ["## Production checks\n",
-            markdown_table([{"project": side.name,
+            tables.markdown([{"project": side.name,
                              "check --deploy --fail-level WARNING":
                                  ("passes" if side.checks.get("passes") else "fails")
                                  if side.checks else None,

@@ -131,3 +131,20 @@ def table(data: Sequence[Any], title: str | None = None) -> str:
     for record in records:
         grid.add_row(*(shown(name, record[name]) for name in names))
     return text.render(grid)
+
+
+def markdown(data: Sequence[Any]) -> str:
+    """The rows as a Markdown table (for reports), each value as :func:`shown` reads it, with
+    thousands separated."""
+    names, records = rows(data)
+    if not records:
+        return "(nothing measured)\n"
+
+    def cell(name: str, value: Any) -> str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
+            value = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+        return shown(name, value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(n, r[n]) for n in names) + " |" for r in records]
+    return "\n".join(lines) + "\n"
