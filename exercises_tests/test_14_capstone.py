@@ -394,3 +394,104 @@ def test_14_4_script_kept_compressed_not_blocking(project, measured):
     assert share <= BROTLI_SHARE, (
         f"the page's scripts and stylesheets weigh {sent:,} bytes with brotli, {share:.0%} of "
         f"{raw:,} [hint 3]")
+
+
+# 14.5 ---------------------------------------------------------------------------------------
+
+SLOW_COLLECTOR_MS = 1000  # the collector's answer, when slow
+EXTRA_BOUND_MS = 100  # what a slow collector may add to a visit (medians)
+TIMED_VISITS = 5  # of each kind, in turns
+QUEUED_VISITS = 3
+DELIVERY_TIMEOUT = 20.0  # seconds for a worker to deliver what is queued
+
+
+def _visit_ms(client: Any, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    return (time.perf_counter() - started) * 1000
+
+
+def _delivered(collector: Any, count: int, timeout: float) -> list[dict]:
+    from background import _wait
+
+    _wait(lambda: collector.stats()["events"] >= count, timeout, interval=0.1)
+    return collector.events()
+
+
+@pytest.mark.real_cache
+@pytest.mark.django_db(transaction=True)
+def test_14_5_no_waiting_for_the_collector(client, shop, redis_db, broker, workers, settings,
+                                           tmp_path, measured):
+    from background import _wait, queued
+
+    from course.services import quotes
+    from course.services.celery_process import WorkerError
+
+    shop("tiny")
+    with quotes.PrivateServer(tmp_path / "collector").start(delay_ms=0) as collector:
+        settings.ANALYTICS_URL = collector.url
+        _visit_ms(client, _url())  # the first visit fills the cache (14.3), if there is one
+
+        # 1. What a slow collector adds to a visit: nothing, or next to nothing.
+        times: dict[int, list[float]] = {0: [], SLOW_COLLECTOR_MS: []}
+        for _ in range(TIMED_VISITS):
+            for delay in times:
+                collector.behave(delay_ms=delay)
+                times[delay].append(_visit_ms(client, _url()))
+        fast, slow = (statistics.median(times[delay]) for delay in times)
+        assert slow - fast <= EXTRA_BOUND_MS, (
+            f"a visit takes {slow:.0f} ms when the analytics collector takes "
+            f"{SLOW_COLLECTOR_MS / 1000:.0f} s to answer, {fast:.0f} ms when it answers at once "
+            f"(medians of {TIMED_VISITS}): the visitor waits for the collector [hint 1]")
+
+        # 2. With no worker running, each visit leaves one message on the broker, and the
+        #    collector hears of none: the request itself does not talk to it.
+        broker.flushdb()
+        collector.events(reset=True)
+        collector.behave(delay_ms=0)
+        paths = [f"{_url()}?visit={n}" for n in range(1, QUEUED_VISITS + 1)]
+        for path in paths:
+            _visit_ms(client, path)
+        time.sleep(0.5)
+        early = collector.events()
+        assert not early, (
+            f"{len(early)} of {QUEUED_VISITS} visits' events reached the collector with no "
+            "worker running: the web process still posts them itself (in the request, or in a "
+            "thread of its own that a restart or a slow collector loses) [hint 2]")
+        waiting = queued(broker)
+        assert len(waiting) == QUEUED_VISITS, (
+            f"{QUEUED_VISITS} visits (the first one computed, the others from the cache if it "
+            f"is kept) left {len(waiting)} task messages on the broker: every visit's event "
+            "must wait there for a worker [hint 2]")
+
+        # 3. A worker delivers each event, once.
+        try:
+            workers.start_with({**workers.env(), "ANALYTICS_URL": collector.url})
+        except WorkerError as error:
+            pytest.fail(f"{error}. This grader runs a real Celery worker with the shop's Celery "
+                        "app, which chapter 06 set up (config/celery.py)", pytrace=False)
+        events = _delivered(collector, QUEUED_VISITS, DELIVERY_TIMEOUT)
+        seen = sorted(str(event.get("path")) for event in events)
+        assert seen == paths, (
+            f"the worker delivered {len(events)} events within {DELIVERY_TIMEOUT:.0f} s, for "
+            f"{seen}: one event per visit expected, for {paths}, as the starter sent them "
+            "[hint 3]")
+
+        # 4. A collector that hangs on the first try, then answers: the event still arrives.
+        before = collector.stats()["received"]
+        collector.behave(mode="hang")
+        _visit_ms(client, f"{_url()}?visit=hung")
+        tried = _wait(lambda: collector.stats()["received"] > before, DELIVERY_TIMEOUT, 0.1)
+        assert tried, "the worker never tried to deliver the event of a visit [hint 3]"
+        collector.behave(mode="answer", delay_ms=0)
+        events = _delivered(collector, QUEUED_VISITS + 1, DELIVERY_TIMEOUT)
+        assert any(event.get("path") == f"{_url()}?visit=hung" for event in events), (
+            f"the collector hung on the worker's first try and answered at once after that, "
+            f"but the event never arrived within {DELIVERY_TIMEOUT:.0f} s: the task must give "
+            "up on a request that does not answer (a timeout of a few seconds) and try again "
+            "later (a retry) [hint 3]")
+    measured(f"{slow:.0f} ms with a collector that takes {SLOW_COLLECTOR_MS / 1000:.0f} s, "
+             f"{fast:.0f} ms with one that answers at once; {len(events)} of "
+             f"{QUEUED_VISITS + 1} events delivered by a worker",
+             target=f"at most {EXTRA_BOUND_MS} ms more", unit="(medians)")

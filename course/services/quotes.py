@@ -1,10 +1,17 @@
-"""The carrier's shipping-quote service: a real HTTP server that is slow, or never answers, on
+"""The outside HTTP services the shop calls: real servers that are slow, or never answer, on
 demand.
 
-The shop asks it for a delivery price (``GET /quote?product=ID&postcode=CODE`` → JSON), as
-a real shop asks a carrier's API. Run under supervisord as ``python -m
-course.services.quotes --port N --control FILE``. Its behaviour is read from the JSON
-control file on every request, so notebooks and graders change it without a restart::
+One program plays two of them, each under supervisord with a control file of its own:
+
+* the carrier's quote API (service ``quotes``, chapter 08): the shop asks it for a delivery
+  price (``GET /quote?product=ID&postcode=CODE`` → JSON), as a real shop asks a carrier's API;
+* the marketing team's analytics collector (service ``analytics``, chapter 14): the shop
+  posts one event per page view (``POST /events``, a JSON object); ``GET /events`` lists what
+  it has stored (``?reset=1`` forgets them).
+
+Run as ``python -m course.services.quotes --port N --control FILE``. Its behaviour is read
+from the JSON control file on every request, so notebooks and graders change it without a
+restart::
 
     from course.services import quotes
     quotes.set_behaviour(delay_ms=300)          # every quote takes 0.3 s (the default)
@@ -12,8 +19,8 @@ control file on every request, so notebooks and graders change it without a rest
     quotes.set_behaviour(mode="error")          # answer 503 at once
     quotes.set_behaviour(mode="answer", delay_ms=50)
 
-``/stats`` reports how many requests it has answered and the most it has had in flight
-at once (``in_flight_max``): what tells an async client from a thread pool.
+``/stats`` reports how many requests it has received and answered and the most it has had
+in flight at once (``in_flight_max``): what tells an async client from a thread pool.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ MODES = ("answer", "hang", "error")
 CARRIERS = ("Parcelo", "Swift Post", "Cargoline")
 
 
-def control_file() -> Path:
-    return paths.STATE / "run" / "quotes_control.json"
+def control_file(service: str = "quotes") -> Path:
+    """Where the learner's ``quotes`` (or ``analytics``) service reads how to behave."""
+    return paths.STATE / "run" / f"{service}_control.json"
 
 
 def set_behaviour(*, delay_ms: float | None = None, mode: str | None = None,
@@ -87,6 +95,15 @@ def reset_stats(port: int, timeout: float = 5.0) -> None:
     urllib.request.urlopen(f"http://127.0.0.1:{port}/stats?reset=1", timeout=timeout).read()
 
 
+def events(port: int, timeout: float = 5.0, *, reset: bool = False) -> list[Any]:
+    """The events the collector on ``port`` has stored, oldest first (and, with ``reset``,
+    forgotten)."""
+    query = "?reset=1" if reset else ""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/events{query}",
+                                timeout=timeout) as answer:
+        return json.load(answer)["events"]
+
+
 def answers(port: int, timeout: float = 2.0) -> bool:
     try:
         stats(port, timeout)
@@ -103,6 +120,8 @@ class QuoteServer:
         self.in_flight = 0
         self.in_flight_max = 0
         self.answered = 0
+        self.received = 0
+        self.events: list[Any] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -113,9 +132,8 @@ class QuoteServer:
                 headers = {k.strip().lower(): v.strip() for k, _, v in
                            (line.partition(":") for line in header_lines if line)}
                 length = int(headers.get("content-length", "0") or 0)
-                if length:
-                    await reader.readexactly(length)
-                status, body = await self.respond(method, target)
+                sent = await reader.readexactly(length) if length else b""
+                status, body = await self.respond(method, target, sent)
                 if status is None:  # hang: keep the connection open, say nothing
                     await asyncio.Event().wait()
                 keep = headers.get("connection", "").lower() != "close"
@@ -132,17 +150,26 @@ class QuoteServer:
         finally:
             writer.close()
 
-    async def respond(self, method: str, target: str) -> tuple[str | None, bytes]:
+    async def respond(self, method: str, target: str,
+                      sent: bytes = b"") -> tuple[str | None, bytes]:
         url = urllib.parse.urlsplit(target)
         query = dict(urllib.parse.parse_qsl(url.query))
         if url.path == "/stats":
             if query.get("reset"):
                 self.in_flight_max = self.in_flight
-                self.answered = 0
-            return "200 OK", json.dumps({"answered": self.answered, "in_flight": self.in_flight,
-                                         "in_flight_max": self.in_flight_max}).encode()
-        if url.path != "/quote" or method != "GET":
-            return "404 Not Found", b'{"error": "GET /quote?product=ID&postcode=CODE"}'
+                self.answered = self.received = 0
+            return "200 OK", json.dumps({"answered": self.answered, "received": self.received,
+                                         "in_flight": self.in_flight,
+                                         "in_flight_max": self.in_flight_max,
+                                         "events": len(self.events)}).encode()
+        if url.path == "/events" and method == "GET":
+            listed = json.dumps({"events": self.events}).encode()
+            if query.get("reset"):
+                self.events = []
+            return "200 OK", listed
+        if (url.path, method) not in {("/quote", "GET"), ("/events", "POST")}:
+            return "404 Not Found", b'{"error": "GET /quote?product=ID&postcode=CODE, or POST /events"}'
+        self.received += 1
         behaviour = read_behaviour(self.control)
         if behaviour["mode"] == "hang":
             return None, b""
@@ -155,15 +182,29 @@ class QuoteServer:
         finally:
             self.in_flight -= 1
         self.answered += 1
+        if url.path == "/events":
+            return self.store_event(sent)
         if "product" not in query or "postcode" not in query:
             return "400 Bad Request", b'{"error": "product and postcode are required"}'
         return "200 OK", json.dumps(quote_for(query["product"], query["postcode"])).encode()
 
 
+    def store_event(self, sent: bytes) -> tuple[str, bytes]:
+        try:
+            event = json.loads(sent)
+        except ValueError:
+            return "400 Bad Request", b'{"error": "an event is a JSON object"}'
+        if not isinstance(event, dict):
+            return "400 Bad Request", b'{"error": "an event is a JSON object"}'
+        self.events.append(event)
+        return "201 Created", json.dumps({"stored": len(self.events)}).encode()
+
+
 async def _serve(port: int, control: Path) -> None:
     server = await asyncio.start_server(QuoteServer(control).handle, "127.0.0.1", port,
                                         backlog=1024)
-    print(f"shipping quotes on http://127.0.0.1:{port}/quote (control: {control})", flush=True)
+    print(f"answering on http://127.0.0.1:{port}/quote and /events (control: {control})",
+          flush=True)
     async with server:
         await server.serve_forever()
 
@@ -200,7 +241,7 @@ class PrivateServer:
         deadline = time.monotonic() + 15
         while not answers(self.port):
             if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"the quote service on port {self.port} did not start")
+                raise RuntimeError(f"the outside service on port {self.port} did not start")
             time.sleep(0.05)
         return self
 
@@ -212,6 +253,9 @@ class PrivateServer:
 
     def reset_stats(self) -> None:
         reset_stats(self.port)
+
+    def events(self, *, reset: bool = False) -> list[Any]:
+        return events(self.port, reset=reset)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -1,5 +1,5 @@
-"""The shipping-quote service answers, waits as told, hangs and fails on demand, and counts
-the requests it holds at once."""
+"""The outside service answers quotes and stores events, waits as told, hangs and fails on
+demand, and counts the requests it receives and holds at once."""
 
 from __future__ import annotations
 
@@ -65,3 +65,29 @@ def test_it_hangs_or_fails_on_demand_without_a_restart(service: quotes.PrivateSe
     assert _get(f"{service.url}/quote?product=1&postcode=1")[0] == 200
     with pytest.raises(ValueError, match="mode must be one of"):
         service.behave(mode="slow")
+
+
+def _post(url: str, body: bytes, timeout: float = 10) -> int:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_collector_stores_events_as_told_and_lists_them(
+        service: quotes.PrivateServer) -> None:
+    service.behave(delay_ms=0)
+    assert _post(f"{service.url}/events", b'{"page": "trending"}') == 201
+    assert _post(f"{service.url}/events", b'["not", "an", "object"]') == 400
+    service.behave(mode="error")
+    assert _post(f"{service.url}/events", b'{"page": "lost"}') == 503
+    service.behave(mode="hang")
+    with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
+        _post(f"{service.url}/events", b'{"page": "held"}', timeout=0.5)
+    seen = service.stats()
+    assert seen["received"] == 4 and seen["events"] == 1, seen
+    assert service.events(reset=True) == [{"page": "trending"}]
+    assert service.events() == []

@@ -215,6 +215,10 @@ LOGGING = {
 # The carrier's shipping-quote service (the course runs one; its address is in the environment).
 SHIPPING_QUOTES_URL = env("SHIPPING_QUOTES_URL", "http://127.0.0.1:8130").rstrip("/")
 
+# The marketing team's analytics collector (the course runs one): the trending page tells it
+# of every visit. Empty: no events are sent.
+ANALYTICS_URL = env("ANALYTICS_URL", "").rstrip("/")
+
 # `manage.py test` runs the shop's tests with caches of their own (config/testing.py), never
 # the Redis the running shop uses.
 TEST_RUNNER = "config.testing.IsolatedCachesRunner"

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.shortcuts import render
 
+from .. import analytics
 from ..models import Order, OrderItem, Review, recent_since
 
 TRENDING_DAYS = 7
@@ -54,6 +55,7 @@ def trending(request):
     for day in days:
         day["percent"] = round(100 * day["units"] / most)
     reviews = Review.objects.order_by("-created_at")[:NEWEST_REVIEWS]
+    analytics.record_page_view(request, "trending")
     return render(
         request,
         "shop/trending.html",
