@@ -107,7 +107,26 @@ def _scratch_redis() -> dict[str, str]:
         redis.Redis.from_url(scratch).flushdb()
     except Exception:  # noqa: BLE001 - no Redis: a project that needs it will say so
         pass
-    return {"REDIS_URL": scratch}
+    # Tasks a measured page sends (14.5's page views) wait there, for no worker: never in the
+    # learner's broker, where their own worker would run thousands of them.
+    return {"REDIS_URL": scratch, "CELERY_BROKER_URL": scratch, "CELERY_RESULT_BACKEND": scratch}
+
+
+@contextmanager
+def _collector() -> Iterator[dict[str, str]]:
+    """An analytics collector of the measurement's own, as the course's ``analytics`` service
+    starts (0.3 s an event): the page that waits for it shows that cost in every run, whatever
+    the learner last told their own collector to do (hang, say)."""
+    from course.services import quotes
+
+    with tempfile.TemporaryDirectory(prefix="bench-collector-") as folder:
+        try:
+            server = quotes.PrivateServer(Path(folder)).start()
+        except (OSError, RuntimeError):  # not started: pages send no events
+            yield {"ANALYTICS_URL": ""}
+            return
+        with server:
+            yield {"ANALYTICS_URL": server.url}
 
 
 @contextmanager
@@ -137,15 +156,18 @@ def _database_for(db: str, database: Path | None,
 def migrated_copy(target: Path, *, database: Path | None = None, db: str | None = None,
                   database_url: str | None = None) -> Iterator[dict[str, str]]:
     """The environment that runs ``target`` on a migrated scratch copy of the learner's
-    data, with an empty Redis database of its own.
+    data, with an empty Redis database of its own (its cache and its broker) and an analytics
+    collector of its own.
 
     ``db="sqlite"`` copies ``database`` (default: the course's SQLite file);
     ``db="postgres"`` copies the course's PostgreSQL database; by default, the one
     the learner's project uses. ``database_url`` names a scratch database of the caller's
     own, already migrated, used as it is.
     """
-    with _database_for(db or commands.learner_db(), database, database_url) as extra:
+    with _database_for(db or commands.learner_db(), database, database_url) as extra, \
+            _collector() as collector:
         extra.update(_scratch_redis())
+        extra.update(collector)
         # The replica (11.4) copies the learner's database, not this scratch copy: none here
         # unless a measurement passes the copy's own (``replicas``).
         extra["DATABASE_REPLICA_URL"] = ""
