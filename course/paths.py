@@ -30,6 +30,18 @@ PROGRESS_FILE = STATE / "progress.toml"
 LEDGER = STATE / "ledger.jsonl"
 
 
+# The guard of a learner graded in a room (course/grading/guard_site/sitecustomize.py).
+GUARD_SITE = ROOT / "course" / "grading" / "guard_site"
+GUARD_VARIABLE = "COURSE_ROOM_GUARD"
+
+
+def pythonpath(*entries: Path | str) -> str:
+    """A ``PYTHONPATH`` of ``entries``, with the room's guard first when this process is a
+    learner's grading in a room (``course grade``): every Python process it starts keeps it."""
+    guard = [str(GUARD_SITE)] if os.environ.get(GUARD_VARIABLE) else []
+    return os.pathsep.join([*guard, *(str(entry) for entry in entries)])
+
+
 def venv_python(venv: Path = VENV) -> Path:
     """The interpreter inside a virtual environment."""
     return venv / "bin" / "python"

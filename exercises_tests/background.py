@@ -121,8 +121,7 @@ class Workers:
         env.update(database_env())
         env.update(
             DJANGO_SETTINGS_MODULE="grading_settings",
-            PYTHONPATH=os.pathsep.join([str(self.target), str(paths.EXERCISES_TESTS),
-                                        str(paths.ROOT)]),
+            PYTHONPATH=paths.pythonpath(self.target, paths.EXERCISES_TESTS, paths.ROOT),
             COURSE_TARGET_DIR=str(self.target),
             COURSE_GRADING_SMTP_PORT=str(self.mail.port),
             SHOP_REPORTS_DIR=str(self.reports_dir),

@@ -120,7 +120,7 @@ class ProjectRunner:
         env.update(
             DJANGO_SETTINGS_MODULE=settings_module,
             COURSE_SQLITE_PATH=str(database),
-            PYTHONPATH=os.pathsep.join([str(self.target), str(self.exercises_dir)]),
+            PYTHONPATH=paths.pythonpath(self.target, self.exercises_dir),
             COURSE_TARGET_DIR=str(self.target),
             DJANGO_SECRET_KEY="grading-only-secret-key-" + "x" * 40,
             DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",

@@ -5,36 +5,42 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from course.cli.common import EXIT_OK, catalog, console
+from course.cli.common import EXIT_OK, EXIT_USAGE, console
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from course.grading import grader
+    from course.grading import room
 
-    cat = catalog()
-    exercises = cat.select(args.selector)
-    marks = {grader.PASSED: "✓", grader.NOT_ATTEMPTED: "·", grader.FAILED: "✗",
-             grader.TIMED_OUT: "⌛", grader.ERROR: "!"}
+    only = ",".join(filter(None, [args.only, args.selector]))
+    try:
+        learners, ids, out = room.grade_room([Path(folder) for folder in args.projects], only=only,
+                                        test_limit=args.timeout,
+                                        learner_limit=args.learner_timeout, jobs=args.jobs,
+                                        out=Path(args.out) if args.out else None)
+    except FileExistsError as error:
+        console().print(f"[red]{error.filename} exists already: name another --out folder[/]")
+        return EXIT_USAGE
     table = Table(box=None, pad_edge=False)
     table.add_column("learner", overflow="fold")
-    for exercise in exercises:
-        table.add_column(exercise.id, justify="center")
+    for ident in ids:
+        table.add_column(str(ident), justify="center")
     table.add_column("passed", justify="right")
-    for folder in args.projects:
-        root = Path(folder).resolve()
-        project = root / "starter_project" if (root / "starter_project").is_dir() else root
-        if not (project / "manage.py").exists():
-            table.add_row(str(folder), *[""] * len(exercises),
-                          "not a course checkout or starter_project/ (no manage.py)")
-            continue
-        verdicts = grader.grade(exercises, cat, target=project, time_limit=args.timeout)
-        table.add_row(str(folder), *(marks[v.status] for v in verdicts),
-                      f"{sum(v.passed for v in verdicts)}/{len(verdicts)}")
-    out = console()
-    out.print(table)
-    out.print("\n✓ passed  ✗ failed  · not attempted  ⌛ timed out  ! broken file")
+    table.add_column("notes", overflow="fold")
+    for learner in learners:
+        marks = [room.MARKS.get(str(v["status"]), "?") for v in learner.verdicts]
+        notes = learner.problem or "; ".join(
+            (["stopped at the time limit"] if learner.stopped else [])
+            + [f"refused: {what}" for what in learner.refused[:2]])
+        table.add_row(learner.name, *(marks or [""] * len(ids)),
+                      f"{learner.passed}/{len(ids)}", notes)
+    out_console = console()
+    out_console.print(table)
+    out_console.print("\n✓ passed  ✗ failed  · not attempted  ⌛ timed out  ! broken file  – not "
+                      "graded")
+    out_console.print(f"Table: {out / 'grades.csv'}\nReport: {out / 'report.html'}\n"
+                      f"Each learner's output: {out / 'learners'}")
     return EXIT_OK
 
 
@@ -118,6 +124,18 @@ def register(verb) -> None:
 
     grade = verb("grade", cmd_grade,
                  "instructors: grade several learners' checkouts into one table")
-    grade.add_argument("projects", nargs="+", help="learners' course checkouts (or starter_project/)")
-    grade.add_argument("--chapter", dest="selector", help="only this chapter (NN) or exercise")
-    grade.add_argument("--timeout", type=int, default=90, help="seconds per test (default 90)")
+    grade.add_argument("projects", nargs="+",
+                       help="learners' course checkouts (or their starter_project/ folders)")
+    grade.add_argument("--only", default="",
+                       help="chapters and exercises, comma-separated (06,07.2); default: all")
+    grade.add_argument("--chapter", dest="selector", help=argparse.SUPPRESS)  # older spelling
+    grade.add_argument("--timeout", type=int, default=90,
+                       help="seconds a test may take (default 90)")
+    grade.add_argument("--learner-timeout", type=float, default=None,
+                       help="seconds a learner may take in all (default: three times what "
+                            "the exercises last took here, at least 120)")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="learners graded at once (default: the CPU count)")
+    grade.add_argument("--out", default=None,
+                       help="folder for grades.csv, report.html and the logs "
+                            "(default .course/reports/room-<time>/)")

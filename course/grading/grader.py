@@ -187,7 +187,8 @@ def grading_env(target: Path, results: Path, database: str | None, slot: Slot) -
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["COURSE_TARGET_DIR"] = str(target)
     env["COURSE_RESULTS"] = str(results)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = paths.pythonpath(*filter(None, [str(paths.ROOT),
+                                                        os.environ.get("PYTHONPATH")]))
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if database:
         env["COURSE_DB"] = database

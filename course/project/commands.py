@@ -30,7 +30,7 @@ def manage_env(target: Path = paths.STARTER, **extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="grading_settings",
         COURSE_TARGET_DIR=str(target),
-        PYTHONPATH=os.pathsep.join([str(target), str(paths.EXERCISES_TESTS), str(paths.ROOT)]),
+        PYTHONPATH=paths.pythonpath(target, paths.EXERCISES_TESTS, paths.ROOT),
     )
     env.update(extra)
     return env
