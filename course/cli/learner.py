@@ -1,4 +1,4 @@
-"""The learner's verbs: check, hint, solution, apply, reset, progress."""
+"""The learner's verbs: check, watch, hint, solution, apply, reset, progress."""
 
 from __future__ import annotations
 
@@ -38,6 +38,33 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"({time.monotonic() - started:.1f} s)")
     _note_database()
     return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from course.grading import grader, progress, report, watch
+
+    cat = catalog()
+    queue = watch.queue_for(cat, args.selector, set(progress.load().passed))
+
+    def check(exercise) -> grader.Verdict:
+        started = time.monotonic()
+        verdict = grader.grade([exercise], cat, target=paths.STARTER,
+                               time_limit=args.timeout)[0]
+        progress.record_verdicts([verdict], "starter")
+        line = (f"[{time.strftime('%H:%M:%S')}] {exercise.id} {verdict.status} "
+                f"({time.monotonic() - started:.1f} s)")
+        measured = verdict.measured_text()
+        print(line + (f" — measured: {measured}" if measured else ""), flush=True)
+        for paragraph in report.explanation(verdict).splitlines():
+            print(f"    {paragraph}", flush=True)
+        return verdict
+
+    watcher = watch.Watcher(paths.STARTER, queue, check, lambda text: print(text, flush=True))
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        print("\nStopped watching.")
+    return EXIT_OK
 
 
 def _note_database() -> None:
@@ -176,6 +203,14 @@ def register(verb) -> None:
     check.add_argument("--db", choices=["sqlite", "postgres"], default=None,
                        help="database to grade on (default sqlite)")
     check.add_argument("--timeout", type=int, default=90, help="seconds per test (default 90)")
+
+    watched = verb("watch", cmd_watch,
+                   "check the exercise at hand each time you save a file of starter_project/")
+    watched.add_argument("selector", nargs="?",
+                         help="chapter NN or exercise NN.M to start from (default: the first "
+                              "exercise not passed yet)")
+    watched.add_argument("--timeout", type=int, default=90,
+                         help="seconds per test (default 90)")
 
     hint = verb("hint", cmd_hint, "show the next hint for an exercise")
     hint.add_argument("exercise", help="exercise id, e.g. 01.2")
