@@ -158,6 +158,16 @@ def cmd_progress(args: argparse.Namespace) -> int:
         print(text)
         print(f"Written to {path}: paste it into an issue, a pull request or a chat.")
         return EXIT_OK
+    if args.plain or args.html:
+        from course.grading import progress_report
+
+        lines = progress_report.chapters(cat)
+        if args.html:
+            path = progress_report.write_html(lines, Path(args.out) if args.out else None)
+            print(f"Written to {path}: open it in a browser, or send it as it is (one file).")
+        else:
+            sys.stdout.write(progress_report.plain(lines))
+        return EXIT_OK
     done = progress.load().passed
     latest = progress.latest_measurements(progress.ledger_entries())
     table = Table(title="Django Under Load — progress", title_justify="left", box=None,
@@ -238,4 +248,9 @@ def register(verb) -> None:
     shown.add_argument("--scorecard", action="store_true",
                        help="every check of the course as one Markdown table to share, from "
                        "your last checks (written to .course/reports/scorecard.md)")
-    shown.add_argument("--out", metavar="FILE", help="with --scorecard: write it here instead")
+    shown.add_argument("--plain", action="store_true",
+                       help="plain text to paste into a chat or an issue (no colour)")
+    shown.add_argument("--html", action="store_true",
+                       help="one self-contained page (written to .course/reports/progress.html)")
+    shown.add_argument("--out", metavar="FILE",
+                       help="with --scorecard or --html: write it here instead")
