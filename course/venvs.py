@@ -9,6 +9,8 @@ pip's work is shown as progress lines.
 from __future__ import annotations
 
 import hashlib
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -65,6 +67,22 @@ def create_venv(venv: Path = paths.VENV) -> None:
         raise VenvError(f"could not create {venv}: {' '.join(last)}")
 
 
+def wheelhouse_folder() -> Path | None:
+    """The wheelhouse the course's ``.venv`` is installed from (``course wheelhouse``):
+    ``COURSE_WHEELHOUSE``, else ``wheelhouse/`` in the course, when it holds wheels."""
+    chosen = Path(os.environ.get("COURSE_WHEELHOUSE") or paths.ROOT / "wheelhouse")
+    return chosen if chosen.is_dir() and any(chosen.glob("*.whl")) else None
+
+
+def this_machine() -> tuple[str, str]:
+    """This machine as ``course wheelhouse --platforms`` names it, and its Python version."""
+    system = {"linux": "linux", "darwin": "macos"}.get(sys.platform, sys.platform)
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "arm64" if system == "macos" else "aarch64",
+               "aarch64": "aarch64"}.get(machine, machine)
+    return f"{system}-{machine}", f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
 def count_requirements(requirements: Path = paths.REQUIREMENTS) -> int:
     lines = requirements.read_text().splitlines()
     return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
@@ -82,7 +100,13 @@ def install_requirements(
         str(python), "-m", "pip", "install", "--disable-pip-version-check",
         "--progress-bar", "off", "-r", str(requirements),
     ]
-    print(f"course: installing {what} ({total} packages and their dependencies) …", flush=True)
+    wheels = wheelhouse_folder() if requirements == paths.REQUIREMENTS else None
+    source = ""
+    if wheels is not None:  # a room's wheelhouse: no index, no network
+        command += ["--no-index", "--find-links", str(wheels)]
+        source = f" from {wheels} (no network)"
+    print(f"course: installing {what} ({total} packages and their dependencies){source} …",
+          flush=True)
     log_path = venv / "course-install.log"
     started = time.monotonic()
     collected = 0
@@ -106,6 +130,13 @@ def install_requirements(
         print()
     if code != 0:
         tail = log_path.read_text(encoding="utf-8").strip().splitlines()[-1:]
+        if wheels is not None:
+            name, version = this_machine()
+            raise VenvError(
+                f"the wheelhouse {wheels} lacks a wheel this machine needs ({' '.join(tail)}): "
+                f"ask for one made with `python3 -m course wheelhouse --platforms {name} "
+                f"--python {version}`, or move {wheels.name}/ away to download from PyPI. "
+                f"Full log: {log_path}")
         raise VenvError(
             f"pip could not install {requirements.name} ({' '.join(tail)}). Full log: {log_path}"
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from course.cli.common import EXIT_OK, EXIT_USAGE, console
+from course import paths
+from course.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -89,6 +91,37 @@ def _full_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_wheelhouse(args: argparse.Namespace) -> int:
+    from course.setup import wheelhouse
+
+    try:
+        platforms = wheelhouse.parse_platforms(args.platforms)
+        pythons = wheelhouse.parse_pythons(args.python)
+    except wheelhouse.WheelhouseError as error:
+        console().print(f"[red]{error}[/]")
+        return EXIT_USAGE
+    if args.check:
+        print(f"Resolving the pinned stack for {len(platforms) * len(pythons)} machine(s) "
+              "(no wheel downloaded) …", flush=True)
+        targets = wheelhouse.check(platforms, pythons,
+                                   progress=lambda line: print(line, flush=True))
+        return EXIT_OK if all(t.complete and not t.missing for t in targets) else EXIT_FAILED
+    dest = Path(args.out).resolve() if args.out else paths.ROOT / "wheelhouse"
+    print(f"Downloading the pinned stack's wheels for {len(platforms) * len(pythons)} "
+          f"machine(s) into {dest} …", flush=True)
+    targets = wheelhouse.build(platforms, pythons, dest,
+                               progress=lambda line: print(line, flush=True))
+    print(f"\n{wheelhouse.size(dest) / 2**20:,.0f} MiB in {len(list(dest.glob('*.whl')))} "
+          f"wheels; what each machine got: {dest / wheelhouse.MANIFEST}")
+    for target in targets:
+        if target.missing or not target.complete:
+            print(f"  {target.label}: " + "; ".join(filter(None, [
+                target.problem, *(f"no wheel for {line}" for line in target.missing)])))
+    print(f"Hand it out: copy {dest.name}/ into each learner's course folder, next to "
+          "requirements.txt. `python3 -m course lab` then installs from it, with no network.")
+    return EXIT_OK if all(t.complete for t in targets) else EXIT_FAILED
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from course.suite import runner
 
@@ -121,6 +154,18 @@ def register(verb) -> None:
                        help="with --full: Locust users per load run (default 8)")
     bench.add_argument("--seconds", type=int, default=5,
                        help="with --full: seconds per load run (default 5)")
+
+    wheels = verb("wheelhouse", cmd_wheelhouse,
+                  "instructors: download the wheels for every laptop of a room into one folder")
+    wheels.add_argument("--platforms", default="here",
+                        help="comma-separated: linux-x86_64, linux-aarch64, macos-arm64, "
+                             "macos-x86_64, wsl2, here (this machine, the default) or all")
+    wheels.add_argument("--python", default=".".join(map(str, sys.version_info[:2])),
+                        help="comma-separated Python versions, e.g. 3.11,3.12 (default: "
+                             "this one)")
+    wheels.add_argument("--out", default=None, help="folder (default: wheelhouse/ here)")
+    wheels.add_argument("--check", action="store_true",
+                        help="only say what each machine would get (nothing downloaded)")
 
     grade = verb("grade", cmd_grade,
                  "instructors: grade several learners' checkouts into one table")
