@@ -195,10 +195,12 @@ def check(platforms: list[Platform], pythons: list[str],
 
 
 def describe(target: Target) -> str:
-    state = "every wheel" if target.complete else f"stops: {target.problem}"
-    if target.missing:
-        state += f"; no wheel for {', '.join(_name(line) for line in target.missing)}"
-    return state
+    """``every wheel``; or the requirements without one (the rest complete); or where it
+    stopped."""
+    missing = ", ".join(_name(line) for line in target.missing)
+    if not target.complete:
+        return f"stops: {target.problem}" + (f" (and no wheel for {missing})" if missing else "")
+    return f"no wheel for {missing}; every other wheel" if missing else "every wheel"
 
 
 def build(platforms: list[Platform], pythons: list[str], dest: Path,
