@@ -2,9 +2,9 @@
 
 import sys
 
-if sys.version_info < (3, 10):
+if sys.version_info < (3, 11):
     sys.stderr.write(
-        "course: Python 3.10 or newer is needed (this is %d.%d). "
+        "course: Python 3.11 or newer is needed (this is %d.%d). "
         "Install a newer Python and run `python3 -m course lab` again.\n"
         % sys.version_info[:2]
     )

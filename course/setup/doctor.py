@@ -22,7 +22,7 @@ def _machine() -> list[Finding]:
     version = ".".join(map(str, sys.version_info[:3]))
     good_python = sys.version_info >= bootstrap.MIN_PYTHON
     rows.append(Finding("ok" if good_python else "fix", "python",
-                        version if good_python else f"{version}: install 3.10+"))
+                        version if good_python else f"{version}: install 3.11+"))
     if bootstrap.venv_is_current():
         rows.append(Finding("ok", ".venv", "installed from the current requirements.txt"))
     else:

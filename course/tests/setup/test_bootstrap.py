@@ -33,8 +33,8 @@ def test_venv_without_stamp_is_stale(tmp_path: Path) -> None:
 
 
 def test_old_python_is_refused() -> None:
-    with pytest.raises(bootstrap.BootstrapError, match="3.10 or newer"):
-        bootstrap.check_python((3, 9))
+    with pytest.raises(bootstrap.BootstrapError, match="3.11 or newer"):
+        bootstrap.check_python((3, 10))
 
 
 def test_missing_ensurepip_names_the_package(tmp_path: Path, monkeypatch) -> None:
@@ -50,7 +50,7 @@ def test_the_course_venv_is_current() -> None:
     assert bootstrap.venv_is_current(), "course tests run inside an up-to-date .venv"
 
 
-@pytest.mark.parametrize("version", ["3.9"])
+@pytest.mark.parametrize("version", ["3.9", "3.10"])
 def test_old_interpreter_gets_one_line(version: str) -> None:
     candidates = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python{version}"))
     if not candidates:
@@ -58,7 +58,7 @@ def test_old_interpreter_gets_one_line(version: str) -> None:
     result = subprocess.run([str(candidates[0]), "-m", "course", "progress"], cwd=paths.ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert "Python 3.10 or newer is needed" in result.stderr
+    assert "Python 3.11 or newer is needed" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
