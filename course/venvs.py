@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,21 @@ def this_machine() -> tuple[str, str]:
     return f"{system}-{machine}", f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+def build_failure(log: str) -> str | None:
+    """One line for the commonest install failure on a machine without a wheel: pip had to
+    build a package from source, and could not (no compiler)."""
+    failed = re.search(r"Failed (?:building wheel for|to build) ([A-Za-z0-9._-]+)", log)
+    if not failed:
+        return None
+    name = failed.group(1)
+    machine, python = this_machine()
+    return (f"{name} has no wheel for this machine ({machine}, Python {python}), and pip could "
+            "not build it from source: install a C compiler and make (macOS: "
+            "`xcode-select --install`; Debian or Ubuntu: `sudo apt install build-essential`) "
+            "and run the command again, or use a Python for which it has a wheel (the "
+            "README's Platforms table).")
+
+
 def count_requirements(requirements: Path = paths.REQUIREMENTS) -> int:
     lines = requirements.read_text().splitlines()
     return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
@@ -137,6 +153,9 @@ def install_requirements(
                 f"ask for one made with `python3 -m course wheelhouse --platforms {name} "
                 f"--python {version}`, or move {wheels.name}/ away to download from PyPI. "
                 f"Full log: {log_path}")
+        built = build_failure(log_path.read_text(encoding="utf-8"))
+        if built:
+            raise VenvError(f"{built} Full log: {log_path}")
         raise VenvError(
             f"pip could not install {requirements.name} ({' '.join(tail)}). Full log: {log_path}"
         )

