@@ -232,14 +232,36 @@ def notebooks(tally: Tally) -> None:
         commands.prepare_database(NOTEBOOK_SCALE, COURSE_SQLITE_PATH=database)
         env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
                    MPLBACKEND="Agg", **QUICK)
+        report = Path(tmp) / "notebooks.xml"
         try:
             _pytest(tally, "notebooks", [sys.executable, "-m", "pytest", "--nbval-lax",
                                          "-p", "no:cacheprovider", "-q",
-                                         "--nbval-cell-timeout=600", "--durations=15", *found],
+                                         "--nbval-cell-timeout=600", "--durations=15",
+                                         f"--junitxml={report}", *found],
                     env=env)
+            times = notebook_times(report)
+            if times:
+                print("Each notebook top to bottom (tiny data, short load runs): " + " · ".join(
+                    f"{name} {seconds:.0f} s" for name, seconds in times.items()), flush=True)
         finally:  # the notebooks' checks start services in this throw-away home: stop them
             subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
                            cwd=paths.ROOT, capture_output=True, check=False)
+
+
+def notebook_times(report: Path) -> dict[str, float]:
+    """Seconds per notebook (the sum of its cells) from pytest's JUnit XML, by chapter."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        cases = ElementTree.parse(report).getroot().iter("testcase")
+    except (OSError, ElementTree.ParseError):
+        return {}
+    times: dict[str, float] = {}
+    for case in cases:
+        found = re.search(r"(\d\d)_[\w]+\.ipynb", case.get("classname", "") + case.get("file", ""))
+        if found:
+            times[found.group(1)] = times.get(found.group(1), 0.0) + float(case.get("time", 0))
+    return dict(sorted(times.items()))
 
 
 @dataclass(frozen=True)
