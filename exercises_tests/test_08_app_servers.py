@@ -381,6 +381,9 @@ FASTER_BY = 1.5  # the production server against gunicorn's sync workers, on the
 # pair's ratio is taken from runs a few seconds apart, and the median of the pairs is graded,
 # so a burst of work elsewhere on the machine hits one pair, not the verdict.
 SERVER_PAIRS = 4
+# A ratio just under the bound is as likely noise as a slower server: four more pairs are run
+# and the medians of all eight decide. Far from the bound, one round decides.
+BORDERLINE = 0.85  # of FASTER_BY
 SERVER_USERS = 16
 SERVER_SECONDS = 3
 PID_PATH = "/course-pid/?seconds=0.05"  # names the process that answered (floor_urls)
@@ -435,6 +438,14 @@ def _serves_the_shop(project) -> None:
         _count_workers(base, 3, "serving the shop")
 
 
+def _ratio(rates: dict[str, list[float]]) -> tuple[float, float, float]:
+    """The ratio of the two medians, and the medians. A run that another process on the
+    machine slowed down (the suite runs two parts at once) moves one median a little, where it
+    would make its pair's ratio an outlier and, with four pairs, the median of the ratios too."""
+    fast, slow = statistics.median(rates["yours"]), statistics.median(rates["sync"])
+    return (fast / slow if slow else float("inf")), fast, slow
+
+
 def test_08_4_production_server(project, measured):
     from course.measuring import load
     from course.services import free_port
@@ -449,7 +460,8 @@ def test_08_4_production_server(project, measured):
         _count_workers(yours, 2, "serving the trivial view")  # before a load recycles any
         # What needs no load first: a wrong worker count or a broken shop is said at once.
         _serves_the_shop(project)
-        for pair in range(SERVER_PAIRS):
+        pair, wanted = 0, SERVER_PAIRS
+        while pair < wanted:
             order = [("sync", sync), ("yours", yours)]
             found = {}
             for name, base in order if pair % 2 == 0 else reversed(order):
@@ -459,17 +471,16 @@ def test_08_4_production_server(project, measured):
                 f"under load, {found['yours']['failures']} of {found['yours']['requests']} "
                 f"requests to the trivial view failed (the server's log: "
                 f"{load.server_log(yours)})")
-    # The ratio of the two medians: a run that another process on the machine slowed down
-    # (the suite runs two parts at once) moves one median a little, where it would make its
-    # pair's ratio an outlier and, with four pairs, the median of the ratios too.
-    fast, slow = statistics.median(rates["yours"]), statistics.median(rates["sync"])
-    ratio = fast / slow if slow else float("inf")
+            pair += 1
+            ratio, fast, slow = _ratio(rates)
+            if pair == SERVER_PAIRS and BORDERLINE * FASTER_BY <= ratio < FASTER_BY:
+                wanted = 2 * SERVER_PAIRS  # borderline: four more pairs
     measured(f"{ratio:.1f}× ({fast:.0f} vs {slow:.0f} req/s)", target=f"≥ {FASTER_BY:g}×",
              unit="trivial view, 2 workers each")
     assert ratio >= FASTER_BY, (
         f"on the trivial view, with 2 workers each and {SERVER_USERS} users, the Procfile's "
         f"web server served {fast:.0f} requests/s and gunicorn's sync workers {slow:.0f}: "
-        f"{ratio:.2f}× (medians of {SERVER_PAIRS} runs each, side by side), under "
+        f"{ratio:.2f}× (medians of {pair} runs each, side by side), under "
         f"{FASTER_BY:g}×. Measure the candidates in the notebook and pick one that is faster "
         "at what every request pays (parsing HTTP, calling Django): an ASGI server runs a "
         "sync view in a thread per request, which costs more than it saves here [hint 1]")
