@@ -406,13 +406,6 @@ DELIVERY_TIMEOUT = 20.0  # seconds for a worker to deliver what is queued
 RECOVERY_TIMEOUT = 12.0  # seconds for the event held by a hung collector to arrive after it
 
 
-def _visit_ms(client: Any, url: str) -> float:
-    started = time.perf_counter()
-    response = client.get(url)
-    assert response.status_code == 200, f"{url} answered {response.status_code}"
-    return (time.perf_counter() - started) * 1000
-
-
 def _delivered(collector: Any, count: int, timeout: float) -> list[dict]:
     from background import _wait
 
@@ -432,14 +425,14 @@ def test_14_5_no_waiting_for_the_collector(client, shop, redis_db, broker, worke
     shop("tiny")
     with quotes.PrivateServer(tmp_path / "collector").start(delay_ms=0) as collector:
         settings.ANALYTICS_URL = collector.url
-        _visit_ms(client, _url())  # the first visit fills the cache (14.3), if there is one
+        _ms(client, _url())  # the first visit fills the cache (14.3), if there is one
 
         # 1. What a slow collector adds to a visit: nothing, or next to nothing.
         times: dict[int, list[float]] = {0: [], SLOW_COLLECTOR_MS: []}
         for _ in range(TIMED_VISITS):
             for delay in times:
                 collector.behave(delay_ms=delay)
-                times[delay].append(_visit_ms(client, _url()))
+                times[delay].append(_ms(client, _url()))
         fast, slow = (statistics.median(times[delay]) for delay in times)
         assert slow - fast <= EXTRA_BOUND_MS, (
             f"a visit takes {slow:.0f} ms when the analytics collector takes "
@@ -453,7 +446,7 @@ def test_14_5_no_waiting_for_the_collector(client, shop, redis_db, broker, worke
         collector.behave(delay_ms=0)
         paths = [f"{_url()}?visit={n}" for n in range(1, QUEUED_VISITS + 1)]
         for path in paths:
-            _visit_ms(client, path)
+            _ms(client, path)
         time.sleep(0.5)
         early = collector.events()
         assert not early, (
@@ -482,7 +475,7 @@ def test_14_5_no_waiting_for_the_collector(client, shop, redis_db, broker, worke
         # 4. A collector that hangs on the first try, then answers: the event still arrives.
         before = collector.stats()["received"]
         collector.behave(mode="hang")
-        _visit_ms(client, f"{_url()}?visit=hung")
+        _ms(client, f"{_url()}?visit=hung")
         tried = _wait(lambda: collector.stats()["received"] > before, DELIVERY_TIMEOUT, 0.1)
         assert tried, "the worker never tried to deliver the event of a visit [hint 3]"
         collector.behave(mode="answer", delay_ms=0)
