@@ -40,6 +40,9 @@ class Exercise:
     # Services its grader needs beyond its chapter's (names of plug-ins in
     # course/services/plugins/): a heavy one only one exercise uses starts for that one.
     services: tuple[str, ...] = field(default=())
+    # Seconds its test may take, for a grader that has long work to do (0: the grader's
+    # default). A check with a longer limit than this keeps its own.
+    time_limit: int = 0
 
     @property
     def chapter_number(self) -> str:
@@ -179,6 +182,7 @@ def parse(text: str) -> Catalog:
                 target=raw.get("target", ""),
                 database=_only_database(raw),
                 services=tuple(raw.get("services", ())),
+                time_limit=int(raw.get("time_limit", 0)),
             )
             for raw in raw_chapter.get("exercise", [])
         )

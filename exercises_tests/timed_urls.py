@@ -13,7 +13,8 @@ took in ``X-Cache-Ms``; and ``/course-error/?label=L``, a view that fails (GET o
 with the signed-in customer's email in a local variable, as a real view's locals hold what
 it works on), and ``/course-log-error/?label=L``, one that logs an error and answers 200
 (``/course-task/?fail=L`` sends a task that fails in the worker); and ``/course-ok/``, the
-trivial view that answers "ok", beside the shop's pages in one URLconf."""
+trivial view that answers "ok", and ``/course-frame/``, the shop's frame (``base.html``) with
+nothing in it, beside the shop's pages in one URLconf."""
 
 import logging
 import os
@@ -21,6 +22,7 @@ import time
 
 from django.db import connection
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -92,7 +94,11 @@ def task(request):
     return HttpResponse(b"sent.\n", content_type="text/plain")
 
 
-urlpatterns = [path("course-wait/", wait), path("course-task/", task),
+def frame(request):
+    return render(request, "base.html")
+
+
+urlpatterns = [path("course-frame/", frame), path("course-wait/", wait), path("course-task/", task),
                path("course-error/", failing), path("course-log-error/", logs_an_error),
                path("course-slow-query/", slow_query),
                path("course-cache/", cache_calls), path("course-pid/", pid),

@@ -197,9 +197,11 @@ def grading_env(target: Path, results: Path, database: str | None, slot: Slot) -
 
 def run_tests(
     node_ids: list[str], target: Path, *, time_limit: int, database: str | None,
+    longer: dict[str, int] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], str]:
     """Run pytest on node ids in a process of its own; return per-node results and its output.
 
+    ``longer`` gives the tests that may take more than ``time_limit`` their own limit.
     The services must be up (:func:`grade` starts them).
     """
     from course.grading import watchdog
@@ -209,8 +211,13 @@ def run_tests(
         data, output = watchdog.run_watched(
             lambda ids: pytest_command(ids, time_limit), node_ids,
             env=grading_env(target, results, database, slot), cwd=paths.EXERCISES_TESTS,
-            results=results, time_limit=time_limit, target=str(target))
+            results=results, time_limit=time_limit, target=str(target), longer=longer)
     return data, output
+
+
+def limit_for(exercise: Exercise, time_limit: int) -> int:
+    """Seconds each of ``exercise``'s tests may take when a check allows ``time_limit``."""
+    return max(time_limit, exercise.time_limit)
 
 
 def _durations_file() -> Path:
@@ -323,9 +330,13 @@ def grade(
             db, group = planned
             started = time.monotonic()
             node_ids = [test for exercise in group for test in exercise.tests]
-            data, output = run_tests(node_ids, target, time_limit=time_limit, database=db)
+            longer = {test: limit_for(exercise, time_limit) for exercise in group
+                      for test in exercise.tests if limit_for(exercise, time_limit) > time_limit}
+            data, output = run_tests(node_ids, target, time_limit=time_limit, database=db,
+                                     longer=longer)
             elapsed = time.monotonic() - started
-            found = [_verdict_for(exercise, data, output, time_limit) for exercise in group]
+            found = [_verdict_for(exercise, data, output, limit_for(exercise, time_limit))
+                     for exercise in group]
             for verdict in found:
                 if not verdict.duration:
                     verdict.duration = elapsed / len(group)

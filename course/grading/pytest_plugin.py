@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from course.grading.watchdog import stuck_at
+from course.grading.watchdog import LIMITS_VARIABLE, limit_in, stuck_at
 
 _results: dict[str, dict[str, Any]] = {}
 _stacks: Any = None  # the open file faulthandler writes to
@@ -76,13 +76,32 @@ def _short_message(report: pytest.TestReport) -> str:
     return str(longrepr or "").strip().splitlines()[-1:][0] if longrepr else ""
 
 
+def _limit_for(nodeid: str) -> float:
+    """Seconds the test may take: its own limit if it has one, else the check's (0: none)."""
+    try:
+        longer = json.loads(os.environ.get(LIMITS_VARIABLE) or "{}")
+    except ValueError:
+        longer = {}
+    return float(limit_in(longer, nodeid) or os.environ.get("COURSE_TIME_LIMIT") or 0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test with a limit of its own gets it from pytest-timeout too."""
+    if not os.environ.get(LIMITS_VARIABLE):
+        return
+    for item in items:
+        limit = _limit_for(item.nodeid)
+        if limit and limit != float(os.environ.get("COURSE_TIME_LIMIT") or 0):
+            item.add_marker(pytest.mark.timeout(limit))
+
+
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
     global _stacks
     path = _results_path()
     if not path:
         return
     _write_atomically(f"{path}.running", json.dumps({"nodeid": nodeid, "started": time.time()}))
-    limit = float(os.environ.get("COURSE_TIME_LIMIT", "0") or 0)
+    limit = _limit_for(nodeid)
     if limit:
         if _stacks is None:
             _stacks = open(f"{path}.stacks", "w", encoding="utf-8")  # noqa: SIM115 (kept open)
@@ -122,8 +141,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         entry["message"] = _short_message(report)
         if report.failed and "Timeout" in entry["message"]:
             entry["outcome"] = "timeout"
-            limit = os.environ.get("COURSE_TIME_LIMIT")
-            entry["message"] = f"timed out after {limit} s" if limit else "timed out"
+            limit = _limit_for(report.nodeid)
+            entry["message"] = f"timed out after {limit:.0f} s" if limit else "timed out"
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:

@@ -38,6 +38,15 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
     process.wait()
 
 
+LIMITS_VARIABLE = "COURSE_TIME_LIMITS"  # JSON: node id -> seconds, for the longer tests
+
+
+def limit_in(limits: dict[str, int], node_id: str) -> int | None:
+    """``node_id``'s own limit in ``limits`` (pytest may key it with a longer path)."""
+    return limits.get(node_id) or next(
+        (value for key, value in limits.items() if node_id.endswith(key)), None)
+
+
 def result_for(node_id: str, results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The result recorded for ``node_id`` (pytest may key it with a longer path)."""
     return results.get(node_id) or next(
@@ -53,13 +62,21 @@ def run_watched(
     results: Path,
     time_limit: float,
     target: str,
+    longer: dict[str, int] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], str]:
     """Run ``command(node_ids)`` until every node id has a result or was stopped.
 
+    Each test may take ``time_limit`` seconds, or its own in ``longer`` (node id: seconds).
     Returns the merged per-node results and the processes' output; a stopped test says
     where it was stuck in the project at ``target``.
     """
-    env = {**env, "COURSE_TIME_LIMIT": str(int(time_limit))}
+    longer = longer or {}
+    env = {**env, "COURSE_TIME_LIMIT": str(int(time_limit)),
+           LIMITS_VARIABLE: json.dumps(longer)}
+
+    def limit_of(node_id: str) -> float:
+        return float(limit_in(longer, node_id) or time_limit)
+
     merged: dict[str, dict[str, Any]] = {}
     outputs: list[str] = []
     remaining = list(node_ids)
@@ -74,7 +91,7 @@ def run_watched(
                                        stderr=subprocess.STDOUT, text=True,
                                        start_new_session=True)
             stopped: str | None = None
-            deadline = time.monotonic() + (time_limit + GRACE) * len(remaining) + 120
+            deadline = time.monotonic() + sum(limit_of(n) + GRACE for n in remaining) + 120
             while process.poll() is None:
                 time.sleep(POLL)
                 if time.monotonic() > deadline:  # stuck outside any test (collection, set-up)
@@ -83,8 +100,9 @@ def run_watched(
                     break
                 running = _read_json(running_file)
                 started = running.get("started")
-                if started and time.time() - float(started) > time_limit + GRACE:
-                    stopped = str(running.get("nodeid", ""))
+                running_id = str(running.get("nodeid", ""))
+                if started and time.time() - float(started) > limit_of(running_id) + GRACE:
+                    stopped = running_id
                     _kill_group(process)
         outputs.append(log.read_text(encoding="utf-8", errors="replace"))
         found = _read_json(results)
@@ -94,11 +112,11 @@ def run_watched(
                              if stacks_file.exists() else "", target)
             merged[stopped] = {
                 "outcome": "timeout",
-                "message": f"timed out after {int(time_limit)} s"
+                "message": f"timed out after {int(limit_of(stopped))} s"
                            + (f" (still running {where})" if where else "")
                            + ": the test was stopped from outside, so it does not matter "
                              "what the code catches",
-                "measured": [], "duration": time_limit,
+                "measured": [], "duration": limit_of(stopped),
             }
         done = [n for n in remaining if result_for(n, merged) is not None]
         if not stopped or not done:

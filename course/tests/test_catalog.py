@@ -167,3 +167,14 @@ services = ["errortracker", "worker"]
     assert found.services_for([errors]) == ["worker", "errortracker"]
     assert found.services_for([metrics, errors]) == ["worker", "errortracker"]
     assert found.chapter("10").all_services == ("worker", "errortracker")
+
+
+def test_an_exercise_with_long_work_has_a_limit_of_its_own() -> None:
+    from course.grading import grader
+
+    found = catalog.parse('[[chapter]]\nslug = "13_x"\ntitle = "x"\n[[chapter.exercise]]\n'
+                          'id = "13.4"\ntitle = "x"\ntime_limit = 300\n[[chapter.exercise]]\n'
+                          'id = "13.1"\ntitle = "y"\n')
+    long, short = found.exercise("13.4"), found.exercise("13.1")
+    assert (grader.limit_for(long, 90), grader.limit_for(short, 90)) == (300, 90)
+    assert grader.limit_for(long, 600) == 600  # a check that allows more keeps its own

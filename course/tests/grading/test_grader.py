@@ -88,6 +88,43 @@ def test_a_loop_that_swallows_the_timeout_is_stopped_from_outside(starter_copy: 
     assert verdicts[1].status == grader.NOT_ATTEMPTED
 
 
+LOOP = ("from contextlib import contextmanager\n\n\n"
+        "@contextmanager\ndef query_budget(limit):\n    while True:\n        pass\n    yield\n")
+SWALLOWING_LOOP = (
+    "from contextlib import contextmanager\n\n\n"
+    "@contextmanager\ndef query_budget(limit):\n    while True:\n        try:\n"
+    "            sum(range(1000))\n        except BaseException:\n            pass\n"
+    "    yield\n")
+
+
+def test_an_exercise_with_a_limit_of_its_own_keeps_it(starter_copy: Path) -> None:
+    """A grader with long work (13.4 runs a test suite five times) declares its own limit in
+    the catalog: pytest-timeout and the message use it, and the others keep the check's."""
+    import dataclasses
+
+    (starter_copy / "shop" / "query_budget.py").write_text(LOOP)
+    slow = dataclasses.replace(CATALOG.exercise("01.2"), time_limit=6)
+    [verdict] = grader.grade([slow], CATALOG, target=starter_copy, time_limit=2)
+    assert verdict.status == grader.TIMED_OUT
+    assert verdict.message.startswith("timed out after 6 s"), verdict.message
+    assert verdict.duration >= 5.5, verdict.duration  # the test itself ran that long
+
+
+def test_a_limit_of_its_own_holds_from_outside_too(starter_copy: Path) -> None:
+    import dataclasses
+
+    (starter_copy / "shop" / "query_budget.py").write_text(SWALLOWING_LOOP)
+    slow = dataclasses.replace(CATALOG.exercise("01.2"), time_limit=4)
+    started = time.monotonic()
+    [verdict, other] = grader.grade([slow, CATALOG.exercise("01.1")], CATALOG,
+                                    target=starter_copy, time_limit=2)
+    elapsed = time.monotonic() - started
+    assert verdict.status == grader.TIMED_OUT and "stopped from outside" in verdict.message
+    assert verdict.message.startswith("timed out after 4 s"), verdict.message
+    assert 4 + 8 < elapsed < 60, elapsed  # its own limit and the grace period, not the check's
+    assert other.status == grader.NOT_ATTEMPTED
+
+
 @pytest.fixture
 def before_chapter_05(tmp_path: Path) -> Path:
     from course.project import states
@@ -123,7 +160,7 @@ def test_an_exercise_that_exists_on_one_database_is_graded_there(monkeypatch) ->
     runs: list[tuple[list[str], str | None]] = []
     monkeypatch.setattr(services, "up", lambda names, **kw: started.extend(names))
 
-    def run_tests(node_ids, target, *, time_limit, database):
+    def run_tests(node_ids, target, *, time_limit, database, longer=None):
         runs.append((node_ids, database))
         return {}, ""
 
