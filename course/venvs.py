@@ -146,6 +146,9 @@ def install_requirements(
         print()
     if code != 0:
         tail = log_path.read_text(encoding="utf-8").strip().splitlines()[-1:]
+        built = build_failure(log_path.read_text(encoding="utf-8"))
+        if built:  # a wheelhouse holds the source of what has no wheel here: the same cause
+            raise VenvError(f"{built} Full log: {log_path}")
         if wheels is not None:
             name, version = this_machine()
             raise VenvError(
@@ -153,9 +156,6 @@ def install_requirements(
                 f"ask for one made with `python3 -m course wheelhouse --platforms {name} "
                 f"--python {version}`, or move {wheels.name}/ away to download from PyPI. "
                 f"Full log: {log_path}")
-        built = build_failure(log_path.read_text(encoding="utf-8"))
-        if built:
-            raise VenvError(f"{built} Full log: {log_path}")
         raise VenvError(
             f"pip could not install {requirements.name} ({' '.join(tail)}). Full log: {log_path}"
         )

@@ -117,7 +117,8 @@ def cmd_wheelhouse(args: argparse.Namespace) -> int:
         if target.missing or not target.complete:
             print(f"  {target.label}: " + "; ".join(filter(None, [
                 target.problem, *(f"no wheel for {line}" for line in target.missing)])))
-    print(f"Hand it out: copy {dest.name}/ into each learner's course folder, next to "
+    named = "" if dest.name == "wheelhouse" else f" (named wheelhouse/, not {dest.name}/)"
+    print(f"Hand it out: copy {dest} into each learner's course folder{named}, next to "
           "requirements.txt. `python3 -m course lab` then installs from it, with no network.")
     return EXIT_OK if all(t.complete for t in targets) else EXIT_FAILED
 

@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from course.setup import bootstrap
 
+        if args.verb == "doctor" and not bootstrap.venv_is_current():
+            # Before the room: say what this laptop lacks before trying to install anything.
+            from course.setup import doctor
+
+            return doctor.run(installed=False)
         bootstrap.reexec_in_venv(argv)
         from course.project import states
 

