@@ -34,7 +34,6 @@ from pathlib import Path
 from course import paths, venvs
 
 MANIFEST = "wheelhouse.json"
-PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 GLIBC = 35  # glibc 2.35 (Ubuntu 22.04, WSL's default): manylinux wheels up to it
 
 
