@@ -48,12 +48,13 @@ def mistakes(catalog: catalog_module.Catalog) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def with_section(text: str, section: str) -> str:
-    if START not in text or END not in text:
-        raise ValueError(f"{GUIDE.name} has no section between {START!r} and {END!r}")
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    return f"{before}{START}\n\n{section}\n{END}{after}"
+def with_section(text: str, section: str, start: str = START, end: str = END) -> str:
+    """``text`` with what lies between the comments ``start`` and ``end`` replaced."""
+    if start not in text or end not in text:
+        raise ValueError(f"{GUIDE.name} has no section between {start!r} and {end!r}")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    return f"{before}{start}\n\n{section}\n{end}{after}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -226,12 +226,25 @@ QUICK = {"COURSE_LOAD_SECONDS": "2", "COURSE_QUICK": "1"}
 
 
 def notebooks(tally: Tally) -> None:
-    found = sorted(str(p.relative_to(paths.ROOT)) for p in paths.NOTEBOOKS.glob("*.ipynb"))
+    times = run_notebooks(tally, scale=NOTEBOOK_SCALE, quick=True)
+    if times:
+        print("Each notebook top to bottom (tiny data, short load runs): " + " · ".join(
+            f"{name} {seconds:.0f} s" for name, seconds in times.items()), flush=True)
+
+
+def run_notebooks(tally: Tally, *, scale: str, quick: bool,
+                  only: list[str] | None = None) -> dict[str, float]:
+    """Run the notebooks (``only``: these chapters) top to bottom under nbval, on a throw-away
+    database of ``scale`` and in a throw-away course home; seconds per notebook, by chapter.
+    ``quick``: the short load runs of the course's own suite."""
+    found = sorted(str(p.relative_to(paths.ROOT)) for p in paths.NOTEBOOKS.glob("*.ipynb")
+                   if only is None or p.name[:2] in only)
     with tempfile.TemporaryDirectory(prefix="course-notebooks-") as tmp:
         database = str(Path(tmp) / "notebooks.sqlite3")
-        commands.prepare_database(NOTEBOOK_SCALE, COURSE_SQLITE_PATH=database)
-        env = dict(os.environ, COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
-                   MPLBACKEND="Agg", **QUICK)
+        commands.prepare_database(scale, COURSE_SQLITE_PATH=database)
+        env = {key: value for key, value in os.environ.items() if key not in QUICK}
+        env.update(COURSE_SQLITE_PATH=database, COURSE_HOME=str(Path(tmp) / "home"),
+                   MPLBACKEND="Agg", **(QUICK if quick else {}))
         report = Path(tmp) / "notebooks.xml"
         try:
             _pytest(tally, "notebooks", [sys.executable, "-m", "pytest", "--nbval-lax",
@@ -239,10 +252,7 @@ def notebooks(tally: Tally) -> None:
                                          "--nbval-cell-timeout=600", "--durations=15",
                                          f"--junitxml={report}", *found],
                     env=env)
-            times = notebook_times(report)
-            if times:
-                print("Each notebook top to bottom (tiny data, short load runs): " + " · ".join(
-                    f"{name} {seconds:.0f} s" for name, seconds in times.items()), flush=True)
+            return notebook_times(report)
         finally:  # the notebooks' checks start services in this throw-away home: stop them
             subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
                            cwd=paths.ROOT, capture_output=True, check=False)
