@@ -14,11 +14,10 @@ the course and starts its services; they keep running for the steps after it.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from course import catalog as catalog_module
 from course import paths
+from course.generated import write_or_check
 
 WORKFLOW = paths.ROOT / ".github" / "workflows" / "classroom.yml"
 PYTHON = "3.12"
@@ -97,18 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     wanted = workflow(catalog_module.load())
-    current = WORKFLOW.read_text(encoding="utf-8") if WORKFLOW.exists() else ""
-    if args.check:
-        if current != wanted:
-            print(f"{WORKFLOW} is out of date: run `python -m course.grading.classroom`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if current != wanted:
-        Path(WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
-        WORKFLOW.write_text(wanted, encoding="utf-8")
-        print(f"updated {WORKFLOW}")
-    return 0
+    return write_or_check(WORKFLOW, wanted, check=args.check,
+                          command="python -m course.grading.classroom")
 
 
 if __name__ == "__main__":

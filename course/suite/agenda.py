@@ -21,11 +21,11 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from course import catalog as catalog_module
 from course import paths
+from course.generated import write_or_check
 from course.suite import guide
 
 AGENDA = paths.LESSONS / "agenda.json"
@@ -143,16 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     data = json.loads(AGENDA.read_text(encoding="utf-8"))
     text = guide.GUIDE.read_text(encoding="utf-8")
     wanted = guide.with_section(text, section(data, catalog_module.load()), START, END)
-    if args.check:
-        if wanted != text:
-            print(f"{guide.GUIDE} is out of date: run `python -m course.suite.agenda`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if wanted != text:
-        Path(guide.GUIDE).write_text(wanted, encoding="utf-8")
-        print(f"updated {guide.GUIDE}")
-    return 0
+    return write_or_check(guide.GUIDE, wanted, check=args.check,
+                          command="python -m course.suite.agenda")
 
 
 if __name__ == "__main__":

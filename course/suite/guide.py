@@ -13,11 +13,10 @@ hand.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from course import catalog as catalog_module
 from course import paths
+from course.generated import write_or_check
 from course.project import steps
 
 GUIDE = paths.LESSONS / "instructor_guide.md"
@@ -63,15 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = GUIDE.read_text(encoding="utf-8")
     wanted = with_section(text, mistakes(catalog_module.load()))
-    if args.check:
-        if wanted != text:
-            print(f"{GUIDE} is out of date: run `python -m course.suite.guide`", file=sys.stderr)
-            return 1
-        return 0
-    if wanted != text:
-        Path(GUIDE).write_text(wanted, encoding="utf-8")
-        print(f"updated {GUIDE}")
-    return 0
+    return write_or_check(GUIDE, wanted, check=args.check, command="python -m course.suite.guide")
 
 
 if __name__ == "__main__":

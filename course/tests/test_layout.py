@@ -24,7 +24,7 @@ from course import paths
 PACKAGE = paths.ROOT / "course"
 RANK = {
     "paths": 0, "envfile": 0, "catalog": 0, "statefiles": 0, "text": 0, "venvs": 0,
-    "local_secret": 0, "platform_gaps": 0,
+    "local_secret": 0, "platform_gaps": 0, "generated": 0,
     "__init__": 0,
     "__main__": 7,
     "services": 1, "project": 2, "grading": 3, "measuring": 3,
