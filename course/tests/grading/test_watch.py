@@ -147,3 +147,6 @@ def test_course_watch_moves_on_when_the_learner_solves_the_exercise(tmp_path: Pa
     finally:
         watcher.terminate()
         watcher.wait(10)
+        # The checks started the services in this test's own home: nothing is left running.
+        subprocess.run([sys.executable, "-m", "course", "services", "down"], cwd=paths.ROOT,
+                       env=env, capture_output=True, check=False, timeout=120)
