@@ -1,9 +1,10 @@
 """``course doctor``: check the machine and say exactly what to fix.
 
-Python, ``.venv``, what PyPI lacks for this kind of machine (``platforms``: run it
-before a workshop, while there is time to install a compiler or a program), disk, the ports
-the course wants, git, then every service in the registry: its own checks (is its binary there for this platform?) and
-whether it answers now.
+Python, ``.venv``, what PyPI lacks for this kind of machine (``platforms``: run it before a
+workshop, while there is time to install a compiler or a program), disk, the ports the
+course wants, git, then every service in the registry: its own checks (is its binary there
+for this platform?) and whether it answers now. Before the ``.venv`` exists, only the checks
+the standard library can make.
 """
 
 from __future__ import annotations

@@ -156,11 +156,7 @@ def download(target: Target, dest: Path | None, requirements: Path, *,
                        "--python-version", target.python,
                        *(arg for tag in target.platform.tags for arg in ("--platform", tag)),
                        "-r", str(wanted), *(index or [])]
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  env=_pip_env(), cwd=paths.ROOT)
-            if log:
-                with open(log, "a", encoding="utf-8") as out:
-                    out.write(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}\n")
+            done = _run_pip(command, log)
             if done.returncode == 0:
                 target.complete = True
                 return target
@@ -189,10 +185,7 @@ def add_sources(target: Target, dest: Path, *, index: list[str] | None = None,
             command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
                        "--no-deps", "--no-binary", _name(line), "-d", scratch, line,
                        *(index or [])]
-            done = subprocess.run(command, capture_output=True, text=True, cwd=paths.ROOT)
-            if log:
-                with open(log, "a", encoding="utf-8") as out:
-                    out.write(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}\n")
+            done = _run_pip(command, log)
             archives = sorted(Path(scratch).glob("*.tar.gz"))
             if done.returncode != 0 or not archives:
                 continue
@@ -230,6 +223,16 @@ def source_needs(archive: Path) -> list[str]:
             elif parts[1] == "PKG-INFO":
                 running = email.message_from_string(text).get_all("Requires-Dist") or []
     return list(dict.fromkeys([*build, *running]))
+
+
+def _run_pip(command: list[str], log: Path | None) -> subprocess.CompletedProcess[str]:
+    """Run a pip command from the course's folder; its output appended to ``log``."""
+    done = subprocess.run(command, capture_output=True, text=True, env=_pip_env(),
+                          cwd=paths.ROOT)
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}\n")
+    return done
 
 
 def _pip_env() -> dict[str, str]:

@@ -51,11 +51,17 @@ def test_a_syntax_error_the_project_loads_is_one_line_for_every_exercise_it_stop
     assert budget.status == grader.NOT_ATTEMPTED  # its own file is fine: graded as usual
 
 
+LOOP = ("from contextlib import contextmanager\n\n\n"
+        "@contextmanager\ndef query_budget(limit):\n    while True:\n        pass\n    yield\n")
+SWALLOWING_LOOP = (
+    "from contextlib import contextmanager\n\n\n"
+    "@contextmanager\ndef query_budget(limit):\n    while True:\n        try:\n"
+    "            sum(range(1000))\n        except BaseException:\n            pass\n"
+    "    yield\n")
+
+
 def test_an_endless_loop_times_out_and_grading_goes_on(starter_copy: Path) -> None:
-    (starter_copy / "shop" / "query_budget.py").write_text(
-        "from contextlib import contextmanager\n\n\n"
-        "@contextmanager\ndef query_budget(limit):\n    while True:\n        pass\n    yield\n"
-    )
+    (starter_copy / "shop" / "query_budget.py").write_text(LOOP)
     verdicts = grader.grade(
         [CATALOG.exercise("01.2"), CATALOG.exercise("01.1")], CATALOG,
         target=starter_copy, time_limit=5,
@@ -70,12 +76,7 @@ def test_an_endless_loop_times_out_and_grading_goes_on(starter_copy: Path) -> No
 def test_a_loop_that_swallows_the_timeout_is_stopped_from_outside(starter_copy: Path) -> None:
     """``except:`` around a busy loop catches an in-process timeout: the limit must still
     hold, say where the code was, and leave the other exercises graded."""
-    (starter_copy / "shop" / "query_budget.py").write_text(
-        "from contextlib import contextmanager\n\n\n"
-        "@contextmanager\ndef query_budget(limit):\n    while True:\n        try:\n"
-        "            sum(range(1000))\n        except BaseException:\n            pass\n"
-        "    yield\n"
-    )
+    (starter_copy / "shop" / "query_budget.py").write_text(SWALLOWING_LOOP)
     started = time.monotonic()
     verdicts = grader.grade(
         [CATALOG.exercise("01.2"), CATALOG.exercise("01.1")], CATALOG,
@@ -86,15 +87,6 @@ def test_a_loop_that_swallows_the_timeout_is_stopped_from_outside(starter_copy: 
     assert "still running at shop/query_budget.py line" in verdicts[0].message
     assert "stopped from outside" in verdicts[0].message
     assert verdicts[1].status == grader.NOT_ATTEMPTED
-
-
-LOOP = ("from contextlib import contextmanager\n\n\n"
-        "@contextmanager\ndef query_budget(limit):\n    while True:\n        pass\n    yield\n")
-SWALLOWING_LOOP = (
-    "from contextlib import contextmanager\n\n\n"
-    "@contextmanager\ndef query_budget(limit):\n    while True:\n        try:\n"
-    "            sum(range(1000))\n        except BaseException:\n            pass\n"
-    "    yield\n")
 
 
 def test_an_exercise_with_a_limit_of_its_own_keeps_it(starter_copy: Path) -> None:
