@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -33,9 +34,31 @@ def port_is_free(port: int) -> bool:
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, avoiding: Iterable[int] = ()) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now, none of
+    them in ``avoiding`` (ports chosen for servers that have not started yet).
+
+    Every socket stays bound until all are chosen: asked one at a time, the system may hand
+    out the same free port twice.
+    """
+    unwanted = set(avoiding)
+    held: list[socket.socket] = []
+    chosen: list[int] = []
+    try:
+        while len(chosen) < count:
+            sock = socket.socket()
+            held.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in unwanted:
+                chosen.append(port)
+    finally:
+        for sock in held:
+            sock.close()
+    return chosen
 
 
 def _ports_file():
@@ -59,7 +82,7 @@ def choose(wanted: dict[str, int], running: set[str], quiet: bool) -> dict[str, 
     for instance_id, preferred in wanted.items():
         port = known.get(instance_id, preferred)
         if instance_id not in running and (port in taken or not port_is_free(port)):
-            new_port = free_port()
+            new_port = free_ports(1, avoiding=taken | set(known.values()))[0]
             if not quiet:
                 print(f"course: port {port} for {instance_id} is busy; using {new_port} instead")
             port = new_port

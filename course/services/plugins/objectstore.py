@@ -84,15 +84,19 @@ class ObjectStore(Service):
     def _ports_file(self):
         return self._folder() / "ports.json"
 
-    def side_ports(self) -> dict[str, int]:
-        """The master's, volume server's, filer's and gRPC ports, chosen once and kept."""
+    def side_ports(self, s3_port: int | None = None) -> dict[str, int]:
+        """The master's, volume server's, filer's and gRPC ports, chosen once and kept: all
+        different, and none of them the S3 port or another service's."""
         try:
             saved = json.loads(self._ports_file().read_text())
-            if set(saved) == set(SIDE_PORTS):
+            if set(saved) == set(SIDE_PORTS) and \
+                    len({*saved.values(), s3_port}) == len(SIDE_PORTS) + 1:
                 return saved
         except (OSError, ValueError):
             pass
-        chosen = {name: ports.free_port() for name in SIDE_PORTS}
+        others = {*ports.saved().values(), s3_port or self.preferred_port}
+        chosen = dict(zip(SIDE_PORTS, ports.free_ports(len(SIDE_PORTS), avoiding=others),
+                          strict=True))
         self._folder().mkdir(parents=True, exist_ok=True)  # asked before any start, too
         self._ports_file().write_text(json.dumps(chosen))
         return chosen
@@ -119,7 +123,7 @@ class ObjectStore(Service):
 
     def program(self, instance: Instance) -> Program:
         folder = self._folder()
-        side = self.side_ports()
+        side = self.side_ports(instance.port)
         return Program(
             # Its log to stderr (the service's own log), not to files under /tmp.
             f"{_weed()} -logtostderr server -dir={folder / 'data'} -ip=127.0.0.1 -ip.bind=127.0.0.1 "
@@ -130,7 +134,8 @@ class ObjectStore(Service):
             "-s3.port.iceberg=0 -s3.port.lance=0 "
             f"-s3.config={folder / 's3.json'} "
             # Small volumes, many allowed: a bucket is a collection with volumes of its own.
-            "-master.volumeSizeLimitMB=64 -volume.max=64",
+            "-master.volumeSizeLimitMB=64 -volume.max=64 "
+            "-master.telemetry=false",  # nothing leaves 127.0.0.1
             directory=folder,
             stop_wait_seconds=5,  # weed may take its time over SIGTERM; then it is killed
         )

@@ -165,7 +165,7 @@ def test_two_homes_starting_at_once_never_share_a_port(home: Path) -> None:
     """Two checkouts (or two parts of the suite) that start services at the same moment both
     find the same port free: the second to claim must see the first holding it."""
     other = home.parent / "other"
-    wanted = {name: ports.free_port() for name in ("redis", "smtp", "quotes")}
+    wanted = dict(zip(("redis", "smtp", "quotes"), ports.free_ports(3), strict=True))
     for state in (home, other):
         (state / "run").mkdir(parents=True)
         (state / "run" / "ports.json").write_text(json.dumps(wanted))
