@@ -36,7 +36,7 @@ READING_MIN = 15  # a chapter's lesson and the notebook's prose (an allowance, n
 WORK_MIN = 12  # an exercise's reading, editing and trying (an allowance, not measured)
 CHECKS = 3  # checks of an exercise before it passes (an allowance)
 AGENDAS = {
-    "One day (about six hours of work)": [
+    "One day": [
         ("morning", ["00", "01", "02"]),
         ("after lunch", ["03", "04", "05"]),
     ],
