@@ -5,6 +5,7 @@ bottom on the data ``course lab`` seeds (``medium``) with full-length load runs,
 agendas with each block's minutes) is written from them.
 
     python -m course.suite.agenda --measure   # run it all (an hour and more on two cores)
+    python -m course.suite.agenda --measure --only 07,08   # those chapters again, kept with the rest
     python -m course.suite.agenda             # rewrite the section from lessons/agenda.json
     python -m course.suite.agenda --check     # exit 1 if the section is not what it says
 
@@ -49,21 +50,27 @@ AGENDAS = {
 }
 
 
-def measure(progress=print) -> dict[str, Any]:
-    """Run every notebook as a learner would and check every chapter's reference; the
-    numbers for ``lessons/agenda.json``."""
+def measure(progress=print, only: list[str] | None = None) -> dict[str, Any]:
+    """Run every notebook (``only``: these chapters') as a learner would and check each
+    chapter's reference; the numbers for ``lessons/agenda.json``."""
     from course.grading import grader
     from course.project import states
     from course.suite import parts
 
     catalog = catalog_module.load()
     tally = parts.Tally()
-    progress(f"running every notebook top to bottom on {LEARNER_SCALE} data …")
-    notebooks = parts.run_notebooks(tally, scale=LEARNER_SCALE, quick=False)
+    which = "every notebook" if only is None else f"the notebooks of {', '.join(only)}"
+    progress(f"running {which} top to bottom on {LEARNER_SCALE} data …")
+    run = parts.run_notebooks(tally, scale=LEARNER_SCALE, quick=False, only=only)
+    today = time.strftime("%Y-%m-%d")
     chapters: dict[str, dict[str, Any]] = {}
     for chapter in catalog.chapters:
-        entry: dict[str, Any] = {"exercises": len(chapter.exercises),
-                                 "notebook_s": round(notebooks.get(chapter.number, 0.0), 1)}
+        if only is not None and chapter.number not in only:
+            continue
+        entry: dict[str, Any] = {"exercises": len(chapter.exercises), "measured": today,
+                                 "notebook_s": round(run.seconds.get(chapter.number, 0.0), 1),
+                                 "notebook_ran": chapter.number in run.seconds,
+                                 "notebook_failed": chapter.number in run.failing}
         if chapter.exercises:
             target = states.reference_state(catalog, chapter.number)
             started = time.monotonic()
@@ -74,13 +81,49 @@ def measure(progress=print) -> dict[str, Any]:
         progress(f"  {chapter.number}: notebook {entry['notebook_s']:.0f} s, "
                  f"check {entry.get('check_s', 0):.0f} s")
     return {
-        "measured": time.strftime("%Y-%m-%d"),
-        "machine": f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
-                   f"Python {platform.python_version()}",
+        "machine": machine(),
         "scale": LEARNER_SCALE,
-        "notebook_failures": tally.problems,
         "chapters": chapters,
     }
+
+
+def machine() -> str:
+    return (f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}")
+
+
+def merged(kept: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """``fresh`` chapters replace those ``kept``; the others stay, if measured on the same
+    kind of machine (or the numbers would not compare, and all must be measured again)."""
+    if kept.get("machine") != fresh["machine"] or kept.get("scale") != fresh["scale"]:
+        raise ValueError(f"{AGENDA.name} was measured on {kept.get('machine')} "
+                         f"({kept.get('scale')} data), not {fresh['machine']} "
+                         f"({fresh['scale']} data): measure every chapter again "
+                         "(`--measure` without `--only`)")
+    chapters = {**kept.get("chapters", {}), **fresh["chapters"]}
+    return {**fresh, "chapters": dict(sorted(chapters.items()))}
+
+
+def stale(data: dict[str, Any], catalog: catalog_module.Catalog) -> list[str]:
+    """Why ``data`` no longer describes the course: chapters missing or changed, notebooks
+    that failed, references that did not pass."""
+    problems = []
+    chapters = data.get("chapters", {})
+    for chapter in catalog.chapters:
+        entry = chapters.get(chapter.number)
+        if entry is None:
+            problems.append(f"chapter {chapter.number} was never measured")
+        elif not entry.get("notebook_ran") or entry.get("notebook_failed"):
+            problems.append(f"chapter {chapter.number}'s notebook "
+                            f"{'failed' if entry.get('notebook_ran') else 'did not run'} "
+                            "when measured: its time is not the whole notebook's")
+        elif entry["exercises"] != len(chapter.exercises):
+            problems.append(f"chapter {chapter.number} had {entry['exercises']} exercises when "
+                            f"measured, and has {len(chapter.exercises)}")
+        elif entry.get("passed", 0) != len(chapter.exercises):
+            problems.append(f"chapter {chapter.number}: {entry.get('passed', 0)} of "
+                            f"{len(chapter.exercises)} references passed when measured")
+    return problems
 
 
 def planned_minutes(entry: dict[str, Any]) -> int:
@@ -97,8 +140,11 @@ def _minutes(seconds: float) -> str:
 
 def section(data: dict[str, Any], catalog: catalog_module.Catalog) -> str:
     chapters = data["chapters"]
+    dates = sorted({entry.get("measured", data.get("measured", "?"))
+                    for entry in chapters.values()})
+    when = f"on {dates[0]}" if len(dates) == 1 else f"between {dates[0]} and {dates[-1]}"
     out = [
-        f"Measured on {data['measured']} ({data['machine']}), as a learner runs it: each "
+        f"Measured {when} ({data['machine']}), as a learner runs it: each "
         f"notebook top to bottom on the `{data['scale']}` data `course lab` seeds, load runs "
         "at full length; `check NN` on the chapter's reference solution. The plan adds "
         f"{READING_MIN} minutes a chapter for the lesson and {WORK_MIN} minutes an exercise "
@@ -131,18 +177,38 @@ def main(argv: list[str] | None = None) -> int:
                         help="run every notebook and check first (an hour and more)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the guide's section is not what agenda.json says")
+    parser.add_argument("--only", metavar="NN,NN",
+                        help="with --measure: these chapters only, the others kept as measured")
     args = parser.parse_args(argv)
+    catalog = catalog_module.load()
+    if args.only and not args.measure:
+        parser.error("--only goes with --measure")
     if args.measure:
-        data = measure(progress=lambda line: print(line, flush=True))
+        only = None
+        if args.only:
+            only = [number.strip() for number in args.only.split(",") if number.strip()]
+            known = {chapter.number for chapter in catalog.chapters}
+            unknown = [number for number in only if number not in known]
+            if unknown:
+                parser.error(f"no chapter {', '.join(unknown)} (chapters: {', '.join(sorted(known))})")
+        data = measure(progress=lambda line: print(line, flush=True), only=only)
+        if only is not None and AGENDA.exists():
+            try:
+                data = merged(json.loads(AGENDA.read_text(encoding="utf-8")), data)
+            except ValueError as error:
+                print(f"course: {error}", file=sys.stderr)
+                return 1
         AGENDA.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {AGENDA}")
+        for problem in stale(data, catalog):
+            print(f"course: {problem}", file=sys.stderr)
     if not AGENDA.exists():
         print(f"{AGENDA} is missing: run `python -m course.suite.agenda --measure`",
               file=sys.stderr)
         return 1
     data = json.loads(AGENDA.read_text(encoding="utf-8"))
     text = guide.GUIDE.read_text(encoding="utf-8")
-    wanted = guide.with_section(text, section(data, catalog_module.load()), START, END)
+    wanted = guide.with_section(text, section(data, catalog), START, END)
     return write_or_check(guide.GUIDE, wanted, check=args.check,
                           command="python -m course.suite.agenda")
 

@@ -226,17 +226,23 @@ QUICK = {"COURSE_LOAD_SECONDS": "2", "COURSE_QUICK": "1"}
 
 
 def notebooks(tally: Tally) -> None:
-    times = run_notebooks(tally, scale=NOTEBOOK_SCALE, quick=True)
+    times = run_notebooks(tally, scale=NOTEBOOK_SCALE, quick=True).seconds
     if times:
         print("Each notebook top to bottom (tiny data, short load runs): " + " · ".join(
             f"{name} {seconds:.0f} s" for name, seconds in times.items()), flush=True)
 
 
+@dataclass(frozen=True)
+class NotebookRun:
+    seconds: dict[str, float]  # by chapter, the sum of its cells
+    failing: list[str]  # chapters with a cell that failed
+
+
 def run_notebooks(tally: Tally, *, scale: str, quick: bool,
-                  only: list[str] | None = None) -> dict[str, float]:
+                  only: list[str] | None = None) -> NotebookRun:
     """Run the notebooks (``only``: these chapters) top to bottom under nbval, on a throw-away
-    database of ``scale`` and in a throw-away course home; seconds per notebook, by chapter.
-    ``quick``: the short load runs of the course's own suite."""
+    database of ``scale`` and in a throw-away course home; seconds per notebook and those that
+    failed, by chapter. ``quick``: the short load runs of the course's own suite."""
     found = sorted(str(p.relative_to(paths.ROOT)) for p in paths.NOTEBOOKS.glob("*.ipynb")
                    if only is None or p.name[:2] in only)
     with tempfile.TemporaryDirectory(prefix="course-notebooks-") as tmp:
@@ -252,26 +258,31 @@ def run_notebooks(tally: Tally, *, scale: str, quick: bool,
                                          "--nbval-cell-timeout=600", "--durations=15",
                                          f"--junitxml={report}", *found],
                     env=env)
-            return notebook_times(report)
+            return notebook_run(report)
         finally:  # the notebooks' checks start services in this throw-away home: stop them
             subprocess.run([sys.executable, "-m", "course", "services", "down"], env=env,
                            cwd=paths.ROOT, capture_output=True, check=False)
 
 
-def notebook_times(report: Path) -> dict[str, float]:
-    """Seconds per notebook (the sum of its cells) from pytest's JUnit XML, by chapter."""
+def notebook_run(report: Path) -> NotebookRun:
+    """Seconds per notebook (the sum of its cells) and the notebooks with a failed cell, by
+    chapter, from pytest's JUnit XML."""
     import xml.etree.ElementTree as ElementTree
 
     try:
-        cases = ElementTree.parse(report).getroot().iter("testcase")
+        cases = list(ElementTree.parse(report).getroot().iter("testcase"))
     except (OSError, ElementTree.ParseError):
-        return {}
+        return NotebookRun({}, [])
     times: dict[str, float] = {}
+    failing: set[str] = set()
     for case in cases:
         found = re.search(r"(\d\d)_[\w]+\.ipynb", case.get("classname", "") + case.get("file", ""))
         if found:
-            times[found.group(1)] = times.get(found.group(1), 0.0) + float(case.get("time", 0))
-    return dict(sorted(times.items()))
+            chapter = found.group(1)
+            times[chapter] = times.get(chapter, 0.0) + float(case.get("time", 0))
+            if case.find("failure") is not None or case.find("error") is not None:
+                failing.add(chapter)
+    return NotebookRun(dict(sorted(times.items())), sorted(failing))
 
 
 @dataclass(frozen=True)
