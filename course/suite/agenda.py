@@ -191,13 +191,17 @@ def main(argv: list[str] | None = None) -> int:
             unknown = [number for number in only if number not in known]
             if unknown:
                 parser.error(f"no chapter {', '.join(unknown)} (chapters: {', '.join(sorted(known))})")
-        data = measure(progress=lambda line: print(line, flush=True), only=only)
-        if only is not None and AGENDA.exists():
+        kept = json.loads(AGENDA.read_text(encoding="utf-8")) \
+            if only is not None and AGENDA.exists() else None
+        if kept is not None:  # refused before an hour's work, not after it
             try:
-                data = merged(json.loads(AGENDA.read_text(encoding="utf-8")), data)
+                merged(kept, {"machine": machine(), "scale": LEARNER_SCALE, "chapters": {}})
             except ValueError as error:
                 print(f"course: {error}", file=sys.stderr)
                 return 1
+        data = measure(progress=lambda line: print(line, flush=True), only=only)
+        if kept is not None:
+            data = merged(kept, data)
         AGENDA.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {AGENDA}")
         for problem in stale(data, catalog):
