@@ -89,3 +89,16 @@ def test_the_section_goes_between_its_comments_and_nowhere_else() -> None:
     text = f"intro\n{agenda.START}\nold\n{agenda.END}\n{guide.START}\nkept\n{guide.END}\n"
     out = guide.with_section(text, "new\n", agenda.START, agenda.END)
     assert "old" not in out and "new" in out and "kept" in out
+
+
+def test_chapters_from_another_machine_are_refused_before_anything_runs(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    kept = tmp_path / "agenda.json"
+    kept.write_text(json.dumps({**DATA, "machine": "8 cores, Darwin arm64, Python 3.12.1"}))
+    monkeypatch.setattr(agenda, "AGENDA", kept)
+    monkeypatch.setattr(agenda, "measure", lambda **_: pytest.fail("measured anyway"))
+    assert agenda.main(["--measure", "--only", "01"]) == 1
+    assert "measure every chapter again" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        agenda.main(["--measure", "--only", "99"])
+    assert "no chapter 99" in capsys.readouterr().err
