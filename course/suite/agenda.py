@@ -36,16 +36,20 @@ LEARNER_SCALE = "medium"  # what `course lab` seeds
 READING_MIN = 15  # a chapter's lesson and the notebook's prose (an allowance, not measured)
 WORK_MIN = 12  # an exercise's reading, editing and trying (an allowance, not measured)
 CHECKS = 3  # checks of an exercise before it passes (an allowance)
-AGENDAS = {
+DAY_MIN = 360  # a workshop day's working time, in the plans' minutes
+AT_HOME = "at home, after `course lab`"  # a block before the day, not in its minutes
+AGENDAS = {  # whole chapters in order (each builds on those before), each day within DAY_MIN
     "One day": [
-        ("morning", ["00", "01", "02"]),
-        ("after lunch", ["03", "04", "05"]),
+        (AT_HOME, ["00"]),
+        ("morning", ["01", "02"]),
+        ("afternoon", ["03", "04"]),
     ],
     "Two days": [
-        ("day 1, morning", ["00", "01", "02"]),
-        ("day 1, afternoon", ["03", "04", "05"]),
-        ("day 2, morning", ["06", "07", "08"]),
-        ("day 2, afternoon", ["09", "12", "14"]),
+        (AT_HOME, ["00"]),
+        ("day 1, morning", ["01", "02"]),
+        ("day 1, afternoon", ["03", "04"]),
+        ("day 2, morning", ["05"]),
+        ("day 2, afternoon", ["06", "07"]),
     ],
 }
 
@@ -165,10 +169,35 @@ def section(data: dict[str, Any], catalog: catalog_module.Catalog) -> str:
                    f"{planned_minutes(entry)} min |")
     for title, blocks in AGENDAS.items():
         out += ["", f"{title}:", "", "| block | chapters | planned |", "|---|---|---|"]
+        known = {chapter.number for chapter in catalog.chapters}
         for name, numbers in blocks:
+            numbers = [number for number in numbers if number in known]
+            if not numbers:
+                continue
             total = sum(planned_minutes(chapters[n]) for n in numbers if n in chapters)
             out.append(f"| {name} | {', '.join(numbers)} | {total // 60} h {total % 60:02d} |")
+        planned = {number for _, numbers in blocks for number in numbers}
+        left = [chapter.number for chapter in catalog.chapters if chapter.number not in planned]
+        if left:
+            out += ["", f"Left for homework or another day: {', '.join(left)}."]
     return "\n".join(out) + "\n"
+
+
+def overbooked(data: dict[str, Any]) -> list[str]:
+    """The days of the plans that their measured chapters no longer fit."""
+    chapters = data["chapters"]
+    problems = []
+    for title, blocks in AGENDAS.items():
+        days: dict[str, int] = {}
+        for name, numbers in blocks:
+            if name == AT_HOME:
+                continue
+            day = name.split(",")[0] if "," in name else "the day"
+            days[day] = days.get(day, 0) + sum(planned_minutes(chapters[n]) for n in numbers
+                                               if n in chapters)
+        problems += [f"{title}, {day}: {minutes} min planned, more than {DAY_MIN}"
+                     for day, minutes in days.items() if minutes > DAY_MIN]
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             data = merged(kept, data)
         AGENDA.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {AGENDA}")
-        for problem in stale(data, catalog):
+        for problem in stale(data, catalog) + overbooked(data):
             print(f"course: {problem}", file=sys.stderr)
     if not AGENDA.exists():
         print(f"{AGENDA} is missing: run `python -m course.suite.agenda --measure`",

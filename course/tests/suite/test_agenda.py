@@ -42,16 +42,31 @@ def test_a_chapter_is_planned_from_its_measured_runs_and_the_allowances() -> Non
 
 
 def test_the_section_shows_the_measurements_and_the_blocks() -> None:
-    text = agenda.section(DATA, CATALOG)
+    with_later = catalog.parse(CATALOG_TEXT + '\n[[chapter]]\nslug = "12_production_settings"\n'
+                               'title = "Production"\n')
+    text = agenda.section(DATA, with_later)
     assert "| 01 Measure first | 2 | 2.5 min | 10 s | 45 min |" in text
     assert "| 00 Welcome | 0 | 20 s | – | 20 min |" in text
-    assert "| morning | 00, 01, 02 | 1 h 05 |" in text  # 02 not measured: not counted
+    assert "| morning | 01 | 0 h 45 |" in text  # the plan's 02 is not in this catalog
+    assert f"| {agenda.AT_HOME} | 00 | 0 h 20 |" in text
+    assert "afternoon" not in text  # none of its chapters is in this catalog
+    assert "Left for homework or another day: 12." in text  # planned nowhere, and not measured
     assert "2 cores, Linux x86_64" in text and "allowances, not measurements" in text
     assert "Measured on 2026-12-06 (" in text
 
 
+def test_a_day_that_its_chapters_no_longer_fit_is_named() -> None:
+    assert agenda.overbooked(DATA) == []
+    slower = json.loads(json.dumps(DATA))
+    slower["chapters"]["01"]["notebook_s"] = 7 * 3600.0
+    slower["chapters"]["00"]["notebook_s"] = 7 * 3600.0  # at home: in no day's minutes
+    assert [problem.split(":")[0] for problem in agenda.overbooked(slower)] == [
+        "One day, the day", "Two days, day 1"]
+
+
 def test_the_guide_shows_what_the_measurements_say_and_they_describe_the_course() -> None:
     data = json.loads(agenda.AGENDA.read_text(encoding="utf-8"))
+    assert agenda.overbooked(data) == [], "a plan's day no longer fits: change agenda.AGENDAS"
     assert agenda.stale(data, catalog.load()) == [], (
         "lessons/agenda.json no longer describes the course: run "
         "`python -m course.suite.agenda --measure --only NN` for the chapters named")
