@@ -268,7 +268,11 @@ def test_14_2_newest_reviews_from_an_index(client, many_reviews, measured):
 # 14.3 ---------------------------------------------------------------------------------------
 
 VISITS = 15  # timed visits of each kind, interleaved
-RATIO_BOUND = 5.0  # a cached visit against the trivial view, wall clock (the reference: 2-3)
+# A cached visit against the trivial view, wall clock: what a visitor waits, and the only
+# bound that sees a visit wait on something. A busy machine stretches it either way (the
+# reference: 2.3-2.8 quiet, 5.3 once beside the suite's other parts), so the CPU bound below
+# is the tight one.
+RATIO_BOUND = 8.0
 FRAME_BOUND = 2.0  # its CPU against the shop's empty frame's (the reference: about 1.3)
 
 
@@ -337,7 +341,7 @@ def test_14_3_cached_and_fresh(client, shop, redis_db, measured,
         f"{timing.floor_ms:.1f} ms of a view that only answers 'ok' (medians of {VISITS}): at "
         f"most {RATIO_BOUND:.0f}× expected. What is left to do on a visit besides reading the "
         "cache? [hint 2]")
-    # Wall clock on a busy machine adds the same wait to both and hides work: CPU does not.
+    # Wall clock on a busy machine moves with whatever else runs: CPU time does not.
     assert frames <= FRAME_BOUND, (
         f"a cached visit works {timing.page_cpu:.2f} ms of CPU, {frames:.1f}× what the "
         f"shop's frame alone costs (base.html with nothing in it: {timing.frame_cpu:.2f} ms; "
