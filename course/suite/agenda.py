@@ -144,8 +144,7 @@ def _minutes(seconds: float) -> str:
 
 def section(data: dict[str, Any], catalog: catalog_module.Catalog) -> str:
     chapters = data["chapters"]
-    dates = sorted({entry.get("measured", data.get("measured", "?"))
-                    for entry in chapters.values()})
+    dates = sorted({entry["measured"] for entry in chapters.values()})
     when = f"on {dates[0]}" if len(dates) == 1 else f"between {dates[0]} and {dates[-1]}"
     out = [
         f"Measured {when} ({data['machine']}), as a learner runs it: each "
